@@ -1,0 +1,102 @@
+//! The gateway as a value: an axum `Router` built from a model registry and task routes, so it can
+//! be served, mounted inside another app, or tested without a network.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use taskgate_modules::ModelRegistry;
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::task_routes::TaskRoutes;
+use crate::validation::Validators;
+use crate::{info, openapi, request_id};
+
+/// Default request body limit (2 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    registry: ModelRegistry,
+    validators: Validators,
+    task_names: Vec<&'static str>,
+    max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn registry(&self) -> &ModelRegistry {
+        &self.shared.registry
+    }
+
+    pub fn validators(&self) -> &Validators {
+        &self.shared.validators
+    }
+
+    pub fn task_names(&self) -> &[&'static str] {
+        &self.shared.task_names
+    }
+
+    pub fn max_body_bytes(&self) -> usize {
+        self.shared.max_body_bytes
+    }
+}
+
+/// Builds the HTTP router.
+pub struct GatewayBuilder {
+    registry: ModelRegistry,
+    routes: TaskRoutes,
+    max_body_bytes: usize,
+}
+
+impl GatewayBuilder {
+    pub fn new(registry: ModelRegistry) -> Self {
+        Self {
+            registry,
+            routes: TaskRoutes::standard(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    pub fn build(self) -> Router {
+        let mut validators = Validators::default();
+        for route in self.routes.iter() {
+            validators.insert(route.name, &route.request_schema());
+        }
+        let state = AppState {
+            shared: Arc::new(Shared {
+                registry: self.registry,
+                validators,
+                task_names: self.routes.names(),
+                max_body_bytes: self.max_body_bytes,
+            }),
+        };
+        let api = Router::new()
+            .route("/health", get(info::health))
+            .route("/info/version", get(info::version))
+            .route("/info/models", get(info::models));
+        let api = self
+            .routes
+            .mount(api)
+            .fallback(info::route_not_found)
+            .method_not_allowed_fallback(info::method_not_allowed)
+            .with_state(state);
+        let docs = SwaggerUi::new("/docs").url("/openapi.json", openapi::document(&self.routes));
+        // Layers run outside-in: the id is set before tracing and handlers see it, and copied
+        // onto every response, errors included.
+        api.merge(docs)
+            .layer(request_id::propagate_layer())
+            .layer(TraceLayer::new_for_http())
+            .layer(request_id::set_layer())
+    }
+}

@@ -1,0 +1,317 @@
+//! Configuration: one YAML file, then `TASKGATE_*` environment overrides, then CLI flags; the
+//! merged document is validated against the config's JSON Schema before it is used, so every
+//! mistake is reported with its key and reason.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use taskgate_modules::ModuleError;
+use taskgate_schemas::FieldError;
+use utoipa::ToSchema;
+
+use crate::app::DEFAULT_MAX_BODY_BYTES;
+
+/// Prefix of environment overrides; `__` separates nesting levels
+/// (`TASKGATE_HTTP__PORT=9000` sets `http.port`).
+pub const ENV_PREFIX: &str = "TASKGATE_";
+/// Names the config file itself rather than a key in it.
+pub const CONFIG_FILE_ENV: &str = "TASKGATE_CONFIG";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub log: LogConfig,
+    /// Directory scanned at start: each sub-directory with a `taskgate.yaml` is a model.
+    #[schema(example = "models")]
+    pub models_dir: String,
+    /// Per-model limit of requests in flight; beyond it requests get 429.
+    #[schema(minimum = 1, example = 64)]
+    pub max_concurrent_requests: usize,
+    /// Models to serve (besides those found in `models_dir`).
+    pub models: Vec<ModelConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    #[schema(min_length = 1, example = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free port).
+    #[schema(minimum = 0, maximum = 65535, example = 8080)]
+    pub port: u32,
+    /// Largest accepted request body; larger bodies get 413.
+    #[schema(minimum = 1024, example = 2097152)]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `taskgate_gateway=debug,info` (`RUST_LOG` wins).
+    #[schema(min_length = 1, example = "info")]
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// One model: its id, the module that serves it, and the module's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// The `model_id` clients send.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", example = "pii-rules")]
+    pub id: String,
+    /// The module implementing it.
+    #[schema(min_length = 1, example = "pii-rules")]
+    pub module: String,
+    /// Module-specific settings.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<Value>,
+    /// Overrides the global `max_concurrent_requests` for this model.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub max_concurrent_requests: Option<usize>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+            models_dir: "models".into(),
+            max_concurrent_requests: 64,
+            models: vec![ModelConfig {
+                id: "pii-rules".into(),
+                module: "pii-rules".into(),
+                config: None,
+                max_concurrent_requests: None,
+            }],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid YAML: {message}")]
+    Yaml { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("invalid config:\n{}", .0.iter().map(|e| format!("  {}: {}", key_of(&e.path), e.message)).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Model(#[from] ModuleError),
+}
+
+/// `/http/port` → `http.port`, `/models/0/id` → `models[0].id`.
+fn key_of(pointer: &str) -> String {
+    let mut key = String::new();
+    for segment in pointer.split('/').skip(1) {
+        if segment.chars().all(|c| c.is_ascii_digit()) && !segment.is_empty() {
+            key.push_str(&format!("[{segment}]"));
+        } else {
+            if !key.is_empty() {
+                key.push('.');
+            }
+            key.push_str(&segment.replace("~1", "/").replace("~0", "~"));
+        }
+    }
+    if key.is_empty() { "(root)".into() } else { key }
+}
+
+/// Where each layer of configuration comes from.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigSources {
+    pub file: Option<PathBuf>,
+    /// `(name, value)` pairs; only `TASKGATE_*` names other than `TASKGATE_CONFIG` are used.
+    pub env: Vec<(String, String)>,
+    /// CLI flags as `(dotted.key, value)`, applied last.
+    pub overrides: Vec<(String, Value)>,
+}
+
+impl Config {
+    pub fn load(sources: &ConfigSources) -> Result<Self, ConfigError> {
+        let mut doc = match &sources.file {
+            Some(path) => read_yaml(path)?,
+            None => Value::Object(Map::new()),
+        };
+        if doc.is_null() {
+            doc = Value::Object(Map::new());
+        }
+        for (var, raw) in &sources.env {
+            let Some(key) = var.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if var == CONFIG_FILE_ENV || key.is_empty() {
+                continue;
+            }
+            let path: Vec<String> = key.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            let value = yaml_serde::from_str::<Value>(raw).unwrap_or(Value::String(raw.clone()));
+            set_path(&mut doc, &path, value).map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
+            })?;
+        }
+        for (key, value) in &sources.overrides {
+            let path: Vec<String> = key.split('.').map(str::to_string).collect();
+            set_path(&mut doc, &path, value.clone())
+                .map_err(|message| ConfigError::Invalid(vec![FieldError::new(key, message)]))?;
+        }
+        Self::from_value(doc)
+    }
+
+    /// Validates a merged document and turns it into a `Config`.
+    pub fn from_value(doc: Value) -> Result<Self, ConfigError> {
+        let errors = validate(&doc);
+        if !errors.is_empty() {
+            return Err(ConfigError::Invalid(errors));
+        }
+        serde_json::from_value(doc)
+            .map_err(|e| ConfigError::Invalid(vec![FieldError::new("", e.to_string())]))
+    }
+
+    pub fn listen_address(&self) -> String {
+        if self.http.host.contains(':') {
+            format!("[{}]:{}", self.http.host, self.http.port)
+        } else {
+            format!("{}:{}", self.http.host, self.http.port)
+        }
+    }
+}
+
+/// The config's JSON Schema (also written to `schemas/json/config.json`).
+pub fn schema() -> Value {
+    taskgate_schemas::json_schema::standalone::<Config>()
+}
+
+fn validate(doc: &Value) -> Vec<FieldError> {
+    let mut validators = crate::validation::Validators::default();
+    validators.insert("config", &schema());
+    validators.check("config", doc)
+}
+
+fn read_yaml(path: &Path) -> Result<Value, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    yaml_serde::from_str(&text).map_err(|e| ConfigError::Yaml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+fn set_path(doc: &mut Value, path: &[String], value: Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut node = doc;
+    for (depth, segment) in parents.iter().enumerate() {
+        let map = node
+            .as_object_mut()
+            .ok_or_else(|| format!("'{}' is not a map", path[..depth].join(".")))?;
+        node = map
+            .entry(segment.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    let map = node
+        .as_object_mut()
+        .ok_or_else(|| format!("'{}' is not a map", parents.join(".")))?;
+    map.insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_serve_pii_rules_on_localhost() {
+        let config = Config::load(&ConfigSources::default()).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.listen_address(), "127.0.0.1:8080");
+        assert_eq!(config.models[0].id, "pii-rules");
+    }
+
+    #[test]
+    fn env_overrides_are_typed_and_nested() {
+        let sources = ConfigSources {
+            env: env(&[
+                ("TASKGATE_HTTP__PORT", "9000"),
+                ("TASKGATE_LOG__FORMAT", "json"),
+                ("TASKGATE_CONFIG", "ignored.yaml"),
+                ("HOME", "/root"),
+            ]),
+            ..Default::default()
+        };
+        let config = Config::load(&sources).unwrap();
+        assert_eq!(config.http.port, 9000);
+        assert_eq!(config.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_reason() {
+        let err = Config::from_value(json!({
+            "http": {"port": 70000, "hots": "x"},
+            "models": [{"id": "bad id!", "module": "pii-rules"}]
+        }))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("http.port: 70000 is greater than the maximum of 65535"),
+            "{err}"
+        );
+        assert!(err.contains("http.hots: unknown field 'hots'"), "{err}");
+        assert!(err.contains("models[0].id:"), "{err}");
+    }
+
+    #[test]
+    fn cli_overrides_win_over_env() {
+        let sources = ConfigSources {
+            env: env(&[("TASKGATE_HTTP__PORT", "9000")]),
+            overrides: vec![("http.port".into(), json!(0))],
+            ..Default::default()
+        };
+        assert_eq!(Config::load(&sources).unwrap().http.port, 0);
+    }
+}

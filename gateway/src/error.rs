@@ -1,0 +1,216 @@
+//! The one mapping from every failure to an HTTP status and the shared error body. Handlers never
+//! pick status codes by hand.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use taskgate_modules::TaskError;
+use taskgate_runtime::RuntimeError;
+use taskgate_schemas::{ErrorBody, FieldError};
+
+/// Seconds a client should wait after a 429 before retrying.
+const RETRY_AFTER_SECONDS: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ApiError {
+    #[error("Invalid JSON in request body: {0}")]
+    InvalidJson(String),
+    #[error("Unsupported content type '{0}': send the body as application/json")]
+    UnsupportedMediaType(String),
+    #[error("Request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("Could not read the request body: {0}")]
+    BodyRead(String),
+    #[error("Please provide model_id in payload")]
+    MissingModelId,
+    /// The body does not match the task's JSON Schema.
+    #[error("Invalid request: {}", summarize(.0))]
+    Schema(Vec<FieldError>),
+    #[error("No route for {method} {path}")]
+    RouteNotFound { method: String, path: String },
+    #[error("Method {method} is not allowed for {path}")]
+    MethodNotAllowed { method: String, path: String },
+    #[error(transparent)]
+    Task(#[from] TaskError),
+}
+
+fn summarize(fields: &[FieldError]) -> String {
+    match fields {
+        [] => "does not match the schema".to_string(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!("{first} (and {} more)", rest.len()),
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) | Self::MissingModelId | Self::BodyRead(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Schema(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Task(error) => task_status(error),
+        }
+    }
+
+    fn field_errors(&self) -> Option<Vec<FieldError>> {
+        match self {
+            Self::Schema(fields) => Some(fields.clone()),
+            Self::MissingModelId => {
+                Some(vec![FieldError::new("/model_id", "missing required field")])
+            }
+            Self::Task(TaskError::InvalidArgument { fields, .. }) if !fields.is_empty() => {
+                Some(fields.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The wire body for this error, tagged with the request id.
+    pub fn body(&self, request_id: &str) -> ErrorBody {
+        ErrorBody {
+            details: self.to_string(),
+            code: self.status().as_u16(),
+            id: request_id.to_string(),
+            additional_info: self.field_errors(),
+        }
+    }
+
+    pub fn into_response_with_id(self, request_id: &str) -> Response {
+        let status = self.status();
+        let mut response = (status, axum::Json(self.body(request_id))).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}
+
+fn task_status(error: &TaskError) -> StatusCode {
+    match error {
+        TaskError::InvalidArgument { .. } | TaskError::TaskNotServed { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        TaskError::ModelNotFound(_) => StatusCode::NOT_FOUND,
+        // 499 is the de-facto "client closed request"; the client rarely sees it.
+        TaskError::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status"),
+        TaskError::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,
+        TaskError::Runtime(RuntimeError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
+        TaskError::Runtime(RuntimeError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        TaskError::Runtime(RuntimeError::Inference(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<RuntimeError> for ApiError {
+    fn from(error: RuntimeError) -> Self {
+        Self::Task(error.into())
+    }
+}
+
+/// One example of each error a task route can return, for the API docs. Built from real errors so
+/// the documented bodies are the ones clients get.
+pub fn documented_task_errors() -> Vec<(&'static str, ApiError)> {
+    vec![
+        (
+            "invalid-json",
+            ApiError::InvalidJson("expected value at line 1 column 1".into()),
+        ),
+        ("missing-model-id", ApiError::MissingModelId),
+        (
+            "task-not-served",
+            TaskError::TaskNotServed {
+                model: "pii-rules".into(),
+                task: "text-generation".into(),
+                serves: vec!["token-classification".into()],
+            }
+            .into(),
+        ),
+        (
+            "invalid-argument",
+            TaskError::invalid_field(
+                "/parameters/temperature",
+                "temperature is a sampling parameter and requires decoding_method SAMPLING",
+            )
+            .into(),
+        ),
+        (
+            "model-not-found",
+            TaskError::ModelNotFound("nope".into()).into(),
+        ),
+        (
+            "payload-too-large",
+            ApiError::PayloadTooLarge { limit: 2_097_152 },
+        ),
+        (
+            "unsupported-media-type",
+            ApiError::UnsupportedMediaType("text/plain".into()),
+        ),
+        (
+            "unknown-field",
+            ApiError::Schema(vec![FieldError::new(
+                "/parameters/topp",
+                "unknown field 'topp'",
+            )]),
+        ),
+        (
+            "out-of-range",
+            ApiError::Schema(vec![FieldError::new(
+                "/parameters/top_p",
+                "1.5 is greater than the maximum of 1",
+            )]),
+        ),
+        (
+            "overloaded",
+            RuntimeError::Overloaded {
+                what: "model 'pii-rules'".into(),
+                limit: 64,
+            }
+            .into(),
+        ),
+        (
+            "inference-failed",
+            RuntimeError::Inference("worker panicked while running a job".into()).into(),
+        ),
+        (
+            "unavailable",
+            RuntimeError::Unavailable("model 'pii-rules' is not ready".into()).into(),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overload_carries_retry_after() {
+        let error: ApiError = RuntimeError::Overloaded {
+            what: "model 'm'".into(),
+            limit: 1,
+        }
+        .into();
+        let response = error.into_response_with_id("abc");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn schema_errors_list_every_field() {
+        let error = ApiError::Schema(vec![
+            FieldError::new("/parameters/top_p", "too big"),
+            FieldError::new("/inputs", "missing"),
+        ]);
+        let body = error.body("id-1");
+        assert_eq!(body.code, 422);
+        assert_eq!(
+            body.details,
+            "Invalid request: /parameters/top_p: too big (and 1 more)"
+        );
+        assert_eq!(body.additional_info.unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,84 @@
+//! Health, version and model listing (outside the task prefix, as in Caikit).
+
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use taskgate_schemas::{ErrorBody, ModelsInfo, RuntimeInfo};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::request_id::RequestId;
+
+/// Liveness: `OK` while the process serves.
+#[utoipa::path(get, path = "/health", tag = "info",
+    responses((status = 200, description = "The server is up", body = String,
+        content_type = "text/plain", example = "OK")))]
+pub async fn health() -> &'static str {
+    "OK"
+}
+
+/// The runtime version and the tasks this build routes.
+#[utoipa::path(get, path = "/info/version", tag = "info",
+    responses((status = 200, description = "Version information", body = RuntimeInfo)))]
+pub async fn version(State(state): State<AppState>) -> axum::Json<RuntimeInfo> {
+    axum::Json(RuntimeInfo {
+        runtime_version: env!("CARGO_PKG_VERSION").to_string(),
+        api_version: "v1".to_string(),
+        tasks: state.task_names().iter().map(|t| t.to_string()).collect(),
+    })
+}
+
+/// The served models; `?model_ids=a&model_ids=b` selects some (404 names the first unknown one).
+#[utoipa::path(get, path = "/info/models", tag = "info",
+    params(("model_ids" = Option<Vec<String>>, Query, explode = true,
+        description = "Only these models (repeat the parameter for several)")),
+    responses(
+        (status = 200, description = "The models", body = ModelsInfo),
+        (status = 404, description = "A requested model is not loaded", body = ErrorBody),
+    ))]
+pub async fn models(
+    State(state): State<AppState>,
+    RequestId(id): RequestId,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let wanted: Vec<String> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == "model_ids")
+        .map(|(_, value)| value.into_owned())
+        .collect();
+    let registry = state.registry();
+    let models = if wanted.is_empty() {
+        registry.iter().map(|m| m.info()).collect()
+    } else {
+        let mut found = Vec::with_capacity(wanted.len());
+        for model_id in &wanted {
+            match registry.get(model_id) {
+                Ok(model) => found.push(model.info()),
+                Err(error) => return ApiError::from(error).into_response_with_id(&id),
+            }
+        }
+        found
+    };
+    axum::Json(ModelsInfo { models }).into_response()
+}
+
+/// Unknown routes and methods answer in the same error shape as everything else.
+pub async fn route_not_found(
+    RequestId(id): RequestId,
+    request: axum::extract::Request,
+) -> Response {
+    ApiError::RouteNotFound {
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+    }
+    .into_response_with_id(&id)
+}
+
+pub async fn method_not_allowed(
+    RequestId(id): RequestId,
+    request: axum::extract::Request,
+) -> Response {
+    ApiError::MethodNotAllowed {
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+    }
+    .into_response_with_id(&id)
+}

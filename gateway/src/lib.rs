@@ -1,0 +1,22 @@
+//! The taskgate gateway: REST routes over task modules, request validation, the OpenAPI document
+//! and explorer, configuration and serving.
+
+pub mod app;
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod info;
+pub mod json_schemas;
+pub mod logging;
+pub mod models;
+pub mod openapi;
+pub mod request_id;
+pub mod serve;
+pub mod shutdown;
+pub mod task_handlers;
+pub mod task_routes;
+pub mod validation;
+
+pub use app::{AppState, GatewayBuilder};
+pub use config::Config;
+pub use task_routes::TaskRoutes;

@@ -1,0 +1,164 @@
+//! The OpenAPI document: fixed routes from `#[utoipa::path]`, task routes generated from the task
+//! types, error responses generated from real [`ApiError`] values.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use taskgate_modules::Task;
+use taskgate_schemas::{ErrorBody, FieldError, ModelInfo, ModelsInfo, RuntimeInfo};
+use utoipa::openapi::example::Example;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::schema::{Components, Ref};
+use utoipa::openapi::{Content, OpenApi as OpenApiDoc, PathItem, Required, Response};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::documented_task_errors;
+use crate::task_routes::{TaskRoutes, task_path};
+
+const TASKS_TAG: &str = "tasks";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "taskgate",
+        description = "Stable, typed AI task APIs (text generation, classification, extraction, \
+            embeddings, similarity, rerank, tokenization) over in-process and remote model \
+            runtimes. Wire-compatible with the Caikit runtime's REST API.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(crate::info::health, crate::info::version, crate::info::models),
+    components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo)),
+    tags(
+        (name = "tasks", description = "Run a task on a model: `{model_id, inputs, parameters}`"),
+        (name = "info", description = "Health, version and the served models"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The whole document for a set of task routes.
+pub fn document(routes: &TaskRoutes) -> OpenApiDoc {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    routes.document(&mut doc);
+    doc
+}
+
+/// `taskgate openapi` and the checked-in `openapi/openapi.json`.
+pub fn document_json(routes: &TaskRoutes) -> String {
+    let mut json = document(routes)
+        .to_pretty_json()
+        .expect("the OpenAPI document always serializes. This is a bug.");
+    json.push('\n');
+    json
+}
+
+pub fn document_task<T: Task>(doc: &mut OpenApiDoc) {
+    let ok = Response::builder()
+        .description(format!("The `{}`", T::Output::name()))
+        .content(
+            "application/json",
+            Content::new(Some(schema_ref::<T::Output>())),
+        )
+        .build();
+    add_operation::<T>(doc, ok);
+}
+
+pub fn document_streaming_task<T: Task>(doc: &mut OpenApiDoc) {
+    let ok = Response::builder()
+        .description(format!(
+            "A server-sent event stream: one `data: <{}>` line per event. A failure after the \
+             stream started is sent as `event: error` with an `ErrorBody` as data, and the \
+             stream ends.",
+            T::Output::name()
+        ))
+        .content(
+            "text/event-stream",
+            Content::new(Some(schema_ref::<T::Output>())),
+        )
+        .build();
+    add_operation::<T>(doc, ok);
+}
+
+fn add_operation<T: Task>(doc: &mut OpenApiDoc, ok: Response) {
+    register_schemas::<T::Request>(doc);
+    register_schemas::<T::Output>(doc);
+    let body = RequestBody::builder()
+        .content(
+            "application/json",
+            Content::new(Some(schema_ref::<T::Request>())),
+        )
+        .required(Some(Required::True))
+        .build();
+    let mut operation = OperationBuilder::new()
+        .operation_id(Some(T::RPC))
+        .summary(Some(T::SUMMARY))
+        .tag(TASKS_TAG)
+        .request_body(Some(body))
+        .response("200", ok);
+    let components = doc.components.get_or_insert_with(Components::new);
+    for (status, response) in error_responses() {
+        let name = format!("Error{status}");
+        components.responses.insert(name.clone(), response.into());
+        operation = operation.response(status, Ref::new(format!("#/components/responses/{name}")));
+    }
+    doc.paths.paths.insert(
+        task_path(T::NAME),
+        PathItem::new(HttpMethod::Post, operation.build()),
+    );
+}
+
+/// One response per status a task route returns, each with an example of every error that maps
+/// to that status.
+fn error_responses() -> BTreeMap<String, Response> {
+    let mut by_status: BTreeMap<u16, Vec<(&'static str, _)>> = BTreeMap::new();
+    for (name, error) in documented_task_errors() {
+        by_status
+            .entry(error.status().as_u16())
+            .or_default()
+            .push((name, error));
+    }
+    by_status
+        .into_iter()
+        .map(|(status, errors)| {
+            let reason = StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Error");
+            let examples = errors.into_iter().map(|(name, error)| {
+                let body = serde_json::to_value(error.body("5a2f8c1e-0d7b-4a57-9d37-2c9f1f0b7e21"))
+                    .expect("error bodies always serialize. This is a bug.");
+                let example = Example::builder()
+                    .summary(error.to_string())
+                    .value(Some(body))
+                    .build();
+                (name, example)
+            });
+            let content = Content::builder()
+                .schema(Some(schema_ref::<ErrorBody>()))
+                .examples_from_iter(examples)
+                .build();
+            let response = Response::builder()
+                .description(reason)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), response)
+        })
+        .collect()
+}
+
+fn schema_ref<T: ToSchema>() -> Ref {
+    Ref::from_schema_name(T::name())
+}
+
+fn register_schemas<T: ToSchema>(doc: &mut OpenApiDoc) {
+    let components = doc.components.get_or_insert_with(Components::new);
+    let mut collected = Vec::new();
+    T::schemas(&mut collected);
+    components
+        .schemas
+        .insert(T::name().into_owned(), T::schema());
+    for (name, schema) in collected {
+        components.schemas.insert(name, schema);
+    }
+}

@@ -1,0 +1,135 @@
+//! Request validation against each task's JSON Schema, with JSON-pointer paths per field.
+
+use std::collections::HashMap;
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value;
+use taskgate_schemas::FieldError;
+
+/// Reports stop after this many fields; a garbage body should not produce a megabyte of errors.
+const MAX_REPORTED_ERRORS: usize = 20;
+
+/// One compiled validator per task route name.
+#[derive(Default)]
+pub struct Validators {
+    by_task: HashMap<&'static str, Validator>,
+}
+
+impl Validators {
+    pub fn insert(&mut self, task: &'static str, schema: &Value) {
+        let validator = jsonschema::validator_for(schema).unwrap_or_else(|e| {
+            panic!("the schema of task {task} does not compile: {e}. This is a bug.")
+        });
+        self.by_task.insert(task, validator);
+    }
+
+    /// Every way `body` violates the task's schema (empty when valid).
+    pub fn check(&self, task: &str, body: &Value) -> Vec<FieldError> {
+        let validator = self
+            .by_task
+            .get(task)
+            .unwrap_or_else(|| panic!("no validator for task {task}. This is a bug."));
+        let mut fields = Vec::new();
+        for error in validator.iter_errors(body) {
+            describe(&error, &mut fields);
+            if fields.len() >= MAX_REPORTED_ERRORS {
+                fields.truncate(MAX_REPORTED_ERRORS);
+                break;
+            }
+        }
+        fields
+    }
+}
+
+fn describe(error: &ValidationError<'_>, out: &mut Vec<FieldError>) {
+    let path = error.instance_path().to_string();
+    match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            for name in unexpected {
+                out.push(FieldError::new(
+                    format!("{path}/{}", escape_pointer(name)),
+                    format!("unknown field '{name}'"),
+                ));
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            out.push(FieldError::new(
+                format!("{path}/{}", escape_pointer(name)),
+                "missing required field",
+            ));
+        }
+        // Optional fields are `oneOf [T, null]`; report why the value is not a valid T.
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            let branch = context
+                .iter()
+                .find(|errors| !errors.iter().all(is_null_mismatch));
+            match branch {
+                Some(errors) => errors.iter().for_each(|e| describe(e, out)),
+                None => out.push(FieldError::new(path, error.to_string())),
+            }
+        }
+        _ => out.push(FieldError::new(path, error.to_string())),
+    }
+}
+
+fn is_null_mismatch(error: &ValidationError<'_>) -> bool {
+    matches!(error.kind(), ValidationErrorKind::Type { kind }
+        if format!("{kind:?}").to_ascii_lowercase().contains("null"))
+}
+
+fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use taskgate_schemas::{TextGenerationRequest, json_schema::standalone};
+
+    fn validators() -> Validators {
+        let mut v = Validators::default();
+        v.insert("text-generation", &standalone::<TextGenerationRequest>());
+        v
+    }
+
+    #[test]
+    fn reports_bounds_unknown_and_missing_fields_with_paths() {
+        let errors = validators().check(
+            "text-generation",
+            &json!({"model_id": "m", "parameters": {"top_p": 1.5, "topk": 3, "temperature": 0.01}}),
+        );
+        let paths: Vec<&str> = errors.iter().map(|e| e.path.as_str()).collect();
+        assert!(paths.contains(&"/inputs"), "{errors:?}");
+        assert!(paths.contains(&"/parameters/top_p"), "{errors:?}");
+        assert!(paths.contains(&"/parameters/topk"), "{errors:?}");
+        assert!(paths.contains(&"/parameters/temperature"), "{errors:?}");
+        let top_p = errors
+            .iter()
+            .find(|e| e.path == "/parameters/top_p")
+            .unwrap();
+        assert_eq!(top_p.message, "1.5 is greater than the maximum of 1");
+    }
+
+    #[test]
+    fn explains_bad_enum_values_inside_optional_fields() {
+        let errors = validators().check(
+            "text-generation",
+            &json!({"model_id": "m", "inputs": "x", "parameters": {"decoding_method": "BEAM"}}),
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "/parameters/decoding_method");
+        assert!(errors[0].message.contains("GREEDY"), "{errors:?}");
+    }
+
+    #[test]
+    fn valid_requests_pass() {
+        let errors = validators().check(
+            "text-generation",
+            &json!({"model_id": "m", "inputs": "x", "parameters": {"top_p": 0.5, "decoding_method": "SAMPLING"}}),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Task modules: what a task is (typed request, output, shape), what a model is (an id, the module
+//! that implements it and the tasks it serves), and the modules themselves.
+
+pub mod catalog;
+pub mod error;
+pub mod model;
+pub mod pii;
+pub mod pii_rules;
+pub mod registry;
+pub mod task;
+pub mod tasks;
+
+pub use catalog::{ModelSpec, ModuleCatalog, ModuleFactory};
+pub use error::{ModuleError, TaskError};
+pub use model::{Model, ModelBuilder};
+pub use registry::ModelRegistry;
+pub use task::{Predict, PredictStream, Task, TaskFuture, TaskInput, TaskStream};

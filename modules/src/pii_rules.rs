@@ -1,0 +1,167 @@
+//! The `pii-rules` module: rules-based PII extraction for the token-classification task.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use taskgate_runtime::Worker;
+use taskgate_schemas::{ProducerId, TokenClassificationResult, TokenClassificationResults};
+
+use crate::pii::{PiiDetector, PiiEntity};
+use crate::tasks::TokenClassification;
+use crate::{Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskFuture, TaskInput};
+
+pub const MODULE_NAME: &str = "pii-rules";
+
+pub struct PiiRulesFactory;
+
+impl ModuleFactory for PiiRulesFactory {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
+        let detector = PiiDetector::new(parse_entities(spec)?);
+        let worker = Worker::spawn(&format!("pii-{}", spec.id), spec.max_concurrent_requests)
+            .map_err(|source| ModuleError::Runtime {
+                model: spec.id.clone(),
+                source,
+            })?;
+        let entities: Vec<Value> = detector
+            .entities()
+            .iter()
+            .map(|e| Value::from(e.name()))
+            .collect();
+        let module = Arc::new(PiiRules { detector, worker });
+        let mut builder = Model::builder(&spec.id, MODULE_NAME, "rules")
+            .max_concurrent_requests(spec.max_concurrent_requests)
+            .metadata("entities", Value::Array(entities))
+            .serve::<TokenClassification>(module);
+        if let Some(path) = &spec.path {
+            builder = builder.path(path.clone());
+        }
+        Ok(builder.build())
+    }
+}
+
+/// `config: {entities: [EMAIL, ...]}`; absent means every entity type.
+fn parse_entities(spec: &ModelSpec) -> Result<Vec<PiiEntity>, ModuleError> {
+    let config = match &spec.config {
+        Value::Null => return Ok(PiiEntity::ALL.to_vec()),
+        Value::Object(map) => map,
+        other => return Err(spec.config_error("", format!("expected a map, got {other}"))),
+    };
+    if let Some(unknown) = config.keys().find(|k| *k != "entities") {
+        return Err(spec.config_error(unknown, "unknown key (expected: entities)"));
+    }
+    let Some(entities) = config.get("entities") else {
+        return Ok(PiiEntity::ALL.to_vec());
+    };
+    let Value::Array(items) = entities else {
+        return Err(spec.config_error("entities", "expected a list of entity names"));
+    };
+    if items.is_empty() {
+        return Err(spec.config_error("entities", "must name at least one entity type"));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let key = format!("entities[{i}]");
+            let name = item
+                .as_str()
+                .ok_or_else(|| spec.config_error(&key, "expected an entity name"))?;
+            name.parse()
+                .map_err(|reason: String| spec.config_error(&key, reason))
+        })
+        .collect()
+}
+
+struct PiiRules {
+    detector: PiiDetector,
+    worker: Worker,
+}
+
+impl Predict<TokenClassification> for PiiRules {
+    fn predict(
+        &self,
+        input: TaskInput<TokenClassification>,
+    ) -> TaskFuture<TokenClassificationResults> {
+        let detector = self.detector.clone();
+        let worker = self.worker.clone();
+        let threshold = input.parameters.threshold.unwrap_or(0.0);
+        Box::pin(async move {
+            // Regex scanning of a multi-megabyte body is CPU work: keep it off the async threads.
+            let spans = worker.run(move || detector.detect(&input.inputs)).await?;
+            let results = spans
+                .into_iter()
+                .map(|span| TokenClassificationResult {
+                    start: span.start as u64,
+                    end: span.end as u64,
+                    word: span.word,
+                    entity: span.entity.name().to_string(),
+                    entity_group: Some(span.entity.name().to_string()),
+                    score: 1.0,
+                    token_count: None,
+                })
+                .filter(|r| r.score >= threshold)
+                .collect();
+            Ok(TokenClassificationResults {
+                results,
+                producer_id: Some(ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(config: Value) -> ModelSpec {
+        ModelSpec {
+            config,
+            ..ModelSpec::new("pii", MODULE_NAME)
+        }
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        let err = PiiRulesFactory
+            .build(&spec(json!({"entities": ["EMAIL", "SSN"]})))
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("model 'pii': config key 'config.entities[1]':"),
+            "{text}"
+        );
+        assert!(text.contains("SSN"), "{text}");
+        let err = PiiRulesFactory
+            .build(&spec(json!({"entitys": []})))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("'config.entitys': unknown key"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn serves_token_classification_with_the_configured_entities() {
+        let model = PiiRulesFactory
+            .build(&spec(json!({"entities": ["PHONE"]})))
+            .unwrap();
+        assert_eq!(model.tasks(), ["token-classification"]);
+        let handler = model.unary::<TokenClassification>().unwrap();
+        let out = handler
+            .predict(TaskInput {
+                inputs: "Mail ana@example.com or call +1 415 555 0100".into(),
+                parameters: Default::default(),
+                request_id: "t".into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(out.results.len(), 1);
+        assert_eq!(out.results[0].entity, "PHONE");
+        assert_eq!((out.results[0].start, out.results[0].end), (29, 44));
+    }
+}

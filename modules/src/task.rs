@@ -1,0 +1,47 @@
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use taskgate_schemas::TaskRequest;
+use utoipa::ToSchema;
+
+use crate::TaskError;
+
+/// A task: a typed request envelope and a typed output. Whether it is served unary or as a
+/// server stream is decided by the handler trait a module registers ([`Predict`] or
+/// [`PredictStream`]); for streaming tasks `Output` is one event.
+pub trait Task: Send + Sync + 'static {
+    /// The route name under `/api/v1/task/`, e.g. `token-classification`.
+    const NAME: &'static str;
+    /// The Caikit RPC name, e.g. `TokenClassificationTaskPredict`.
+    const RPC: &'static str;
+    /// One line for the API docs.
+    const SUMMARY: &'static str;
+    type Request: TaskRequest + DeserializeOwned + ToSchema + Send + 'static;
+    type Output: Serialize + ToSchema + Send + 'static;
+}
+
+pub type Inputs<T> = <<T as Task>::Request as TaskRequest>::Inputs;
+pub type Parameters<T> = <<T as Task>::Request as TaskRequest>::Parameters;
+
+/// A validated call of task `T`.
+pub struct TaskInput<T: Task> {
+    pub inputs: Inputs<T>,
+    pub parameters: Parameters<T>,
+    /// The caller's request id, for logs and upstream propagation.
+    pub request_id: String,
+}
+
+pub type TaskFuture<O> = BoxFuture<'static, Result<O, TaskError>>;
+pub type TaskStream<O> = BoxStream<'static, Result<O, TaskError>>;
+
+/// A module's unary implementation of task `T`.
+pub trait Predict<T: Task>: Send + Sync {
+    fn predict(&self, input: TaskInput<T>) -> TaskFuture<T::Output>;
+}
+
+/// A module's server-streaming implementation of task `T`. Errors before the first event fail
+/// the call; errors after it end the stream. Dropping the stream cancels the work.
+pub trait PredictStream<T: Task>: Send + Sync {
+    fn predict_stream(&self, input: TaskInput<T>) -> TaskFuture<TaskStream<T::Output>>;
+}

@@ -1,0 +1,133 @@
+//! Finds models in the models directory: every sub-directory holding a `taskgate.yaml` manifest
+//! (`module: <name>` plus an optional `config:` map) becomes a model named after the directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The manifest file that marks a directory as a model.
+pub const MANIFEST_FILE: &str = "taskgate.yaml";
+
+/// What a model directory's manifest says.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelManifest {
+    /// The module that serves it, e.g. `pii-rules`.
+    pub module: String,
+    /// Module-specific settings.
+    #[serde(default)]
+    pub config: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscoveredModel {
+    pub id: String,
+    pub path: PathBuf,
+    pub manifest: ModelManifest,
+}
+
+/// A directory that is not a model, and why; reported at start so users see typos.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkippedDir {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Discovery {
+    pub models: Vec<DiscoveredModel>,
+    pub skipped: Vec<SkippedDir>,
+}
+
+/// Scans `dir` (a missing directory holds no models). Results are sorted by id so start-up is
+/// deterministic.
+pub fn discover_models(dir: &Path) -> Discovery {
+    let mut found = Discovery::default();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(_) => return found,
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
+            found.skipped.push(SkippedDir {
+                path,
+                reason: "directory name is not valid UTF-8".into(),
+            });
+            continue;
+        };
+        match read_manifest(&path) {
+            Ok(manifest) => found.models.push(DiscoveredModel { id, path, manifest }),
+            Err(reason) => found.skipped.push(SkippedDir { path, reason }),
+        }
+    }
+    found.models.sort_by(|a, b| a.id.cmp(&b.id));
+    found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    found
+}
+
+fn read_manifest(dir: &Path) -> Result<ModelManifest, String> {
+    let file = dir.join(MANIFEST_FILE);
+    let text =
+        fs::read_to_string(&file).map_err(|e| format!("no readable {MANIFEST_FILE} ({e})"))?;
+    yaml_serde::from_str(&text).map_err(|e| format!("invalid {}: {e}", file.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("taskgate-discovery-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn finds_manifests_and_reports_the_rest() {
+        let dir = temp_dir("mixed");
+        fs::create_dir(dir.join("b-pii")).unwrap();
+        fs::write(
+            dir.join("b-pii").join(MANIFEST_FILE),
+            "module: pii-rules\nconfig:\n  entities: [EMAIL]\n",
+        )
+        .unwrap();
+        fs::create_dir(dir.join("a-empty")).unwrap();
+        fs::create_dir(dir.join("c-bad")).unwrap();
+        fs::write(dir.join("c-bad").join(MANIFEST_FILE), "modul: x\n").unwrap();
+        fs::write(dir.join("stray.txt"), "not a model").unwrap();
+
+        let found = discover_models(&dir);
+        assert_eq!(found.models.len(), 1);
+        assert_eq!(found.models[0].id, "b-pii");
+        assert_eq!(found.models[0].manifest.module, "pii-rules");
+        assert_eq!(
+            found.models[0].manifest.config,
+            serde_json::json!({"entities": ["EMAIL"]})
+        );
+        assert_eq!(found.skipped.len(), 2);
+        assert!(
+            found.skipped[0]
+                .reason
+                .contains("no readable taskgate.yaml")
+        );
+        assert!(found.skipped[1].reason.contains("unknown field `modul`"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_directory_holds_no_models() {
+        let found = discover_models(Path::new("/nonexistent/taskgate/models"));
+        assert_eq!(found, Discovery::default());
+    }
+}

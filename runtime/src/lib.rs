@@ -1,0 +1,13 @@
+//! Model runtimes: where inference actually happens. This crate knows nothing about HTTP or task
+//! shapes; it provides admission control, dedicated compute threads and model discovery that
+//! task modules build on.
+
+pub mod admission;
+pub mod discovery;
+pub mod error;
+pub mod worker;
+
+pub use admission::{Admission, Permit};
+pub use discovery::{DiscoveredModel, Discovery, ModelManifest, SkippedDir, discover_models};
+pub use error::RuntimeError;
+pub use worker::Worker;

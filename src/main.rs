@@ -1,0 +1,141 @@
+//! The `taskgate` binary.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use taskgate_gateway::config::{Config, ConfigSources, LogFormat};
+use taskgate_gateway::models::check_models;
+use taskgate_gateway::serve::{Server, router_from_config};
+use taskgate_gateway::{TaskRoutes, json_schemas, logging, openapi, shutdown};
+
+/// Stable, typed AI task APIs over in-process and remote model runtimes.
+#[derive(Parser)]
+#[command(name = "taskgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the configured models over HTTP.
+    Serve(ServeArgs),
+    /// Print the OpenAPI document (the checked-in `openapi/openapi.json`).
+    Openapi,
+    /// Write the JSON Schemas of every request and of the config into a directory.
+    JsonSchemas {
+        /// Output directory (the checked-in copy is `schemas/json`).
+        dir: PathBuf,
+    },
+    /// Validate a config file and build its models without serving.
+    CheckConfig {
+        /// The YAML config file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// YAML config file; without one the defaults apply (127.0.0.1:8080, the `pii-rules` model,
+    /// and every model found in `models/`).
+    #[arg(long, env = "TASKGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides `http.host`).
+    #[arg(long)]
+    host: Option<String>,
+    /// Port to listen on, 0 for any free port (overrides `http.port`).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Directory scanned for model directories (overrides `models_dir`).
+    #[arg(long)]
+    models_dir: Option<String>,
+    /// Log format (overrides `log.format`).
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormatArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args),
+        Command::Openapi => {
+            let json = openapi::document_json(&TaskRoutes::standard());
+            std::io::stdout().write_all(json.as_bytes())?;
+            Ok(())
+        }
+        Command::JsonSchemas { dir } => {
+            let written = json_schemas::write_all(&dir)
+                .with_context(|| format!("writing JSON Schemas into {}", dir.display()))?;
+            println!("wrote {written} schemas into {}", dir.display());
+            Ok(())
+        }
+        Command::CheckConfig { file } => {
+            let config = load_config(Some(file.clone()), Vec::new())?;
+            let models = check_models(&config).with_context(|| {
+                format!("config {} is valid but its models fail", file.display())
+            })?;
+            println!("{}: ok, serves {}", file.display(), models.join(", "));
+            Ok(())
+        }
+    }
+}
+
+fn load_config(file: Option<PathBuf>, overrides: Vec<(String, Value)>) -> anyhow::Result<Config> {
+    let sources = ConfigSources {
+        file,
+        env: std::env::vars().collect(),
+        overrides,
+    };
+    Ok(Config::load(&sources)?)
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut overrides = Vec::new();
+    if let Some(host) = args.host {
+        overrides.push(("http.host".to_string(), Value::from(host)));
+    }
+    if let Some(port) = args.port {
+        overrides.push(("http.port".to_string(), Value::from(port)));
+    }
+    if let Some(dir) = args.models_dir {
+        overrides.push(("models_dir".to_string(), Value::from(dir)));
+    }
+    if let Some(format) = args.log_format {
+        let name = match format {
+            LogFormatArg::Text => "text",
+            LogFormatArg::Json => "json",
+        };
+        overrides.push(("log.format".to_string(), Value::from(name)));
+    }
+    let config = load_config(args.config, overrides)?;
+    logging::init(&config.log);
+    if config.log.format == LogFormat::Json {
+        tracing::debug!("structured logging enabled");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let router = router_from_config(&config)?;
+        let address = config.listen_address();
+        let server = Server::bind(&address, router)
+            .await
+            .with_context(|| format!("binding {address}"))?;
+        let local = server.local_addr()?;
+        // Tests and scripts read this line to find the port when `--port 0` is used.
+        println!("taskgate listening on http://{local}");
+        tracing::info!(%local, "listening");
+        server.run(shutdown::shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
