@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
-use taskgate_gateway::config::{Config, ConfigSources, LogFormat};
+use taskgate_gateway::config::{Config, ConfigSources};
 use taskgate_gateway::models::check_models;
 use taskgate_gateway::serve::{Server, router_from_config};
 use taskgate_gateway::{TaskRoutes, json_schemas, logging, openapi, shutdown};
@@ -117,9 +117,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let config = load_config(args.config, overrides)?;
     logging::init(&config.log);
-    if config.log.format == LogFormat::Json {
-        tracing::debug!("structured logging enabled");
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
