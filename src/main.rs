@@ -97,6 +97,20 @@ fn load_config(file: Option<PathBuf>, overrides: Vec<(String, Value)>) -> anyhow
     Ok(Config::load(&sources)?)
 }
 
+/// candle and its GEMM size their thread pools from `RAYON_NUM_THREADS`; an explicit environment
+/// value wins over the config.
+fn pin_compute_threads(threads: Option<usize>) {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    let threads = threads
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1);
+    // SAFETY: called from `main` before the async runtime or any other thread starts, so no
+    // other thread can read the environment concurrently.
+    unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut overrides = Vec::new();
     if let Some(host) = args.host {
@@ -116,6 +130,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         overrides.push(("log.format".to_string(), Value::from(name)));
     }
     let config = load_config(args.config, overrides)?;
+    pin_compute_threads(config.compute_threads);
     logging::init(&config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

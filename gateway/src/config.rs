@@ -29,6 +29,10 @@ pub struct Config {
     /// Per-model limit of requests in flight; beyond it requests get 429.
     #[schema(minimum = 1, example = 64)]
     pub max_concurrent_requests: usize,
+    /// Threads each in-process model computes with (candle/gemm); default: all cores.
+    /// More threads than cores collapses throughput, so this is pinned at start.
+    #[schema(minimum = 1, example = 2)]
+    pub compute_threads: Option<usize>,
     /// Models to serve (besides those found in `models_dir`).
     pub models: Vec<ModelConfig>,
 }
@@ -110,6 +114,7 @@ impl Default for Config {
             log: LogConfig::default(),
             models_dir: "models".into(),
             max_concurrent_requests: 64,
+            compute_threads: None,
             models: vec![ModelConfig {
                 id: "pii-rules".into(),
                 module: "pii-rules".into(),

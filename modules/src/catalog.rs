@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::pii_rules::PiiRulesFactory;
+use crate::sentence_embeddings::SentenceEmbeddingsFactory;
 use crate::{Model, ModuleError};
 
 /// Everything the configuration says about one model.
@@ -57,7 +58,9 @@ pub struct ModuleCatalog {
 impl ModuleCatalog {
     /// Every module shipped with taskgate.
     pub fn standard() -> Self {
-        Self::default().with(Arc::new(PiiRulesFactory))
+        Self::default()
+            .with(Arc::new(PiiRulesFactory))
+            .with(Arc::new(SentenceEmbeddingsFactory))
     }
 
     pub fn with(mut self, factory: Arc<dyn ModuleFactory>) -> Self {

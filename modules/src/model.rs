@@ -9,6 +9,9 @@ use taskgate_schemas::ModelInfo;
 
 use crate::{Predict, PredictStream, Task, TaskError};
 
+/// Adds facts that change while serving (e.g. batching counters) to `/info/models`.
+pub type LiveMetadata = Arc<dyn Fn(&mut Map<String, Value>) + Send + Sync>;
+
 /// Default for how many requests one model accepts in flight before answering "retry later".
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
 
@@ -20,6 +23,7 @@ pub struct Model {
     path: Option<PathBuf>,
     size: u64,
     metadata: Map<String, Value>,
+    live_metadata: Option<LiveMetadata>,
     admission: Admission,
     tasks: Vec<&'static str>,
     // Keyed by the TypeId of `Arc<dyn Predict<T>>` / `Arc<dyn PredictStream<T>>`, which keeps
@@ -53,6 +57,7 @@ impl Model {
                 path: None,
                 size: 0,
                 metadata: Map::new(),
+                live_metadata: None,
                 tasks: Vec::new(),
                 handlers: HashMap::new(),
             },
@@ -94,6 +99,10 @@ impl Model {
     }
 
     pub fn info(&self) -> ModelInfo {
+        let mut metadata = self.metadata.clone();
+        if let Some(live) = &self.live_metadata {
+            live(&mut metadata);
+        }
         ModelInfo {
             name: self.id.clone(),
             module: self.module.clone(),
@@ -102,7 +111,7 @@ impl Model {
             loaded: true,
             size: self.size,
             model_path: self.path.as_ref().map(|p| p.display().to_string()),
-            metadata: self.metadata.clone(),
+            metadata,
         }
     }
 }
@@ -147,6 +156,11 @@ impl ModelBuilder {
 
     pub fn metadata(mut self, key: &str, value: Value) -> Self {
         self.model.metadata.insert(key.to_string(), value);
+        self
+    }
+
+    pub fn live_metadata(mut self, live: LiveMetadata) -> Self {
+        self.model.live_metadata = Some(live);
         self
     }
 

@@ -1,5 +1,7 @@
 //! Finds models in the models directory: every sub-directory holding a `taskgate.yaml` manifest
 //! (`module: <name>` plus an optional `config:` map) becomes a model named after the directory.
+//! Without a manifest, a sentence-transformers directory (BERT `config.json`, `model.safetensors`,
+//! `tokenizer.json`) is recognised as a `sentence-embeddings` model.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -76,9 +78,41 @@ pub fn discover_models(dir: &Path) -> Discovery {
 
 fn read_manifest(dir: &Path) -> Result<ModelManifest, String> {
     let file = dir.join(MANIFEST_FILE);
+    if !file.exists() {
+        return detect_format(dir);
+    }
     let text =
         fs::read_to_string(&file).map_err(|e| format!("no readable {MANIFEST_FILE} ({e})"))?;
     yaml_serde::from_str(&text).map_err(|e| format!("invalid {}: {e}", file.display()))
+}
+
+/// Recognises model directories that carry no manifest.
+fn detect_format(dir: &Path) -> Result<ModelManifest, String> {
+    let has = |name: &str| dir.join(name).is_file();
+    if !(has("config.json") && has("model.safetensors") && has("tokenizer.json")) {
+        return Err(format!(
+            "no {MANIFEST_FILE}, and not a BERT directory (config.json + model.safetensors + tokenizer.json)"
+        ));
+    }
+    let config: serde_json::Value = fs::read_to_string(dir.join("config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or("config.json is not valid JSON")?;
+    let architectures: Vec<&str> = config["architectures"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let bare_encoder = architectures.is_empty() || architectures.contains(&"BertModel");
+    if config["model_type"] == "bert" && (bare_encoder || has("modules.json")) {
+        return Ok(ModelManifest {
+            module: "sentence-embeddings".into(),
+            config: serde_json::Value::Null,
+        });
+    }
+    Err(format!(
+        "no {MANIFEST_FILE}, and no module recognises architectures {architectures:?}; add a \
+         {MANIFEST_FILE} naming the module"
+    ))
 }
 
 #[cfg(test)]
@@ -116,12 +150,37 @@ mod tests {
             serde_json::json!({"entities": ["EMAIL"]})
         );
         assert_eq!(found.skipped.len(), 2);
-        assert!(
-            found.skipped[0]
-                .reason
-                .contains("no readable taskgate.yaml")
-        );
+        assert!(found.skipped[0].reason.contains("not a BERT directory"));
         assert!(found.skipped[1].reason.contains("unknown field `modul`"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn recognises_sentence_transformers_directories() {
+        let dir = temp_dir("bert");
+        let model = dir.join("minilm");
+        fs::create_dir(&model).unwrap();
+        for file in ["model.safetensors", "tokenizer.json"] {
+            fs::write(model.join(file), "").unwrap();
+        }
+        fs::write(
+            model.join("config.json"),
+            r#"{"model_type": "bert", "architectures": ["BertModel"]}"#,
+        )
+        .unwrap();
+        let found = discover_models(&dir);
+        assert_eq!(found.models[0].manifest.module, "sentence-embeddings");
+        fs::write(
+            model.join("config.json"),
+            r#"{"model_type": "bert", "architectures": ["BertForMaskedLM"]}"#,
+        )
+        .unwrap();
+        let found = discover_models(&dir);
+        assert!(
+            found.skipped[0].reason.contains("BertForMaskedLM"),
+            "{:?}",
+            found.skipped
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -3,11 +3,14 @@
 //! task modules build on.
 
 pub mod admission;
+pub mod batching;
+pub mod bert;
 pub mod discovery;
 pub mod error;
 pub mod worker;
 
 pub use admission::{Admission, Permit};
+pub use batching::{BatchForward, Batcher, BatchingConfig};
 pub use discovery::{DiscoveredModel, Discovery, ModelManifest, SkippedDir, discover_models};
 pub use error::RuntimeError;
 pub use worker::Worker;

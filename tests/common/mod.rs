@@ -152,3 +152,18 @@ pub async fn read(
         .unwrap_or_else(|e| panic!("response is not JSON ({e}): {text}"));
     (status, headers, json)
 }
+
+/// The fetched all-MiniLM-L6-v2 directory (`scripts/fetch-models`), or `None` with a printed
+/// reason when it is absent locally. CI always fetches it, so there its absence fails the test.
+pub fn minilm_dir(test: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-minilm");
+    if dir.join("model.safetensors").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run {test}: models/all-minilm is missing (scripts/fetch-models fetches it)"
+    );
+    eprintln!("SKIPPED {test}: models/all-minilm is absent (run scripts/fetch-models)");
+    None
+}

@@ -1,0 +1,83 @@
+//! Similarity and ranking over embeddings.
+
+use taskgate_schemas::{JsonDict, RerankScore, RerankScores};
+
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let denominator = norm(a) * norm(b);
+    if denominator == 0.0 {
+        0.0
+    } else {
+        dot / denominator
+    }
+}
+
+/// What a rerank result should carry besides index and score.
+#[derive(Debug, Clone, Copy)]
+pub struct RerankOptions {
+    pub top_n: Option<usize>,
+    pub return_documents: bool,
+    pub return_query: bool,
+    pub return_text: bool,
+}
+
+/// Ranks `documents` by `scores` (same order), best first; ties keep input order.
+pub fn rank(
+    query: &str,
+    documents: &[JsonDict],
+    texts: &[String],
+    scores: &[f32],
+    options: RerankOptions,
+) -> RerankScores {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    order.truncate(options.top_n.unwrap_or(order.len()));
+    RerankScores {
+        query: options.return_query.then(|| query.to_string()),
+        scores: order
+            .into_iter()
+            .map(|i| RerankScore {
+                document: options.return_documents.then(|| documents[i].clone()),
+                index: i as u64,
+                score: scores[i] as f64,
+                text: options.return_text.then(|| texts[i].clone()),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_of_parallel_orthogonal_and_zero_vectors() {
+        assert!((cosine(&[1.0, 2.0], &[2.0, 4.0]) - 1.0).abs() < 1e-6);
+        assert_eq!(cosine(&[1.0, 0.0], &[0.0, 3.0]), 0.0);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
+    }
+
+    #[test]
+    fn ranking_sorts_truncates_and_honours_return_flags() {
+        let docs: Vec<JsonDict> = (0..3)
+            .map(|i| {
+                serde_json::from_value(serde_json::json!({"text": format!("d{i}"), "id": i}))
+                    .unwrap()
+            })
+            .collect();
+        let texts: Vec<String> = (0..3).map(|i| format!("d{i}")).collect();
+        let options = RerankOptions {
+            top_n: Some(2),
+            return_documents: false,
+            return_query: true,
+            return_text: true,
+        };
+        let ranked = rank("q", &docs, &texts, &[0.1, 0.9, 0.5], options);
+        assert_eq!(ranked.query.as_deref(), Some("q"));
+        let indices: Vec<u64> = ranked.scores.iter().map(|s| s.index).collect();
+        assert_eq!(indices, [1, 2]);
+        assert!(ranked.scores[0].document.is_none());
+        assert_eq!(ranked.scores[0].text.as_deref(), Some("d1"));
+    }
+}

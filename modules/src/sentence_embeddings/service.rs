@@ -1,0 +1,86 @@
+use std::sync::Arc;
+
+use taskgate_runtime::Batcher;
+use taskgate_runtime::bert::{TextTokenizer, TokenizeError, Truncation};
+
+use crate::TaskError;
+
+/// The shared half of every task this module serves: validate, tokenize, embed. Cheap to clone,
+/// so each call's future owns what it uses.
+#[derive(Clone)]
+pub struct SentenceEmbeddings {
+    batcher: Batcher<Vec<f32>>,
+    pub(super) tokenizer: Arc<TextTokenizer>,
+    max_client_batch_size: usize,
+}
+
+/// Embeddings of a request's texts, in order, plus the tokens they used.
+pub struct Embedded {
+    pub vectors: Vec<Vec<f32>>,
+    pub token_count: u64,
+}
+
+impl SentenceEmbeddings {
+    pub fn new(
+        batcher: Batcher<Vec<f32>>,
+        tokenizer: TextTokenizer,
+        max_client_batch_size: usize,
+    ) -> Self {
+        Self {
+            batcher,
+            tokenizer: Arc::new(tokenizer),
+            max_client_batch_size,
+        }
+    }
+
+    /// Embeds `texts`; `paths[i]` is the JSON pointer of `texts[i]` in the request, for errors.
+    pub async fn embed(
+        &self,
+        texts: &[String],
+        paths: &[String],
+        truncate_input_tokens: Option<i64>,
+    ) -> Result<Embedded, TaskError> {
+        let truncation = Truncation::from_caikit(truncate_input_tokens);
+        let mut sequences = Vec::with_capacity(texts.len());
+        for (text, path) in texts.iter().zip(paths) {
+            let tokens = self
+                .tokenizer
+                .encode(text, truncation)
+                .map_err(|e: TokenizeError| {
+                    TaskError::invalid_field(path.clone(), e.to_string())
+                })?;
+            sequences.push(tokens.ids);
+        }
+        let token_count = sequences.iter().map(|s| s.len() as u64).sum();
+        let vectors = self.batcher.run(sequences).await?;
+        Ok(Embedded {
+            vectors,
+            token_count,
+        })
+    }
+
+    /// A list input must be non-empty and within the client batch cap.
+    pub fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
+        if len == 0 {
+            return Err(TaskError::invalid_field(
+                path,
+                "must contain at least one text",
+            ));
+        }
+        if len > self.max_client_batch_size {
+            return Err(TaskError::invalid_field(
+                path,
+                format!(
+                    "{len} texts is more than max_client_batch_size ({})",
+                    self.max_client_batch_size
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// JSON pointers of the items of a list at `path`.
+pub fn item_paths(path: &str, len: usize) -> Vec<String> {
+    (0..len).map(|i| format!("{path}/{i}")).collect()
+}
