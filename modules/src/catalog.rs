@@ -7,6 +7,8 @@ use serde_json::Value;
 use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::pii_rules::PiiRulesFactory;
 use crate::sentence_embeddings::SentenceEmbeddingsFactory;
+use crate::text_classifier::TextClassifierFactory;
+use crate::token_classifier::TokenClassifierFactory;
 use crate::{Model, ModuleError};
 
 /// Everything the configuration says about one model.
@@ -61,6 +63,8 @@ impl ModuleCatalog {
         Self::default()
             .with(Arc::new(PiiRulesFactory))
             .with(Arc::new(SentenceEmbeddingsFactory))
+            .with(Arc::new(TextClassifierFactory))
+            .with(Arc::new(TokenClassifierFactory))
     }
 
     pub fn with(mut self, factory: Arc<dyn ModuleFactory>) -> Self {

@@ -2,6 +2,7 @@
 //! that implements it and the tasks it serves), and the modules themselves.
 
 pub mod catalog;
+pub mod encoder_settings;
 pub mod error;
 pub mod model;
 pub mod pii;
@@ -10,6 +11,8 @@ pub mod registry;
 pub mod sentence_embeddings;
 pub mod task;
 pub mod tasks;
+pub mod text_classifier;
+pub mod token_classifier;
 
 pub use catalog::{ModelSpec, ModuleCatalog, ModuleFactory};
 pub use error::{ModuleError, TaskError};

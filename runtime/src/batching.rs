@@ -11,11 +11,35 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::RuntimeError;
 
+/// One tokenized input: token ids and their segment (token type) ids, e.g. 0 for a query and 1
+/// for a passage in a cross-encoder pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequence {
+    pub ids: Vec<u32>,
+    pub type_ids: Vec<u32>,
+}
+
+impl Sequence {
+    /// A single-segment sequence.
+    pub fn single(ids: Vec<u32>) -> Self {
+        let type_ids = vec![0; ids.len()];
+        Self { ids, type_ids }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
 /// The model side of a batcher, run on its owner thread.
 pub trait BatchForward: Send + 'static {
     type Output: Send + 'static;
-    /// One forward pass over `batch` (token-id sequences); one output per sequence, in order.
-    fn forward(&mut self, batch: &[&[u32]]) -> Result<Vec<Self::Output>, RuntimeError>;
+    /// One forward pass over `batch`; one output per sequence, in order.
+    fn forward(&mut self, batch: &[&Sequence]) -> Result<Vec<Self::Output>, RuntimeError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +68,7 @@ pub struct BatchStats {
 }
 
 struct Job<O> {
-    sequences: Vec<Vec<u32>>,
+    sequences: Vec<Sequence>,
     reply: oneshot::Sender<Result<Vec<O>, RuntimeError>>,
 }
 
@@ -90,7 +114,7 @@ impl<O: Send + 'static> Batcher<O> {
     }
 
     /// Runs `sequences` (one request) through the model, batched with whatever else is queued.
-    pub async fn run(&self, sequences: Vec<Vec<u32>>) -> Result<Vec<O>, RuntimeError> {
+    pub async fn run(&self, sequences: Vec<Sequence>) -> Result<Vec<O>, RuntimeError> {
         if sequences.is_empty() {
             return Ok(Vec::new());
         }
@@ -165,10 +189,7 @@ fn run_round<F: BatchForward>(
         if live.is_empty() {
             continue;
         }
-        let inputs: Vec<&[u32]> = live
-            .iter()
-            .map(|(j, s)| jobs[*j].sequences[*s].as_slice())
-            .collect();
+        let inputs: Vec<&Sequence> = live.iter().map(|(j, s)| &jobs[*j].sequences[*s]).collect();
         stats.forward_passes.fetch_add(1, Ordering::Relaxed);
         stats
             .sequences
@@ -265,10 +286,10 @@ mod tests {
 
     impl BatchForward for Summer {
         type Output = u32;
-        fn forward(&mut self, batch: &[&[u32]]) -> Result<Vec<u32>, RuntimeError> {
+        fn forward(&mut self, batch: &[&Sequence]) -> Result<Vec<u32>, RuntimeError> {
             std::thread::sleep(self.delay);
             let _ = self.sizes.send(batch.len());
-            Ok(batch.iter().map(|s| s.iter().sum()).collect())
+            Ok(batch.iter().map(|s| s.ids.iter().sum()).collect())
         }
     }
 
@@ -283,7 +304,13 @@ mod tests {
         let tasks: Vec<_> = (0..16u32)
             .map(|i| {
                 let b = batcher.clone();
-                tokio::spawn(async move { b.run(vec![vec![i, 1], vec![i]]).await })
+                tokio::spawn(async move {
+                    b.run(vec![
+                        Sequence::single(vec![i, 1]),
+                        Sequence::single(vec![i]),
+                    ])
+                    .await
+                })
             })
             .collect();
         for (i, task) in tasks.into_iter().enumerate() {
@@ -310,15 +337,15 @@ mod tests {
         let batcher = Batcher::spawn("slow", model, config).unwrap();
         let first = tokio::spawn({
             let b = batcher.clone();
-            async move { b.run(vec![vec![1]]).await }
+            async move { b.run(vec![Sequence::single(vec![1])]).await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         let second = tokio::spawn({
             let b = batcher.clone();
-            async move { b.run(vec![vec![2]]).await }
+            async move { b.run(vec![Sequence::single(vec![2])]).await }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let third = batcher.run(vec![vec![3]]).await;
+        let third = batcher.run(vec![Sequence::single(vec![3])]).await;
         assert!(
             matches!(third, Err(RuntimeError::Overloaded { .. })),
             "{third:?}"

@@ -1,7 +1,8 @@
 //! Finds models in the models directory: every sub-directory holding a `taskgate.yaml` manifest
 //! (`module: <name>` plus an optional `config:` map) becomes a model named after the directory.
-//! Without a manifest, a sentence-transformers directory (BERT `config.json`, `model.safetensors`,
-//! `tokenizer.json`) is recognised as a `sentence-embeddings` model.
+//! Without a manifest, a BERT directory (`config.json`, `model.safetensors`, `tokenizer.json`) is
+//! recognised by its architecture: `sentence-embeddings` for bare encoders and
+//! sentence-transformers, `text-classifier` / `token-classifier` for the task heads.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -102,10 +103,23 @@ fn detect_format(dir: &Path) -> Result<ModelManifest, String> {
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
-    let bare_encoder = architectures.is_empty() || architectures.contains(&"BertModel");
-    if config["model_type"] == "bert" && (bare_encoder || has("modules.json")) {
+    let module = if config["model_type"] != "bert" {
+        None
+    } else if architectures.contains(&"BertForSequenceClassification") {
+        Some("text-classifier")
+    } else if architectures.contains(&"BertForTokenClassification") {
+        Some("token-classifier")
+    } else if architectures.is_empty()
+        || architectures.contains(&"BertModel")
+        || has("modules.json")
+    {
+        Some("sentence-embeddings")
+    } else {
+        None
+    };
+    if let Some(module) = module {
         return Ok(ModelManifest {
-            module: "sentence-embeddings".into(),
+            module: module.into(),
             config: serde_json::Value::Null,
         });
     }

@@ -10,7 +10,7 @@ pub mod error;
 pub mod worker;
 
 pub use admission::{Admission, Permit};
-pub use batching::{BatchForward, Batcher, BatchingConfig};
+pub use batching::{BatchForward, Batcher, BatchingConfig, Sequence};
 pub use discovery::{DiscoveredModel, Discovery, ModelManifest, SkippedDir, discover_models};
 pub use error::RuntimeError;
 pub use worker::Worker;

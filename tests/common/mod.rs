@@ -2,6 +2,7 @@
 //! stopped when its handle drops.
 #![allow(dead_code)]
 
+pub mod checkpoints;
 pub mod fakes;
 
 use std::io::{BufRead, BufReader};

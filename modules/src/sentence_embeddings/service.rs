@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
-use taskgate_runtime::Batcher;
 use taskgate_runtime::bert::{TextTokenizer, TokenizeError, Truncation};
+use taskgate_runtime::{Batcher, Sequence};
 
 use crate::TaskError;
 
@@ -49,7 +49,7 @@ impl SentenceEmbeddings {
                 .map_err(|e: TokenizeError| {
                     TaskError::invalid_field(path.clone(), e.to_string())
                 })?;
-            sequences.push(tokens.ids);
+            sequences.push(Sequence::single(tokens.ids));
         }
         let token_count = sequences.iter().map(|s| s.len() as u64).sum();
         let vectors = self.batcher.run(sequences).await?;
@@ -59,24 +59,8 @@ impl SentenceEmbeddings {
         })
     }
 
-    /// A list input must be non-empty and within the client batch cap.
     pub fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        if len == 0 {
-            return Err(TaskError::invalid_field(
-                path,
-                "must contain at least one text",
-            ));
-        }
-        if len > self.max_client_batch_size {
-            return Err(TaskError::invalid_field(
-                path,
-                format!(
-                    "{len} texts is more than max_client_batch_size ({})",
-                    self.max_client_batch_size
-                ),
-            ));
-        }
-        Ok(())
+        crate::encoder_settings::check_list(path, len, self.max_client_batch_size)
     }
 }
 

@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::{Device, Tensor};
 use serde::Deserialize;
 
+use super::load::{BertDir, read_json, unavailable};
 use super::text::TextTokenizer;
-use super::{BertConfig, BertEncoder, l2_normalize, mean_pool};
+use super::{BertEncoder, l2_normalize, mean_pool};
 use crate::RuntimeError;
-use crate::batching::BatchForward;
+use crate::batching::{BatchForward, Sequence};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pooling {
@@ -33,15 +33,6 @@ pub struct EmbeddingForward {
     pooling: Pooling,
     normalize: bool,
     device: Device,
-}
-
-fn unavailable(dir: &Path, what: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Unavailable(format!("model {}: {what}", dir.display()))
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[derive(Deserialize, Default)]
@@ -69,8 +60,8 @@ impl EmbeddingModel {
     /// Loads a sentence-transformers directory (config.json, model.safetensors, tokenizer.json,
     /// optional modules.json, 1_Pooling/config.json, sentence_bert_config.json).
     pub fn load(dir: &Path) -> Result<Self, RuntimeError> {
-        let config: BertConfig =
-            read_json(&dir.join("config.json")).map_err(|e| unavailable(dir, e))?;
+        let bert = BertDir::open(dir)?;
+        let config = &bert.config;
         let pooling_config: PoolingConfig = match dir.join("1_Pooling/config.json") {
             p if p.exists() => read_json(&p).map_err(|e| unavailable(dir, e))?,
             _ => PoolingConfig {
@@ -112,60 +103,61 @@ impl EmbeddingModel {
         .unwrap_or(config.max_position_embeddings)
         .min(config.max_position_embeddings);
         let tokenizer = TextTokenizer::load(&dir.join("tokenizer.json"), max_tokens)?;
-        let weights = dir.join("model.safetensors");
-        let weights_bytes = std::fs::metadata(&weights).map(|m| m.len()).unwrap_or(0);
-        let device = Device::Cpu;
-        // SAFETY: the weights file is memory-mapped read-only; taskgate never writes it while
-        // serving, and model directories are not meant to be modified in place.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
-            .map_err(|e| unavailable(dir, e))?;
-        let root = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
-            vb.pp("bert")
-        } else {
-            vb
-        };
-        let encoder = BertEncoder::load(root, &config).map_err(|e| unavailable(dir, e))?;
+        let encoder = bert.encoder(dir)?;
         Ok(Self {
             dimension: encoder.hidden_size,
             forward: EmbeddingForward {
                 encoder,
                 pooling,
                 normalize,
-                device,
+                device: bert.device,
             },
             tokenizer,
             pooling,
             normalize,
-            weights_bytes,
+            weights_bytes: bert.weights_bytes,
         })
     }
 }
 
-/// Pads a batch to its longest sequence: `(ids, mask)` as `(batch, len)` u32 tensors.
-pub fn pad_batch(batch: &[&[u32]], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
+/// A batch padded to its longest sequence, as `(batch, len)` u32 tensors.
+pub struct Padded {
+    pub ids: Tensor,
+    pub type_ids: Tensor,
+    /// 1 for real tokens, 0 for padding.
+    pub mask: Tensor,
+}
+
+pub fn pad_batch(batch: &[&Sequence], device: &Device) -> candle_core::Result<Padded> {
     let len = batch.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
     let mut ids = Vec::with_capacity(batch.len() * len);
+    let mut type_ids = Vec::with_capacity(batch.len() * len);
     let mut mask = Vec::with_capacity(batch.len() * len);
     for seq in batch {
-        ids.extend_from_slice(seq);
-        mask.extend(std::iter::repeat_n(1u32, seq.len()));
         let pad = len - seq.len();
+        ids.extend_from_slice(&seq.ids);
         ids.extend(std::iter::repeat_n(0u32, pad));
+        type_ids.extend_from_slice(&seq.type_ids);
+        type_ids.extend(std::iter::repeat_n(0u32, pad));
+        mask.extend(std::iter::repeat_n(1u32, seq.len()));
         mask.extend(std::iter::repeat_n(0u32, pad));
     }
     let shape = (batch.len(), len);
-    Ok((
-        Tensor::from_vec(ids, shape, device)?,
-        Tensor::from_vec(mask, shape, device)?,
-    ))
+    Ok(Padded {
+        ids: Tensor::from_vec(ids, shape, device)?,
+        type_ids: Tensor::from_vec(type_ids, shape, device)?,
+        mask: Tensor::from_vec(mask, shape, device)?,
+    })
 }
 
 impl EmbeddingForward {
-    fn embed(&self, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
-        let (ids, mask) = pad_batch(batch, &self.device)?;
-        let hidden = self.encoder.forward(&ids, &ids.zeros_like()?, &mask)?;
+    fn embed(&self, batch: &[&Sequence]) -> candle_core::Result<Vec<Vec<f32>>> {
+        let padded = pad_batch(batch, &self.device)?;
+        let hidden = self
+            .encoder
+            .forward(&padded.ids, &padded.type_ids, &padded.mask)?;
         let pooled = match self.pooling {
-            Pooling::Mean => mean_pool(&hidden, &mask)?,
+            Pooling::Mean => mean_pool(&hidden, &padded.mask)?,
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
         };
         let pooled = if self.normalize {
@@ -180,7 +172,7 @@ impl EmbeddingForward {
 impl BatchForward for EmbeddingForward {
     type Output = Vec<f32>;
 
-    fn forward(&mut self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, RuntimeError> {
+    fn forward(&mut self, batch: &[&Sequence]) -> Result<Vec<Vec<f32>>, RuntimeError> {
         self.embed(batch)
             .map_err(|e| RuntimeError::Inference(e.to_string()))
     }

@@ -6,13 +6,37 @@ use tokenizers::Tokenizer;
 
 use crate::RuntimeError;
 
-/// One tokenized text.
+/// One tokenized text (or text pair), after truncation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenizedText {
-    /// Token ids including special tokens, after truncation.
+    /// Token ids including special tokens.
     pub ids: Vec<u32>,
+    /// Segment per token: 0 for the first text, 1 for the second of a pair.
+    pub type_ids: Vec<u32>,
     /// `(start, end)` Unicode code-point offsets per token; `(0, 0)` for special tokens.
     pub offsets: Vec<(usize, usize)>,
+    /// The word each token belongs to (`None` for special tokens).
+    pub word_ids: Vec<Option<u32>>,
+    /// Whether each token is a special token ([CLS], [SEP]).
+    pub special: Vec<bool>,
+}
+
+impl TokenizedText {
+    /// Removes the tokens in `range`, keeping every per-token list aligned.
+    fn remove(&mut self, range: std::ops::Range<usize>) {
+        self.ids.drain(range.clone());
+        self.type_ids.drain(range.clone());
+        self.offsets.drain(range.clone());
+        self.word_ids.drain(range.clone());
+        self.special.drain(range);
+    }
+
+    pub fn sequence(&self) -> crate::Sequence {
+        crate::Sequence {
+            ids: self.ids.clone(),
+            type_ids: self.type_ids.clone(),
+        }
+    }
 }
 
 /// What to do with a text longer than the model allows (Caikit's `truncate_input_tokens`).
@@ -82,12 +106,44 @@ impl TextTokenizer {
             .tokenizer
             .encode_char_offsets(text, true)
             .map_err(|e| TokenizeError::Tokenizer(e.to_string()))?;
-        let mut ids = encoding.get_ids().to_vec();
-        let mut offsets = encoding.get_offsets().to_vec();
+        self.finish(encoding, truncation)
+    }
+
+    /// A (query, passage) pair as cross-encoders take it; truncation shortens the passage.
+    pub fn encode_pair(
+        &self,
+        first: &str,
+        second: &str,
+        truncation: Truncation,
+    ) -> Result<TokenizedText, TokenizeError> {
+        let encoding = self
+            .tokenizer
+            .encode_char_offsets((first, second), true)
+            .map_err(|e| TokenizeError::Tokenizer(e.to_string()))?;
+        self.finish(encoding, truncation)
+    }
+
+    fn finish(
+        &self,
+        encoding: tokenizers::Encoding,
+        truncation: Truncation,
+    ) -> Result<TokenizedText, TokenizeError> {
+        let mut text = TokenizedText {
+            ids: encoding.get_ids().to_vec(),
+            type_ids: encoding.get_type_ids().to_vec(),
+            offsets: encoding.get_offsets().to_vec(),
+            word_ids: encoding.get_word_ids().to_vec(),
+            special: encoding
+                .get_special_tokens_mask()
+                .iter()
+                .map(|m| *m == 1)
+                .collect(),
+        };
+        let len = text.ids.len();
         let limit = match truncation {
-            Truncation::Reject if ids.len() > self.max_tokens => {
+            Truncation::Reject if len > self.max_tokens => {
                 return Err(TokenizeError::TooLong {
-                    given: ids.len(),
+                    given: len,
                     limit: self.max_tokens,
                 });
             }
@@ -95,15 +151,11 @@ impl TextTokenizer {
             Truncation::Keep(n) => n.min(self.max_tokens),
             Truncation::Disabled => usize::MAX,
         };
-        if ids.len() > limit && limit >= 2 {
+        if len > limit {
             // Keep the leading tokens and the closing special token ([SEP]).
-            let last = ids.len() - 1;
-            ids.drain(limit - 1..last);
-            offsets.drain(limit - 1..last);
-        } else if ids.len() > limit {
-            ids.truncate(limit);
-            offsets.truncate(limit);
+            let keep_last = usize::from(limit >= 2);
+            text.remove(limit - keep_last..len - keep_last);
         }
-        Ok(TokenizedText { ids, offsets })
+        Ok(text)
     }
 }

@@ -1,0 +1,115 @@
+//! The `token-classifier` module: `BertForTokenClassification` in process, serving
+//! `token-classification` with Hugging Face aggregation strategies (`config: {aggregation:
+//! none|simple|first|average|max}`, default `simple`) and code-point offsets.
+
+pub mod aggregation;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use taskgate_runtime::Batcher;
+use taskgate_runtime::bert::{TextTokenizer, TokenClassifier, Truncation};
+use taskgate_schemas::{ProducerId, TokenClassificationResults};
+
+use crate::encoder_settings::{EncoderSettings, softmax};
+use crate::tasks::TokenClassification;
+use crate::{
+    Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
+};
+use aggregation::{Aggregation, TokenScores, aggregate};
+
+pub const MODULE_NAME: &str = "token-classifier";
+
+pub struct TokenClassifierFactory;
+
+#[derive(Clone)]
+struct TokenClassifierService {
+    batcher: Batcher<Vec<Vec<f32>>>,
+    tokenizer: Arc<TextTokenizer>,
+    labels: Arc<Vec<String>>,
+    aggregation: Aggregation,
+}
+
+impl ModuleFactory for TokenClassifierFactory {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
+        let settings = EncoderSettings::parse(spec, &["aggregation"])?;
+        let aggregation = match settings.extra.get("aggregation") {
+            None => Aggregation::Simple,
+            Some(Value::String(name)) => name
+                .parse()
+                .map_err(|e: String| spec.config_error("aggregation", e))?,
+            Some(_) => return Err(spec.config_error("aggregation", "expected a strategy name")),
+        };
+        let runtime_error = |source| ModuleError::Runtime {
+            model: spec.id.clone(),
+            source,
+        };
+        let (forward, info) = TokenClassifier::load(&settings.path).map_err(runtime_error)?;
+        let batcher = Batcher::spawn(&format!("tag-{}", spec.id), forward, settings.batching)
+            .map_err(runtime_error)?;
+        let labels: Vec<Value> = info
+            .labels
+            .iter()
+            .map(|l| Value::from(l.as_str()))
+            .collect();
+        let service = Arc::new(TokenClassifierService {
+            batcher,
+            tokenizer: Arc::new(info.tokenizer),
+            labels: Arc::new(info.labels),
+            aggregation,
+        });
+        Ok(Model::builder(&spec.id, MODULE_NAME, "candle")
+            .max_concurrent_requests(spec.max_concurrent_requests)
+            .path(settings.path)
+            .size(info.weights_bytes)
+            .metadata("labels", Value::Array(labels))
+            .metadata(
+                "aggregation",
+                Value::from(format!("{aggregation:?}").to_lowercase()),
+            )
+            .serve::<TokenClassification>(service)
+            .build())
+    }
+}
+
+impl Predict<TokenClassification> for TokenClassifierService {
+    fn predict(
+        &self,
+        input: TaskInput<TokenClassification>,
+    ) -> TaskFuture<TokenClassificationResults> {
+        let this = self.clone();
+        Box::pin(async move {
+            // Long texts are tagged up to the model limit rather than rejected: spans past it
+            // are simply not found.
+            let tokens = this
+                .tokenizer
+                .encode(&input.inputs, Truncation::ModelLimit)
+                .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
+            let logits = this.batcher.run(vec![tokens.sequence()]).await?.remove(0);
+            let scored: Vec<TokenScores> = logits
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !tokens.special[*i])
+                .map(|(i, row)| TokenScores {
+                    start: tokens.offsets[i].0,
+                    end: tokens.offsets[i].1,
+                    word: tokens.word_ids[i],
+                    probs: softmax(row),
+                })
+                .collect();
+            let threshold = input.parameters.threshold.unwrap_or(0.0);
+            let results = aggregate(&input.inputs, &scored, &this.labels, this.aggregation)
+                .into_iter()
+                .filter(|r| r.score >= threshold)
+                .collect();
+            Ok(TokenClassificationResults {
+                results,
+                producer_id: Some(ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))),
+            })
+        })
+    }
+}
