@@ -149,6 +149,14 @@ fn baselines(dir: &Path, threads: usize) -> Option<Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
+/// The 1-minute load average, so readers can judge how quiet the machine was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 fn cell(v: Option<f64>) -> String {
     v.map_or("—".into(), |x| format!("{x:.1}"))
 }
@@ -162,6 +170,7 @@ fn main() {
         println!("benchmark not run: use `cargo bench --bench embeddings`");
         return;
     }
+    let load_before = load_average();
     let dir: PathBuf = Path::new(ROOT).join("models/all-minilm");
     assert!(
         dir.join("model.safetensors").exists(),
@@ -185,6 +194,7 @@ fn main() {
         .map(|&c| runtime.block_on(over_http(&dir, c)))
         .collect();
     let base = baselines(&dir, threads);
+    let load_after = load_average();
     let get = |runtime: &str, batch: usize| {
         base.as_ref()
             .and_then(|b| b[runtime][batch.to_string()].as_f64())
@@ -198,7 +208,8 @@ fn main() {
         "`cargo bench --bench embeddings`: {threads} compute threads, 32 short sentences (10–13 tokens), each \
          cell ≥ {MIN_SECONDS} s after a warm-up; tokenization + forward + pooling. Baselines measured in the \
          same run by `scripts/bench_baselines.py` (PyTorch sentence-transformers; onnxruntime on an ONNX \
-         export with numpy pooling).\n\n"
+         export with numpy pooling). Load average before / after the run: {load_before} / {load_after} \
+         (other work on the machine lowers every column alike; compare ratios).\n\n"
     ));
     md.push_str("| batch | taskgate (candle) | PyTorch | onnxruntime | taskgate / PyTorch | taskgate / onnxruntime |\n|---|---|---|---|---|---|\n");
     for (i, &batch) in BATCHES.iter().enumerate() {

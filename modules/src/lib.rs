@@ -8,6 +8,7 @@ pub mod model;
 pub mod pii;
 pub mod pii_rules;
 pub mod registry;
+pub mod rerank;
 pub mod sentence_embeddings;
 pub mod task;
 pub mod tasks;

@@ -13,7 +13,7 @@ use taskgate_schemas::{
 };
 
 use crate::encoder_settings::{EncoderSettings, check_list, sigmoid, softmax};
-use crate::sentence_embeddings::scoring::{RerankOptions, rank};
+use crate::rerank::{RerankOptions, document_texts, rank};
 use crate::tasks::{Rerank, RerankTasks, TextClassification};
 use crate::{
     Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
@@ -151,21 +151,6 @@ impl Predict<TextClassification> for TextClassifier {
     }
 }
 
-/// The `text` field of each rerank document.
-fn document_texts(documents: &[taskgate_schemas::JsonDict]) -> Result<Vec<String>, TaskError> {
-    documents
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| match doc.get("text") {
-            Some(Value::String(text)) => Ok(text.clone()),
-            _ => Err(TaskError::invalid_field(
-                format!("/inputs/documents/{i}/text"),
-                "each document needs a string field 'text'",
-            )),
-        })
-        .collect()
-}
-
 impl Predict<Rerank> for TextClassifier {
     fn predict(&self, input: TaskInput<Rerank>) -> TaskFuture<RerankResult> {
         let this = self.clone();
@@ -184,12 +169,7 @@ impl Predict<Rerank> for TextClassifier {
                     p.truncate_input_tokens,
                 )
                 .await?;
-            let options = RerankOptions {
-                top_n: p.top_n.map(|n| n as usize),
-                return_documents: p.return_documents.unwrap_or(true),
-                return_query: p.return_query.unwrap_or(true),
-                return_text: p.return_text.unwrap_or(true),
-            };
+            let options = RerankOptions::for_rerank(&p);
             Ok(RerankResult {
                 result: rank(
                     &inputs.query,
@@ -224,12 +204,7 @@ impl Predict<RerankTasks> for TextClassifier {
             let (scores, tokens) = this
                 .pair_scores(&inputs.queries, &texts, p.truncate_input_tokens)
                 .await?;
-            let options = RerankOptions {
-                top_n: p.top_n.map(|n| n as usize),
-                return_documents: p.return_documents.unwrap_or(true),
-                return_query: p.return_queries.unwrap_or(true),
-                return_text: p.return_text.unwrap_or(true),
-            };
+            let options = RerankOptions::for_rerank_tasks(&p);
             let results = inputs
                 .queries
                 .iter()

@@ -323,6 +323,37 @@ mod tests {
         assert!(batcher.stats().largest_batch.load(Ordering::Relaxed) > 2);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_cancelled_while_queued_is_never_computed() {
+        let (sizes, seen) = std::sync::mpsc::channel();
+        let model = Summer {
+            sizes,
+            delay: Duration::from_millis(300),
+        };
+        let batcher = Batcher::spawn("cancel", model, BatchingConfig::default()).unwrap();
+        let first = tokio::spawn({
+            let b = batcher.clone();
+            async move { b.run(vec![Sequence::single(vec![1])]).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Queued behind the first forward pass, then abandoned (client went away).
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(50),
+            batcher.run(vec![Sequence::single(vec![2]), Sequence::single(vec![3])]),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the request was still queued");
+        assert_eq!(first.await.unwrap().unwrap(), vec![1]);
+        let after = batcher.run(vec![Sequence::single(vec![4])]).await.unwrap();
+        assert_eq!(after, vec![4]);
+        let sizes: Vec<usize> = seen.try_iter().collect();
+        assert_eq!(
+            sizes,
+            vec![1, 1],
+            "the abandoned sequences were computed: {sizes:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_full_queue_is_overloaded() {
         let (sizes, _seen) = std::sync::mpsc::channel();

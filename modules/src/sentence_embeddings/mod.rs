@@ -2,7 +2,6 @@
 //! candle, serving embeddings, sentence similarity, rerank (by cosine) and tokenization.
 
 mod predict;
-pub(crate) mod scoring;
 mod service;
 
 use std::sync::Arc;

@@ -2,14 +2,14 @@
 
 use taskgate_runtime::bert::Truncation;
 use taskgate_schemas::{
-    EmbeddingResult, EmbeddingResults, JsonDict, ListOfVector1D, ProducerId, RerankResult,
-    RerankResults, SentenceSimilarityResult, SentenceSimilarityResults, SentenceSimilarityScores,
-    Token, TokenizationResults,
+    EmbeddingResult, EmbeddingResults, ListOfVector1D, ProducerId, RerankResult, RerankResults,
+    SentenceSimilarityResult, SentenceSimilarityResults, SentenceSimilarityScores, Token,
+    TokenizationResults,
 };
 
-use super::scoring::{RerankOptions, cosine, rank};
 use super::service::item_paths;
 use super::{MODULE_NAME, SentenceEmbeddings};
+use crate::rerank::{RerankOptions, cosine, document_texts, rank};
 use crate::tasks::{
     Embedding, EmbeddingTasks, Rerank, RerankTasks, SentenceSimilarity, SentenceSimilarityTasks,
     Tokenization,
@@ -24,21 +24,6 @@ fn scores(source: &[f32], targets: &[Vec<f32>]) -> SentenceSimilarityScores {
     SentenceSimilarityScores {
         scores: targets.iter().map(|t| cosine(source, t)).collect(),
     }
-}
-
-/// The `text` field of each rerank document.
-fn document_texts(documents: &[JsonDict]) -> Result<Vec<String>, TaskError> {
-    documents
-        .iter()
-        .enumerate()
-        .map(|(i, doc)| match doc.get("text") {
-            Some(serde_json::Value::String(text)) => Ok(text.clone()),
-            _ => Err(TaskError::invalid_field(
-                format!("/inputs/documents/{i}/text"),
-                "each document needs a string field 'text'",
-            )),
-        })
-        .collect()
 }
 
 impl Predict<Embedding> for SentenceEmbeddings {
@@ -153,12 +138,7 @@ impl Predict<Rerank> for SentenceEmbeddings {
                 .iter()
                 .map(|d| cosine(&out.vectors[0], d))
                 .collect();
-            let options = RerankOptions {
-                top_n: p.top_n.map(|n| n as usize),
-                return_documents: p.return_documents.unwrap_or(true),
-                return_query: p.return_query.unwrap_or(true),
-                return_text: p.return_text.unwrap_or(true),
-            };
+            let options = RerankOptions::for_rerank(&p);
             Ok(RerankResult {
                 result: rank(
                     &inputs.query,
@@ -188,12 +168,7 @@ impl Predict<RerankTasks> for SentenceEmbeddings {
             paths.extend((0..docs.len()).map(|i| format!("/inputs/documents/{i}/text")));
             let out = this.embed(&texts, &paths, p.truncate_input_tokens).await?;
             let (queries, doc_vectors) = out.vectors.split_at(inputs.queries.len());
-            let options = RerankOptions {
-                top_n: p.top_n.map(|n| n as usize),
-                return_documents: p.return_documents.unwrap_or(true),
-                return_query: p.return_queries.unwrap_or(true),
-                return_text: p.return_text.unwrap_or(true),
-            };
+            let options = RerankOptions::for_rerank_tasks(&p);
             let results = queries
                 .iter()
                 .zip(&inputs.queries)

@@ -1,6 +1,10 @@
-//! Similarity and ranking over embeddings.
+//! Scoring and ranking shared by the rerank implementations (bi-encoder cosine, cross-encoder).
 
-use taskgate_schemas::{JsonDict, RerankScore, RerankScores};
+use taskgate_schemas::{
+    JsonDict, RerankParameters, RerankScore, RerankScores, RerankTasksParameters,
+};
+
+use crate::TaskError;
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
@@ -20,6 +24,41 @@ pub struct RerankOptions {
     pub return_documents: bool,
     pub return_query: bool,
     pub return_text: bool,
+}
+
+impl RerankOptions {
+    pub fn for_rerank(p: &RerankParameters) -> Self {
+        Self {
+            top_n: p.top_n.map(|n| n as usize),
+            return_documents: p.return_documents.unwrap_or(true),
+            return_query: p.return_query.unwrap_or(true),
+            return_text: p.return_text.unwrap_or(true),
+        }
+    }
+
+    pub fn for_rerank_tasks(p: &RerankTasksParameters) -> Self {
+        Self {
+            top_n: p.top_n.map(|n| n as usize),
+            return_documents: p.return_documents.unwrap_or(true),
+            return_query: p.return_queries.unwrap_or(true),
+            return_text: p.return_text.unwrap_or(true),
+        }
+    }
+}
+
+/// The `text` field of each rerank document (the text that is scored).
+pub fn document_texts(documents: &[JsonDict]) -> Result<Vec<String>, TaskError> {
+    documents
+        .iter()
+        .enumerate()
+        .map(|(i, doc)| match doc.get("text") {
+            Some(serde_json::Value::String(text)) => Ok(text.clone()),
+            _ => Err(TaskError::invalid_field(
+                format!("/inputs/documents/{i}/text"),
+                "each document needs a string field 'text'",
+            )),
+        })
+        .collect()
 }
 
 /// Ranks `documents` by `scores` (same order), best first; ties keep input order.
