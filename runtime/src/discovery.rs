@@ -90,6 +90,17 @@ fn read_manifest(dir: &Path) -> Result<ModelManifest, String> {
 /// Recognises model directories that carry no manifest.
 fn detect_format(dir: &Path) -> Result<ModelManifest, String> {
     let has = |name: &str| dir.join(name).is_file();
+    let gguf = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.path().extension().is_some_and(|x| x == "gguf"));
+    if gguf {
+        return Err(format!(
+            "GGUF model: this build has no module that serves GGUF files; add a {MANIFEST_FILE} \
+             naming one when it does"
+        ));
+    }
     if !(has("config.json") && has("model.safetensors") && has("tokenizer.json")) {
         return Err(format!(
             "no {MANIFEST_FILE}, and not a BERT directory (config.json + model.safetensors + tokenizer.json)"
@@ -192,6 +203,21 @@ mod tests {
         let found = discover_models(&dir);
         assert!(
             found.skipped[0].reason.contains("BertForMaskedLM"),
+            "{:?}",
+            found.skipped
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn gguf_directories_are_reported_not_served() {
+        let dir = temp_dir("gguf");
+        fs::create_dir(dir.join("llm")).unwrap();
+        fs::write(dir.join("llm").join("model.Q4_1.gguf"), "").unwrap();
+        let found = discover_models(&dir);
+        assert!(found.models.is_empty());
+        assert!(
+            found.skipped[0].reason.starts_with("GGUF model:"),
             "{:?}",
             found.skipped
         );

@@ -7,6 +7,7 @@ pub mod batching;
 pub mod bert;
 pub mod discovery;
 pub mod error;
+pub mod gguf;
 pub mod worker;
 
 pub use admission::{Admission, Permit};

@@ -168,3 +168,18 @@ pub fn minilm_dir(test: &str) -> Option<std::path::PathBuf> {
     eprintln!("SKIPPED {test}: models/all-minilm is absent (run scripts/fetch-models)");
     None
 }
+
+/// The fetched SmolLM2 GGUF (`scripts/fetch-models`), with the same skip rule as [`minilm_dir`].
+pub fn smollm2_gguf(test: &str) -> Option<std::path::PathBuf> {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if file.is_file() {
+        return Some(file);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run {test}: models/smollm2 is missing (scripts/fetch-models fetches it)"
+    );
+    eprintln!("SKIPPED {test}: models/smollm2 is absent (run scripts/fetch-models)");
+    None
+}
