@@ -3,6 +3,7 @@
 
 mod common;
 
+use taskgate_runtime::chat_template::ChatMessage;
 use taskgate_runtime::gguf::{GgufTokenizer, IncrementalDecoder, read_content};
 
 fn tokenizer(test: &str) -> Option<GgufTokenizer> {
@@ -111,5 +112,41 @@ fn streaming_decode_never_emits_broken_utf8() {
         tok.decode(&ids).unwrap(),
         "assistant\nHi there",
         "special tokens are skipped"
+    );
+}
+
+#[test]
+fn the_embedded_chat_template_renders_the_chatml_prompt() {
+    let Some(tok) = tokenizer("the_embedded_chat_template_renders_the_chatml_prompt") else {
+        return;
+    };
+    let template = tok
+        .chat_template()
+        .expect("SmolLM2 ships a template")
+        .unwrap();
+    let user = ChatMessage::new(
+        "user",
+        "Write a short story about a robot who learns to paint.",
+    );
+    let prompt = template.render(&[user], true).unwrap();
+    assert_eq!(
+        prompt,
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n\
+         <|im_start|>user\nWrite a short story about a robot who learns to paint.<|im_end|>\n<|im_start|>assistant\n"
+    );
+    let ids = tok.encode(&prompt).unwrap();
+    assert_eq!(ids[..2], [1, 9690]);
+    assert_eq!(
+        *ids.last().unwrap(),
+        198,
+        "the prompt ends with a newline token"
+    );
+    let system = ChatMessage::new("system", "Be brief.");
+    let prompt = template
+        .render(&[system, ChatMessage::new("user", "Hi")], false)
+        .unwrap();
+    assert_eq!(
+        prompt,
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
     );
 }

@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod batching;
 pub mod bert;
+pub mod chat_template;
 pub mod discovery;
 pub mod error;
 pub mod gguf;

@@ -12,6 +12,7 @@ use tokenizers::Tokenizer;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 
 use crate::RuntimeError;
+use crate::chat_template::ChatTemplate;
 
 /// `pre` values candle has a dedicated pipeline for.
 const CANDLE_PIPELINES: [&str; 4] = ["qwen2", "llama3", "smaug-bpe", "lfm2"];
@@ -87,6 +88,17 @@ impl GgufTokenizer {
     /// with [`super::IncrementalDecoder`] instead.
     pub fn decode(&self, ids: &[u32]) -> Result<String, RuntimeError> {
         self.tokenizer.decode(ids, true).map_err(unavailable)
+    }
+
+    /// The file's chat template, ready to render (`None` when the file has none).
+    pub fn chat_template(&self) -> Option<Result<ChatTemplate, RuntimeError>> {
+        let source = self.chat_template.as_deref()?;
+        let token = |id: Option<u32>| id.and_then(|id| self.id_to_token(id)).unwrap_or_default();
+        Some(ChatTemplate::new(
+            source,
+            &token(self.bos_id),
+            &token(Some(self.eos_id)),
+        ))
     }
 
     pub fn id_to_token(&self, id: u32) -> Option<String> {
