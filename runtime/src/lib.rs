@@ -9,6 +9,7 @@ pub mod chat_template;
 pub mod discovery;
 pub mod error;
 pub mod gguf;
+pub mod llama;
 pub mod worker;
 
 pub use admission::{Admission, Permit};
