@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use common::BinaryServer;
 use common::checkpoints::{self, MAX_POSITIONS};
-use serde_json::{Value, json};
+use serde_json::json;
 use taskgate_runtime::BatchForward;
 use taskgate_runtime::bert::{SequenceClassifier, TokenClassifier, Truncation};
 
@@ -104,12 +104,6 @@ fn batched_equals_unbatched_for_both_heads() {
     std::fs::remove_dir_all(root).unwrap();
 }
 
-async fn call(server: &BinaryServer, task: &str, body: Value) -> (u16, Value) {
-    let (status, _, body) =
-        common::post_json(&server.url(&format!("/api/v1/task/{task}")), &body).await;
-    (status, body)
-}
-
 fn serve(root: &Path) -> BinaryServer {
     BinaryServer::start(&["--models-dir", root.to_str().unwrap()], &[])
 }
@@ -120,12 +114,12 @@ async fn text_classification_over_http() {
         return;
     };
     let server = serve(&root);
-    let (status, body) = call(
-        &server,
-        "text-classification",
-        json!({"model_id": "sentiment", "inputs": "I love it"}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "text-classification",
+            json!({"model_id": "sentiment", "inputs": "I love it"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     let mut labels: Vec<&str> = results
@@ -147,12 +141,12 @@ async fn text_classification_over_http() {
     labels.sort();
     assert_eq!(labels, ["negative", "neutral", "positive"]);
 
-    let (status, body) = call(
-        &server,
-        "text-classification",
-        json!({"model_id": "topics", "inputs": "Election results"}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "text-classification",
+            json!({"model_id": "topics", "inputs": "Election results"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let scores: Vec<f64> = body["results"]
         .as_array()
@@ -167,12 +161,12 @@ async fn text_classification_over_http() {
     );
 
     let long = "word ".repeat(200);
-    let (status, body) = call(
-        &server,
-        "text-classification",
-        json!({"model_id": "sentiment", "inputs": long}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "text-classification",
+            json!({"model_id": "sentiment", "inputs": long}),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body["details"]
@@ -181,13 +175,13 @@ async fn text_classification_over_http() {
             .contains(&format!("limit of {MAX_POSITIONS}")),
         "{body}"
     );
-    let (status, body) = call(
-        &server,
-        "text-classification",
-        json!({"model_id": "sentiment", "inputs": long,
+    let (status, body) = server
+        .call(
+            "text-classification",
+            json!({"model_id": "sentiment", "inputs": long,
         "parameters": {"truncate_input_tokens": 20}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
 
     let (_, _, info) = common::read(
@@ -210,13 +204,13 @@ async fn cross_encoder_reranks_pairs() {
     };
     let server = serve(&root);
     let docs = json!([{"text": "Paris is the capital of France."}, {"text": "Bananas are yellow."}, {"text": "It rains."}]);
-    let (status, body) = call(
-        &server,
-        "rerank",
-        json!({"model_id": "cross",
+    let (status, body) = server
+        .call(
+            "rerank",
+            json!({"model_id": "cross",
         "inputs": {"query": "capital of France", "documents": docs}, "parameters": {"top_n": 2}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let scores = body["result"]["scores"].as_array().unwrap();
     assert_eq!(scores.len(), 2);
@@ -228,23 +222,23 @@ async fn cross_encoder_reranks_pairs() {
         values[0] >= values[1] && values.iter().all(|v| *v > 0.0 && *v < 1.0),
         "{values:?}"
     );
-    let (status, body) = call(
-        &server,
-        "rerank-tasks",
-        json!({"model_id": "cross",
+    let (status, body) = server
+        .call(
+            "rerank-tasks",
+            json!({"model_id": "cross",
         "inputs": {"queries": ["a", "b"], "documents": docs}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["results"].as_array().unwrap().len(), 2);
     assert_eq!(body["results"][0]["scores"].as_array().unwrap().len(), 3);
-    let (status, body) = call(
-        &server,
-        "rerank",
-        json!({"model_id": "sentiment",
+    let (status, body) = server
+        .call(
+            "rerank",
+            json!({"model_id": "sentiment",
         "inputs": {"query": "q", "documents": docs}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(
         status, 400,
         "a three-label classifier is not a cross-encoder: {body}"
@@ -261,12 +255,12 @@ async fn token_classification_spans_index_the_input() {
     let text = "Zoë Müller-Lüdenscheidt flew from Zürich to São Paulo 🛫 yesterday";
     let chars: Vec<char> = text.chars().collect();
     for (model, grouped) in [("ner", true), ("ner-tokens", false)] {
-        let (status, body) = call(
-            &server,
-            "token-classification",
-            json!({"model_id": model, "inputs": text}),
-        )
-        .await;
+        let (status, body) = server
+            .call(
+                "token-classification",
+                json!({"model_id": model, "inputs": text}),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         let spans = body["results"].as_array().unwrap();
         assert!(
@@ -289,13 +283,13 @@ async fn token_classification_spans_index_the_input() {
                 assert!(span.get("entity_group").is_none());
             }
         }
-        let (status, body) = call(
-            &server,
-            "token-classification",
-            json!({"model_id": model, "inputs": text,
+        let (status, body) = server
+            .call(
+                "token-classification",
+                json!({"model_id": model, "inputs": text,
             "parameters": {"threshold": 1.0}}),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         assert!(
             body["results"].as_array().unwrap().is_empty(),

@@ -17,12 +17,6 @@ fn serve(test: &str, env: &[(&str, &str)]) -> Option<BinaryServer> {
     Some(BinaryServer::start(&["--models-dir", &models], env))
 }
 
-async fn call(server: &BinaryServer, task: &str, body: Value) -> (u16, Value) {
-    let (status, _, body) =
-        common::post_json(&server.url(&format!("/api/v1/task/{task}")), &body).await;
-    (status, body)
-}
-
 fn vector(v: &Value) -> Vec<f64> {
     v["data"]["values"]
         .as_array()
@@ -37,12 +31,12 @@ async fn embeddings_and_similarity_match_sentence_transformers() {
     let Some(server) = serve("embeddings_and_similarity_match_sentence_transformers", &[]) else {
         return;
     };
-    let (status, body) = call(
-        &server,
-        "embedding",
-        json!({"model_id": "all-minilm", "inputs": GUITAR}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "embedding",
+            json!({"model_id": "all-minilm", "inputs": GUITAR}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let single = vector(&body["result"]);
     assert_eq!(single.len(), 384);
@@ -53,13 +47,13 @@ async fn embeddings_and_similarity_match_sentence_transformers() {
     );
     assert_eq!(body["input_token_count"], 9);
 
-    let (status, body) = call(
-        &server,
-        "sentence-similarity",
-        json!({"model_id": "all-minilm",
+    let (status, body) = server
+        .call(
+            "sentence-similarity",
+            json!({"model_id": "all-minilm",
         "inputs": {"source_sentence": GUITAR, "sentences": [ACOUSTIC, STOCKS]}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let scores: Vec<f64> = body["result"]["scores"]
         .as_array()
@@ -79,7 +73,7 @@ async fn embeddings_and_similarity_match_sentence_transformers() {
     );
 
     // Batched with other texts of other lengths == alone.
-    let (status, body) = call(&server, "embedding-tasks", json!({"model_id": "all-minilm",
+    let (status, body) = server.call( "embedding-tasks", json!({"model_id": "all-minilm",
         "inputs": [STOCKS, GUITAR, "Short.", "A much longer sentence that pads everything else in its batch quite a lot."]})).await;
     assert_eq!(status, 200, "{body}");
     let vectors = body["results"]["vectors"].as_array().unwrap();
@@ -95,13 +89,13 @@ async fn embeddings_and_similarity_match_sentence_transformers() {
         "batched and unbatched differ by {max_diff}"
     );
 
-    let (status, body) = call(
-        &server,
-        "sentence-similarity-tasks",
-        json!({"model_id": "all-minilm",
+    let (status, body) = server
+        .call(
+            "sentence-similarity-tasks",
+            json!({"model_id": "all-minilm",
         "inputs": {"source_sentences": [GUITAR, STOCKS], "sentences": [ACOUSTIC, STOCKS]}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let rows = body["results"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -117,13 +111,13 @@ async fn rerank_orders_documents_and_honours_parameters() {
         return;
     };
     let documents = json!([{"text": STOCKS, "id": "s"}, {"text": ACOUSTIC, "id": "a"}, {"text": "Cats sleep a lot.", "id": "c"}]);
-    let (status, body) = call(
-        &server,
-        "rerank",
-        json!({"model_id": "all-minilm",
+    let (status, body) = server
+        .call(
+            "rerank",
+            json!({"model_id": "all-minilm",
         "inputs": {"query": GUITAR, "documents": documents}, "parameters": {"top_n": 2}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let result = &body["result"];
     assert_eq!(result["query"], GUITAR);
@@ -134,14 +128,14 @@ async fn rerank_orders_documents_and_honours_parameters() {
     assert_eq!(scores[0]["text"], ACOUSTIC);
     assert!((scores[0]["score"].as_f64().unwrap() - 0.8043).abs() <= 0.001);
 
-    let (status, body) = call(
-        &server,
-        "rerank-tasks",
-        json!({"model_id": "all-minilm",
+    let (status, body) = server
+        .call(
+            "rerank-tasks",
+            json!({"model_id": "all-minilm",
         "inputs": {"queries": [GUITAR, "stocks crashed"], "documents": documents},
         "parameters": {"return_documents": false, "return_queries": false, "return_text": false}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
@@ -153,13 +147,13 @@ async fn rerank_orders_documents_and_honours_parameters() {
     assert!(results[0]["scores"][0].get("document").is_none());
     assert!(results[0]["scores"][0].get("text").is_none());
 
-    let (status, body) = call(
-        &server,
-        "rerank",
-        json!({"model_id": "all-minilm",
+    let (status, body) = server
+        .call(
+            "rerank",
+            json!({"model_id": "all-minilm",
         "inputs": {"query": "q", "documents": [{"title": "no text"}]}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         body["additional_info"][0]["path"],
@@ -173,12 +167,12 @@ async fn tokenization_offsets_index_the_input_in_code_points() {
         return;
     };
     let text = "Café déjà vu 👋 naïve tokenizer";
-    let (status, body) = call(
-        &server,
-        "tokenization",
-        json!({"model_id": "all-minilm", "inputs": text}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "tokenization",
+            json!({"model_id": "all-minilm", "inputs": text}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let chars: Vec<char> = text.chars().collect();
     let tokens = body["results"].as_array().unwrap();
@@ -203,22 +197,22 @@ async fn bad_inputs_name_the_field() {
     let Some(server) = serve("bad_inputs_name_the_field", &[]) else {
         return;
     };
-    let (status, body) = call(
-        &server,
-        "embedding-tasks",
-        json!({"model_id": "all-minilm", "inputs": []}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "embedding-tasks",
+            json!({"model_id": "all-minilm", "inputs": []}),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["additional_info"][0]["path"], "/inputs");
 
     let many: Vec<String> = (0..65).map(|i| format!("text {i}")).collect();
-    let (status, body) = call(
-        &server,
-        "embedding-tasks",
-        json!({"model_id": "all-minilm", "inputs": many}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "embedding-tasks",
+            json!({"model_id": "all-minilm", "inputs": many}),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(
         body["details"]
@@ -229,12 +223,12 @@ async fn bad_inputs_name_the_field() {
     );
 
     let long = "word ".repeat(400);
-    let (status, body) = call(
-        &server,
-        "embedding",
-        json!({"model_id": "all-minilm", "inputs": long}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "embedding",
+            json!({"model_id": "all-minilm", "inputs": long}),
+        )
+        .await;
     assert_eq!(status, 400, "{body}");
     let details = body["details"].as_str().unwrap();
     assert!(
@@ -242,32 +236,32 @@ async fn bad_inputs_name_the_field() {
         "{details}"
     );
 
-    let (status, body) = call(
-        &server,
-        "embedding",
-        json!({"model_id": "all-minilm", "inputs": long,
+    let (status, body) = server
+        .call(
+            "embedding",
+            json!({"model_id": "all-minilm", "inputs": long,
         "parameters": {"truncate_input_tokens": 10}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["input_token_count"], 10);
-    let (status, body) = call(
-        &server,
-        "embedding",
-        json!({"model_id": "all-minilm", "inputs": long,
+    let (status, body) = server
+        .call(
+            "embedding",
+            json!({"model_id": "all-minilm", "inputs": long,
         "parameters": {"truncate_input_tokens": -1}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["input_token_count"], 256);
 
-    let (status, body) = call(
-        &server,
-        "embedding",
-        json!({"model_id": "all-minilm", "inputs": "x",
+    let (status, body) = server
+        .call(
+            "embedding",
+            json!({"model_id": "all-minilm", "inputs": "x",
         "parameters": {"normalize": true}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["additional_info"][0]["path"], "/parameters/normalize");
 }
@@ -347,12 +341,12 @@ async fn concurrent_clients_are_batched_and_a_flood_gets_429s() {
         rejected > 0,
         "64 concurrent requests against a limit of 8 must see 429s"
     );
-    let (status, body) = call(
-        &server,
-        "embedding",
-        json!({"model_id": "all-minilm", "inputs": GUITAR}),
-    )
-    .await;
+    let (status, body) = server
+        .call(
+            "embedding",
+            json!({"model_id": "all-minilm", "inputs": GUITAR}),
+        )
+        .await;
     assert_eq!(
         status, 200,
         "the server serves normally after the flood: {body}"

@@ -60,6 +60,13 @@ impl BinaryServer {
         format!("{}{path}", self.base)
     }
 
+    /// `POST /api/v1/task/<task>` with a JSON body: status and JSON response.
+    pub async fn call(&self, task: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let url = self.url(&format!("/api/v1/task/{task}"));
+        let (status, _, body) = post_json(&url, &body).await;
+        (status, body)
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
