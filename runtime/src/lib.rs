@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod error;
 pub mod gguf;
 pub mod llama;
+pub mod sampling;
 pub mod worker;
 
 pub use admission::{Admission, Permit};
