@@ -34,6 +34,14 @@ impl ModelSpec {
         }
     }
 
+    /// The runtime could not load or start this model.
+    pub fn runtime_error(&self, source: taskgate_runtime::RuntimeError) -> ModuleError {
+        ModuleError::Runtime {
+            model: self.id.clone(),
+            source,
+        }
+    }
+
     /// An error about one key of this model's `config`.
     pub fn config_error(&self, key: &str, reason: impl Into<String>) -> ModuleError {
         ModuleError::InvalidConfig {

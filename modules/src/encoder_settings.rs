@@ -75,13 +75,9 @@ impl EncoderSettings {
                 .collect(),
         })
     }
-
-    /// A list input must be non-empty and within the client batch cap.
-    pub fn check_list(&self, path: &str, len: usize) -> Result<(), crate::TaskError> {
-        check_list(path, len, self.max_client_batch_size)
-    }
 }
 
+/// A list input must be non-empty and within the client batch cap.
 pub fn check_list(path: &str, len: usize, max: usize) -> Result<(), crate::TaskError> {
     if len == 0 {
         return Err(crate::TaskError::invalid_field(

@@ -22,10 +22,7 @@ impl ModuleFactory for PiiRulesFactory {
     fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
         let detector = PiiDetector::new(parse_entities(spec)?);
         let worker = Worker::spawn(&format!("pii-{}", spec.id), spec.max_concurrent_requests)
-            .map_err(|source| ModuleError::Runtime {
-                model: spec.id.clone(),
-                source,
-            })?;
+            .map_err(|e| spec.runtime_error(e))?;
         let entities: Vec<Value> = detector
             .entities()
             .iter()

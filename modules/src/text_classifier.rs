@@ -43,13 +43,10 @@ impl ModuleFactory for TextClassifierFactory {
 
     fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
         let settings = EncoderSettings::parse(spec, &[])?;
-        let runtime_error = |source| ModuleError::Runtime {
-            model: spec.id.clone(),
-            source,
-        };
-        let (forward, info) = SequenceClassifier::load(&settings.path).map_err(runtime_error)?;
+        let (forward, info) =
+            SequenceClassifier::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
         let batcher = Batcher::spawn(&format!("classify-{}", spec.id), forward, settings.batching)
-            .map_err(runtime_error)?;
+            .map_err(|e| spec.runtime_error(e))?;
         let cross_encoder = info.labels.len() == 1;
         let labels: Vec<Value> = info
             .labels

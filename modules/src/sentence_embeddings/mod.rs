@@ -30,11 +30,7 @@ impl ModuleFactory for SentenceEmbeddingsFactory {
 
     fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
         let settings = EncoderSettings::parse(spec, &[])?;
-        let runtime_error = |source| ModuleError::Runtime {
-            model: spec.id.clone(),
-            source,
-        };
-        let loaded = EmbeddingModel::load(&settings.path).map_err(runtime_error)?;
+        let loaded = EmbeddingModel::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
         let metadata = json!({
             "dimension": loaded.dimension,
             "max_seq_length": loaded.tokenizer.max_tokens,
@@ -48,7 +44,7 @@ impl ModuleFactory for SentenceEmbeddingsFactory {
             loaded.forward,
             settings.batching,
         )
-        .map_err(runtime_error)?;
+        .map_err(|e| spec.runtime_error(e))?;
         let service = Arc::new(SentenceEmbeddings::new(
             batcher.clone(),
             loaded.tokenizer,

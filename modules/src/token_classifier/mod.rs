@@ -44,13 +44,10 @@ impl ModuleFactory for TokenClassifierFactory {
                 .map_err(|e: String| spec.config_error("aggregation", e))?,
             Some(_) => return Err(spec.config_error("aggregation", "expected a strategy name")),
         };
-        let runtime_error = |source| ModuleError::Runtime {
-            model: spec.id.clone(),
-            source,
-        };
-        let (forward, info) = TokenClassifier::load(&settings.path).map_err(runtime_error)?;
+        let (forward, info) =
+            TokenClassifier::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
         let batcher = Batcher::spawn(&format!("tag-{}", spec.id), forward, settings.batching)
-            .map_err(runtime_error)?;
+            .map_err(|e| spec.runtime_error(e))?;
         let labels: Vec<Value> = info
             .labels
             .iter()
