@@ -8,6 +8,7 @@ use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::pii_rules::PiiRulesFactory;
 use crate::sentence_embeddings::SentenceEmbeddingsFactory;
 use crate::text_classifier::TextClassifierFactory;
+use crate::text_generation::TextGenerationFactory;
 use crate::token_classifier::TokenClassifierFactory;
 use crate::{Model, ModuleError};
 
@@ -72,6 +73,7 @@ impl ModuleCatalog {
             .with(Arc::new(PiiRulesFactory))
             .with(Arc::new(SentenceEmbeddingsFactory))
             .with(Arc::new(TextClassifierFactory))
+            .with(Arc::new(TextGenerationFactory))
             .with(Arc::new(TokenClassifierFactory))
     }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 use taskgate_runtime::BatchingConfig;
 
+use crate::module_config::ModuleConfig;
 use crate::{ModelSpec, ModuleError};
 
 /// Texts one request may carry (`max_client_batch_size`).
@@ -28,50 +29,20 @@ const COMMON_KEYS: [&str; 4] = [
 impl EncoderSettings {
     /// Parses `spec.config`; `extra_keys` are the module's own keys.
     pub fn parse(spec: &ModelSpec, extra_keys: &[&str]) -> Result<Self, ModuleError> {
-        let empty = Map::new();
-        let config = match &spec.config {
-            Value::Null => &empty,
-            Value::Object(map) => map,
-            other => return Err(spec.config_error("", format!("expected a map, got {other}"))),
-        };
         let allowed: Vec<&str> = COMMON_KEYS.iter().chain(extra_keys).copied().collect();
-        if let Some(unknown) = config.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(spec.config_error(
-                unknown,
-                format!("unknown key (expected one of: {})", allowed.join(", ")),
-            ));
-        }
-        let positive = |key: &str, default: usize| -> Result<usize, ModuleError> {
-            match config.get(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|n| *n > 0)
-                    .map(|n| n as usize)
-                    .ok_or_else(|| spec.config_error(key, "expected a positive integer")),
-            }
-        };
-        let path = match (config.get("path"), &spec.path) {
-            (Some(Value::String(p)), _) => PathBuf::from(p),
-            (Some(_), _) => return Err(spec.config_error("path", "expected a directory path")),
-            (None, Some(p)) => p.clone(),
-            (None, None) => return Err(spec.config_error("path", "required: the model directory")),
-        };
+        let config = ModuleConfig::parse(spec, &allowed)?;
         let defaults = BatchingConfig::default();
         Ok(Self {
-            path,
+            path: config.path()?,
             batching: BatchingConfig {
-                max_batch_tokens: positive("max_batch_tokens", defaults.max_batch_tokens)?,
-                queue_capacity: positive("queue_capacity", spec.max_concurrent_requests)?,
+                max_batch_tokens: config.positive("max_batch_tokens", defaults.max_batch_tokens)?,
+                queue_capacity: config.positive("queue_capacity", spec.max_concurrent_requests)?,
             },
-            max_client_batch_size: positive(
-                "max_client_batch_size",
-                DEFAULT_MAX_CLIENT_BATCH_SIZE,
-            )?,
-            extra: config
+            max_client_batch_size: config
+                .positive("max_client_batch_size", DEFAULT_MAX_CLIENT_BATCH_SIZE)?,
+            extra: extra_keys
                 .iter()
-                .filter(|(k, _)| extra_keys.contains(&k.as_str()))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .filter_map(|k| config.get(k).map(|v| (k.to_string(), v.clone())))
                 .collect(),
         })
     }

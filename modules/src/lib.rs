@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod encoder_settings;
 pub mod error;
 pub mod model;
+pub mod module_config;
 pub mod pii;
 pub mod pii_rules;
 pub mod registry;
@@ -13,6 +14,7 @@ pub mod sentence_embeddings;
 pub mod task;
 pub mod tasks;
 pub mod text_classifier;
+pub mod text_generation;
 pub mod token_classifier;
 
 pub use catalog::{ModelSpec, ModuleCatalog, ModuleFactory};

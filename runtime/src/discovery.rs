@@ -2,7 +2,8 @@
 //! (`module: <name>` plus an optional `config:` map) becomes a model named after the directory.
 //! Without a manifest, a BERT directory (`config.json`, `model.safetensors`, `tokenizer.json`) is
 //! recognised by its architecture: `sentence-embeddings` for bare encoders and
-//! sentence-transformers, `text-classifier` / `token-classifier` for the task heads.
+//! sentence-transformers, `text-classifier` / `token-classifier` for the task heads; a directory
+//! with one `.gguf` file is a `text-generation` model.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -94,12 +95,22 @@ fn detect_format(dir: &Path) -> Result<ModelManifest, String> {
         .into_iter()
         .flatten()
         .flatten()
-        .any(|e| e.path().extension().is_some_and(|x| x == "gguf"));
-    if gguf {
-        return Err(format!(
-            "GGUF model: this build has no module that serves GGUF files; add a {MANIFEST_FILE} \
-             naming one when it does"
-        ));
+        .filter(|e| e.path().extension().is_some_and(|x| x == "gguf"))
+        .count();
+    match gguf {
+        0 => {}
+        1 => {
+            return Ok(ModelManifest {
+                module: "text-generation".into(),
+                config: serde_json::Value::Null,
+            });
+        }
+        n => {
+            return Err(format!(
+                "{n} GGUF files; add a {MANIFEST_FILE} with `module: text-generation` and \
+                 `config: {{path: <file>}}` naming one"
+            ));
+        }
     }
     if !(has("config.json") && has("model.safetensors") && has("tokenizer.json")) {
         return Err(format!(
@@ -210,14 +221,18 @@ mod tests {
     }
 
     #[test]
-    fn gguf_directories_are_reported_not_served() {
+    fn a_gguf_directory_is_a_text_generation_model() {
         let dir = temp_dir("gguf");
         fs::create_dir(dir.join("llm")).unwrap();
         fs::write(dir.join("llm").join("model.Q4_1.gguf"), "").unwrap();
         let found = discover_models(&dir);
+        assert_eq!(found.models.len(), 1, "{:?}", found.skipped);
+        assert_eq!(found.models[0].manifest.module, "text-generation");
+        fs::write(dir.join("llm").join("other.Q8_0.gguf"), "").unwrap();
+        let found = discover_models(&dir);
         assert!(found.models.is_empty());
         assert!(
-            found.skipped[0].reason.starts_with("GGUF model:"),
+            found.skipped[0].reason.starts_with("2 GGUF files"),
             "{:?}",
             found.skipped
         );

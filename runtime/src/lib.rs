@@ -8,6 +8,7 @@ pub mod bert;
 pub mod chat_template;
 pub mod discovery;
 pub mod error;
+pub mod generation;
 pub mod gguf;
 pub mod llama;
 pub mod sampling;

@@ -216,7 +216,8 @@ fn softmax(values: &[f32]) -> Vec<f32> {
     exp.into_iter().map(|e| e / sum).collect()
 }
 
-fn log_softmax(values: &[f32]) -> Vec<f32> {
+/// Natural-log probabilities of `values` (logits).
+pub fn log_softmax(values: &[f32]) -> Vec<f32> {
     let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let log_sum = values.iter().map(|v| (v - max).exp()).sum::<f32>().ln() + max;
     values.iter().map(|v| v - log_sum).collect()

@@ -20,8 +20,9 @@ pub enum FinishReason {
 /// One generated (or input) token with optional details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GeneratedToken {
-    /// The token text.
-    #[schema(example = " Paris")]
+    /// The token as the model's vocabulary spells it (byte-level BPE marks a leading space with
+    /// `Ġ`, as TGIS reports it).
+    #[schema(example = "ĠParis")]
     pub text: String,
     /// Natural log of the token's probability, when `token_logprobs` was asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,7 +74,10 @@ pub struct TokenStreamDetails {
     pub input_token_count: u64,
 }
 
-/// One event of a streamed text generation: the text delta since the previous event.
+/// One event of a streamed text generation: the text delta since the previous event. The first
+/// event carries `details` with `input_token_count` (and the input text when
+/// `preserve_input_text` is set), then one event per generated token, then a last event whose
+/// `details` hold the finish reason. The deltas concatenate to the unary `generated_text`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GeneratedTextStreamResult {
     /// Text generated since the previous event.
@@ -143,7 +147,8 @@ pub struct TextGenerationParameters {
     /// Penalise tokens already present (1 = off, > 1 discourages repeats).
     #[schema(exclusive_minimum = 0.0, example = 1.1)]
     pub repetition_penalty: Option<f64>,
-    /// Wall-clock limit in seconds; generation ends with `TIME_LIMIT`.
+    /// Wall-clock limit in seconds from the start of prompt processing; generation ends with
+    /// `TIME_LIMIT`.
     #[schema(exclusive_minimum = 0.0, maximum = 120.0, example = 10.0)]
     pub max_time: Option<f64>,
     pub exponential_decay_length_penalty: Option<ExponentialDecayLengthPenalty>,
@@ -163,7 +168,7 @@ pub struct TextGenerationParameters {
     pub token_logprobs: Option<bool>,
     /// Include ranks in token details.
     pub token_ranks: Option<bool>,
-    /// Keep the matched stop sequence at the end of the output.
+    /// Keep the matched stop sequence at the end of the output (default true, as in TGIS).
     pub include_stop_sequence: Option<bool>,
 }
 

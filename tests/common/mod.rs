@@ -136,7 +136,7 @@ pub fn pii_registry() -> ModelRegistry {
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(120))
         .build()
         .unwrap()
 }

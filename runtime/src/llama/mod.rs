@@ -4,4 +4,4 @@
 
 mod model;
 
-pub use model::{KvCache, LlamaConfig, LlamaModel, argmax};
+pub use model::{KvCache, LlamaConfig, LlamaModel, LogitsAt, argmax};

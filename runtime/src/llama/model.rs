@@ -152,23 +152,51 @@ impl LlamaModel {
         }
     }
 
+    /// Width of the input embeddings (what [`LlamaModel::forward_embeddings`] takes per token).
+    pub fn hidden_size(&self) -> usize {
+        self.config.embedding
+    }
+
+    /// Input embeddings of `tokens`: `(tokens, hidden_size)`. Callers may put learned vectors
+    /// (soft prompts) before them and run the result with [`LlamaModel::forward_embeddings`].
+    pub fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
+        let ids = Tensor::new(tokens, &self.device)?;
+        self.embeddings.index_select(&ids, 0)
+    }
+
     /// Runs `tokens` after what `cache` holds; returns the logits of the last position (vocab).
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
-        let t = tokens.len();
+        self.forward_embeddings(&self.embed(tokens)?, cache, LogitsAt::Last)
+    }
+
+    /// Runs input embeddings `(t, hidden_size)` after what `cache` holds. Returns the logits of
+    /// the last position `(vocab)` or of every position `(t, vocab)`.
+    pub fn forward_embeddings(
+        &self,
+        embeddings: &Tensor,
+        cache: &mut KvCache,
+        at: LogitsAt,
+    ) -> Result<Tensor> {
+        let (t, width) = embeddings.dims2()?;
+        let c = &self.config;
+        if t == 0 || width != c.embedding {
+            candle_core::bail!(
+                "expected input embeddings (t > 0, {}), got ({t}, {width})",
+                c.embedding
+            );
+        }
         let start = cache.len;
-        if start + t > self.config.context_length {
+        if start + t > c.context_length {
             candle_core::bail!(
                 "{} tokens exceed the context of {}",
                 start + t,
-                self.config.context_length
+                c.context_length
             );
         }
-        let ids = Tensor::new(tokens, &self.device)?;
-        let mut x = self.embeddings.index_select(&ids, 0)?.unsqueeze(0)?;
+        let mut x = embeddings.to_dtype(DType::F32)?.unsqueeze(0)?;
         let cos = self.cos.narrow(0, start, t)?;
         let sin = self.sin.narrow(0, start, t)?;
         let mask = causal_mask(t, start, &self.device)?;
-        let c = &self.config;
         for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps)?;
             let heads = |m: &QMatMul, n: usize| -> Result<Tensor> {
@@ -200,14 +228,25 @@ impl LlamaModel {
             x = (layer.down.forward(&gated)? + x)?;
         }
         cache.len += t;
-        let last = x.narrow(1, t - 1, 1)?;
-        let last = candle_nn::ops::rms_norm(&last, &self.norm, c.rms_eps)?;
-        self.output
-            .forward(&last)?
-            .squeeze(0)?
-            .squeeze(0)?
-            .to_dtype(DType::F32)
+        let x = match at {
+            LogitsAt::Last => x.narrow(1, t - 1, 1)?,
+            LogitsAt::All => x,
+        };
+        let x = candle_nn::ops::rms_norm(&x, &self.norm, c.rms_eps)?;
+        let logits = self.output.forward(&x)?.squeeze(0)?.to_dtype(DType::F32)?;
+        match at {
+            LogitsAt::Last => logits.squeeze(0),
+            LogitsAt::All => Ok(logits),
+        }
     }
+}
+
+/// Which positions [`LlamaModel::forward_embeddings`] returns logits for. Every position costs
+/// a vocabulary-wide projection per token, so only prompt log-probabilities ask for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogitsAt {
+    Last,
+    All,
 }
 
 /// `(t, start + t)`: query `i` (absolute `start + i`) sees keys up to `start + i`.

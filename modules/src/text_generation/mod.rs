@@ -1,0 +1,240 @@
+//! The `text-generation` module: a Llama-architecture GGUF model run in process on taskgate's
+//! own engine, serving `text-generation` and `server-streaming-text-generation` with every
+//! Caikit/TGIS parameter. Unary calls run the same event stream as streaming ones and fold it,
+//! so the unary text is always the concatenation of the streamed deltas.
+
+mod output;
+mod request;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures::StreamExt;
+use serde_json::Value;
+use taskgate_runtime::RuntimeError;
+use taskgate_runtime::generation::{EngineConfig, GenerationEngine, GenerationStream};
+use taskgate_runtime::gguf::{GgufTokenizer, read_content};
+use taskgate_runtime::llama::LlamaModel;
+use taskgate_schemas::{GeneratedTextResult, GeneratedTextStreamResult, ProducerId};
+
+use crate::module_config::ModuleConfig;
+use crate::tasks::{ServerStreamingTextGeneration, TextGeneration};
+use crate::{
+    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskError, TaskFuture,
+    TaskInput, TaskStream,
+};
+use output::{DetailOptions, StreamShaper, UnaryResult};
+pub use request::{DEFAULT_MAX_NEW_TOKENS, generation_request};
+
+pub const MODULE_NAME: &str = "text-generation";
+
+const CONFIG_KEYS: [&str; 3] = ["path", "max_sequences", "queue_capacity"];
+
+pub struct TextGenerationFactory;
+
+#[derive(Clone)]
+struct TextGenerator {
+    engine: GenerationEngine,
+    tokenizer: Arc<GgufTokenizer>,
+    context_length: usize,
+}
+
+fn producer() -> Option<ProducerId> {
+    Some(ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION")))
+}
+
+/// `path` may name the `.gguf` file or a directory holding exactly one.
+fn gguf_file(path: &Path) -> Result<PathBuf, String> {
+    if !path.is_dir() {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(format!("{} does not exist", path.display()))
+        };
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "gguf"))
+        .collect();
+    match files.len() {
+        1 => Ok(files.remove(0)),
+        0 => Err(format!("{} holds no .gguf file", path.display())),
+        n => Err(format!(
+            "{} holds {n} .gguf files; name one in config.path",
+            path.display()
+        )),
+    }
+}
+
+impl ModuleFactory for TextGenerationFactory {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
+        let config = ModuleConfig::parse(spec, &CONFIG_KEYS)?;
+        let defaults = EngineConfig::default();
+        let engine_config = EngineConfig {
+            max_sequences: config.positive("max_sequences", defaults.max_sequences)?,
+            queue_capacity: config.positive("queue_capacity", spec.max_concurrent_requests)?,
+        };
+        let file = gguf_file(&config.path()?).map_err(|reason| config.error("path", reason))?;
+        let content = read_content(&file).map_err(|e| spec.runtime_error(e))?;
+        let architecture = content
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
+        if architecture != "llama" {
+            return Err(config.error(
+                "path",
+                format!(
+                    "{}: architecture '{architecture}' is not supported (supported: llama)",
+                    file.display()
+                ),
+            ));
+        }
+        let tokenizer =
+            Arc::new(GgufTokenizer::from_content(&content).map_err(|e| spec.runtime_error(e))?);
+        let model = LlamaModel::load(&file).map_err(|e| spec.runtime_error(e))?;
+        let context_length = model.config.context_length;
+        let engine = GenerationEngine::spawn(
+            &format!("generate-{}", spec.id),
+            Arc::new(model),
+            tokenizer.clone(),
+            engine_config,
+        )
+        .map_err(|e| spec.runtime_error(e))?;
+        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        let eos = tokenizer.id_to_token(tokenizer.eos_id).unwrap_or_default();
+        let service = Arc::new(TextGenerator {
+            engine: engine.clone(),
+            tokenizer,
+            context_length,
+        });
+        Ok(Model::builder(&spec.id, MODULE_NAME, "candle")
+            .max_concurrent_requests(spec.max_concurrent_requests)
+            .path(file)
+            .size(size)
+            .metadata("architecture", Value::from(architecture))
+            .metadata("context_length", Value::from(context_length))
+            .metadata("eos_token", Value::from(eos))
+            .metadata("max_sequences", Value::from(engine_config.max_sequences))
+            .metadata("queue_capacity", Value::from(engine_config.queue_capacity))
+            .live_metadata(Arc::new(move |meta| {
+                let stats = engine.stats();
+                let mut put = |key: &str, value: u64| {
+                    meta.insert(key.into(), value.into());
+                };
+                put(
+                    "active_sequences",
+                    stats.active.load(Ordering::Relaxed) as u64,
+                );
+                put(
+                    "queued_sequences",
+                    stats.queued.load(Ordering::Relaxed) as u64,
+                );
+                put(
+                    "completed_sequences",
+                    stats.completed.load(Ordering::Relaxed),
+                );
+                put(
+                    "cancelled_sequences",
+                    stats.cancelled.load(Ordering::Relaxed),
+                );
+                put(
+                    "generated_tokens",
+                    stats.generated_tokens.load(Ordering::Relaxed),
+                );
+            }))
+            .serve::<TextGeneration>(service.clone())
+            .serve_stream::<ServerStreamingTextGeneration>(service)
+            .build())
+    }
+}
+
+impl TextGenerator {
+    /// Tokenizes (off the async threads: prompts can be long) and queues the generation.
+    async fn start(
+        &self,
+        input: TaskInput<TextGeneration>,
+    ) -> Result<(GenerationStream, StreamShaper), TaskError> {
+        let TaskInput {
+            inputs, parameters, ..
+        } = input;
+        let (tokenizer, context) = (self.tokenizer.clone(), self.context_length);
+        let (request, inputs, parameters) = tokio::task::spawn_blocking(move || {
+            let request = generation_request(&inputs, &parameters, &tokenizer, context);
+            (request, inputs, parameters)
+        })
+        .await
+        .map_err(|e| RuntimeError::Inference(format!("tokenization failed: {e}")))?;
+        let events = self.engine.submit(request?)?;
+        let preface = if parameters.preserve_input_text.unwrap_or(false) {
+            inputs
+        } else {
+            String::new()
+        };
+        let options = DetailOptions::from_parameters(&parameters);
+        Ok((events, StreamShaper::new(options, producer(), preface)))
+    }
+}
+
+fn ended_early() -> TaskError {
+    RuntimeError::Inference("generation ended without a result".into()).into()
+}
+
+impl Predict<TextGeneration> for TextGenerator {
+    fn predict(&self, input: TaskInput<TextGeneration>) -> TaskFuture<GeneratedTextResult> {
+        let this = self.clone();
+        Box::pin(async move {
+            let (mut events, mut shaper) = this.start(input).await?;
+            let mut result = UnaryResult::default();
+            while let Some(event) = events.recv().await {
+                result.add(shaper.event(event?));
+            }
+            result.finish().ok_or_else(ended_early)
+        })
+    }
+}
+
+impl PredictStream<ServerStreamingTextGeneration> for TextGenerator {
+    fn predict_stream(
+        &self,
+        input: TaskInput<ServerStreamingTextGeneration>,
+    ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let input = TaskInput {
+                inputs: input.inputs,
+                parameters: input.parameters,
+                request_id: input.request_id,
+            };
+            let (events, shaper) = this.start(input).await?;
+            // Ends with the finish event; a stream that stops before it reports an error.
+            let stream = futures::stream::unfold(
+                (events, shaper, false),
+                |(mut events, mut shaper, finished)| async move {
+                    if finished {
+                        return None;
+                    }
+                    match events.recv().await {
+                        Some(Ok(event)) => {
+                            let result = shaper.event(event);
+                            let last = result.details.as_ref().is_some_and(|d| {
+                                d.finish_reason != taskgate_schemas::FinishReason::NotFinished
+                            });
+                            Some((Ok(result), (events, shaper, last)))
+                        }
+                        Some(Err(e)) => Some((Err(e.into()), (events, shaper, true))),
+                        None => Some((Err(ended_early()), (events, shaper, true))),
+                    }
+                },
+            );
+            Ok(stream.boxed())
+        })
+    }
+}

@@ -1,0 +1,213 @@
+//! One sequence being generated: its cache, sampler, detokenizer and stopping rules. The
+//! scheduler calls [`Sequence::step`] until it reports the end.
+
+use std::time::Instant;
+
+use super::stops::{StopMatch, StopMatcher};
+use super::{GenerationEvent, GenerationRequest, StopReason, TokenDetail};
+use crate::RuntimeError;
+use crate::gguf::{GgufTokenizer, IncrementalDecoder};
+use crate::llama::{KvCache, LlamaModel, LogitsAt};
+use crate::sampling::{Sampler, StepContext, log_softmax};
+
+pub struct Sequence {
+    request: GenerationRequest,
+    cache: KvCache,
+    sampler: Sampler,
+    decoder: IncrementalDecoder,
+    stops: StopMatcher,
+    /// Prompt and generated tokens.
+    tokens: Vec<u32>,
+    generated: usize,
+    /// Logits for the next token; `None` before prefill.
+    next_logits: Option<Vec<f32>>,
+    started: Option<Instant>,
+}
+
+fn inference(e: candle_core::Error) -> RuntimeError {
+    RuntimeError::Inference(e.to_string())
+}
+
+impl Sequence {
+    pub fn new(request: GenerationRequest, model: &LlamaModel) -> Self {
+        Self {
+            cache: model.new_cache(),
+            sampler: Sampler::new(request.sampling, request.seed),
+            decoder: IncrementalDecoder::new(),
+            stops: StopMatcher::new(
+                request.stop_sequences.clone(),
+                request.include_stop_sequence,
+            ),
+            tokens: request.prompt.clone(),
+            generated: 0,
+            next_logits: None,
+            started: None,
+            request,
+        }
+    }
+
+    /// Runs the prompt (first call) or one decoding step. Returns the events it produced; the
+    /// last is `Finished` when the sequence is done.
+    pub fn step(
+        &mut self,
+        model: &LlamaModel,
+        tokenizer: &GgufTokenizer,
+    ) -> Result<Vec<GenerationEvent>, RuntimeError> {
+        let mut events = Vec::with_capacity(3);
+        let mut logits = match self.next_logits.take() {
+            Some(logits) => logits,
+            None => {
+                let (logits, started) = self.prefill(model, tokenizer)?;
+                events.push(started);
+                logits
+            }
+        };
+        let chosen = self.sampler.choose(
+            &mut logits,
+            StepContext {
+                tokens: &self.tokens,
+                generated: self.generated,
+                eos: tokenizer.eos_id,
+                min_new_tokens: self.request.min_new_tokens,
+                length_penalty: self.request.length_penalty,
+            },
+        );
+        self.generated += 1;
+        self.tokens.push(chosen.id);
+        let eos = chosen.id == tokenizer.eos_id;
+        let delta = if eos {
+            String::new()
+        } else {
+            self.decoder.push(tokenizer, chosen.id)?
+        };
+        let may_stop = self.generated >= self.request.min_new_tokens;
+        let mut stop = self.stops.push(&delta, may_stop);
+        let mut reason = self.stop_reason(eos, stop, model);
+        if reason.is_some() && stop.is_none() {
+            // Release what the detokenizer held back (an incomplete character at the end).
+            let rest = self.decoder.finish(tokenizer)?;
+            stop = self.stops.push(&rest, may_stop);
+            if stop.is_some() {
+                reason = Some(StopReason::StopSequence);
+            }
+        }
+        events.push(GenerationEvent::Token {
+            text: if reason.is_some() {
+                String::new()
+            } else {
+                self.stops.take_ready()
+            },
+            token: TokenDetail {
+                id: chosen.id,
+                text: tokenizer.id_to_token(chosen.id).unwrap_or_default(),
+                logprob: Some(chosen.logprob),
+                rank: Some(chosen.rank),
+            },
+        });
+        match reason {
+            Some(reason) => {
+                events.push(GenerationEvent::Finished {
+                    text: self.stops.take_final(stop),
+                    reason,
+                    generated_tokens: self.generated,
+                });
+            }
+            None => {
+                let logits = model
+                    .forward(&[chosen.id], &mut self.cache)
+                    .and_then(|l| l.to_vec1::<f32>())
+                    .map_err(inference)?;
+                self.next_logits = Some(logits);
+            }
+        }
+        Ok(events)
+    }
+
+    fn stop_reason(
+        &self,
+        eos: bool,
+        stop: Option<StopMatch>,
+        model: &LlamaModel,
+    ) -> Option<StopReason> {
+        if eos {
+            Some(StopReason::EosToken)
+        } else if stop.is_some() {
+            Some(StopReason::StopSequence)
+        } else if self.generated >= self.request.max_new_tokens {
+            Some(StopReason::MaxTokens)
+        } else if self.cache.len() >= model.config.context_length {
+            Some(StopReason::TokenLimit)
+        } else if self
+            .request
+            .max_time
+            .zip(self.started)
+            .is_some_and(|(limit, started)| started.elapsed() >= limit)
+        {
+            Some(StopReason::TimeLimit)
+        } else {
+            None
+        }
+    }
+
+    fn prefill(
+        &mut self,
+        model: &LlamaModel,
+        tokenizer: &GgufTokenizer,
+    ) -> Result<(Vec<f32>, GenerationEvent), RuntimeError> {
+        self.started = Some(Instant::now());
+        let prompt = &self.request.prompt;
+        let at = if self.request.prompt_details {
+            LogitsAt::All
+        } else {
+            LogitsAt::Last
+        };
+        let logits = model
+            .embed(prompt)
+            .and_then(|x| model.forward_embeddings(&x, &mut self.cache, at))
+            .map_err(inference)?;
+        let (last, prompt_tokens) = if self.request.prompt_details {
+            let rows = logits.to_vec2::<f32>().map_err(inference)?;
+            (
+                rows.last().cloned().unwrap_or_default(),
+                prompt_details(prompt, &rows, tokenizer),
+            )
+        } else {
+            (logits.to_vec1::<f32>().map_err(inference)?, Vec::new())
+        };
+        let started = GenerationEvent::Started {
+            input_token_count: prompt.len(),
+            seed: (!self.request.sampling.greedy).then(|| self.sampler.seed()),
+            prompt_tokens,
+        };
+        Ok((last, started))
+    }
+}
+
+/// Each prompt token's logprob and rank under the logits of the position before it.
+fn prompt_details(
+    prompt: &[u32],
+    rows: &[Vec<f32>],
+    tokenizer: &GgufTokenizer,
+) -> Vec<TokenDetail> {
+    prompt
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| {
+            let scored = i.checked_sub(1).map(|prev| {
+                let logprobs = log_softmax(&rows[prev]);
+                let own = logprobs
+                    .get(id as usize)
+                    .copied()
+                    .unwrap_or(f32::NEG_INFINITY);
+                let rank = 1 + logprobs.iter().filter(|&&l| l > own).count() as u32;
+                (own, rank)
+            });
+            TokenDetail {
+                id,
+                text: tokenizer.id_to_token(id).unwrap_or_default(),
+                logprob: scored.map(|s| s.0),
+                rank: scored.map(|s| s.1),
+            }
+        })
+        .collect()
+}
