@@ -347,8 +347,11 @@ async fn token_details_cover_input_and_output() {
 }
 
 #[tokio::test]
-async fn bad_generation_inputs_name_the_field() {
-    let Some(server) = serve("bad_generation_inputs_name_the_field", json!({})) else {
+async fn bad_inputs_name_the_field_and_the_context_bounds_generation() {
+    let Some(server) = serve(
+        "bad_inputs_name_the_field_and_the_context_bounds_generation",
+        json!({"context_length": 64}),
+    ) else {
         return;
     };
     let cases = [
@@ -398,15 +401,24 @@ async fn bad_generation_inputs_name_the_field() {
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["additional_info"][0]["path"], "/inputs");
         assert!(
-            body["details"]
-                .as_str()
-                .unwrap()
-                .contains("context of 8192"),
+            body["details"].as_str().unwrap().contains("context of 64"),
             "{body}"
         );
     }
     let (status, body) = server.call("text-generation", request("", json!({}))).await;
     assert_eq!(status, 400, "{body}");
+
+    // A prompt that fits generates until the context is full.
+    let body = request(&story_prompt(), json!({"max_new_tokens": 100}));
+    let (status, full) = server.call("text-generation", body).await;
+    assert_eq!(status, 200, "{full}");
+    assert_eq!(full["finish_reason"], "TOKEN_LIMIT");
+    assert_eq!(
+        full["generated_tokens"],
+        64 - 42 + 1,
+        "the last token needs no cache slot"
+    );
+    assert!(ORACLE.starts_with(full["generated_text"].as_str().unwrap()));
 }
 
 #[tokio::test]

@@ -29,7 +29,7 @@ pub use request::{DEFAULT_MAX_NEW_TOKENS, generation_request};
 
 pub const MODULE_NAME: &str = "text-generation";
 
-const CONFIG_KEYS: [&str; 3] = ["path", "max_sequences", "queue_capacity"];
+const CONFIG_KEYS: [&str; 4] = ["path", "max_sequences", "queue_capacity", "context_length"];
 
 pub struct TextGenerationFactory;
 
@@ -99,8 +99,16 @@ impl ModuleFactory for TextGenerationFactory {
         }
         let tokenizer =
             Arc::new(GgufTokenizer::from_content(&content).map_err(|e| spec.runtime_error(e))?);
-        let model = LlamaModel::load(&file).map_err(|e| spec.runtime_error(e))?;
-        let context_length = model.config.context_length;
+        let mut model = LlamaModel::load(&file).map_err(|e| spec.runtime_error(e))?;
+        let file_context = model.config.context_length;
+        let context_length = config.positive("context_length", file_context)?;
+        if context_length > file_context {
+            return Err(config.error(
+                "context_length",
+                format!("{context_length} is more than the model's context of {file_context}"),
+            ));
+        }
+        model.limit_context(context_length);
         let engine = GenerationEngine::spawn(
             &format!("generate-{}", spec.id),
             Arc::new(model),

@@ -10,6 +10,11 @@ use crate::gguf::{GgufTokenizer, IncrementalDecoder};
 use crate::llama::{KvCache, LlamaModel, LogitsAt};
 use crate::sampling::{Sampler, StepContext, log_softmax};
 
+/// Prompt tokens run per forward pass.
+const PREFILL_CHUNK: usize = 512;
+/// The same when every position's logits are kept for prompt details.
+const DETAILED_PREFILL_CHUNK: usize = 64;
+
 pub struct Sequence {
     request: GenerationRequest,
     cache: KvCache,
@@ -161,19 +166,37 @@ impl Sequence {
         } else {
             LogitsAt::Last
         };
-        let logits = model
-            .embed(prompt)
-            .and_then(|x| model.forward_embeddings(&x, &mut self.cache, at))
-            .map_err(inference)?;
-        let (last, prompt_tokens) = if self.request.prompt_details {
-            let rows = logits.to_vec2::<f32>().map_err(inference)?;
-            (
-                rows.last().cloned().unwrap_or_default(),
-                prompt_details(prompt, &rows, tokenizer),
-            )
+        // In chunks: attention scores grow with chunk × context (a whole 8k prompt at once
+        // would need gigabytes), and with details so do the vocabulary-wide logits per position.
+        let chunk_size = if self.request.prompt_details {
+            DETAILED_PREFILL_CHUNK
         } else {
-            (logits.to_vec1::<f32>().map_err(inference)?, Vec::new())
+            PREFILL_CHUNK
         };
+        let mut last: Option<Vec<f32>> = None;
+        let mut prompt_tokens = Vec::new();
+        for chunk in prompt.chunks(chunk_size) {
+            let logits = model
+                .embed(chunk)
+                .and_then(|x| model.forward_embeddings(&x, &mut self.cache, at))
+                .map_err(inference)?;
+            if !self.request.prompt_details {
+                last = Some(logits.to_vec1::<f32>().map_err(inference)?);
+                continue;
+            }
+            // Each token is scored by the logits of the position before it.
+            let rows = logits.to_vec2::<f32>().map_err(inference)?;
+            for (i, &id) in chunk.iter().enumerate() {
+                let before = if i == 0 {
+                    last.as_ref()
+                } else {
+                    rows.get(i - 1)
+                };
+                prompt_tokens.push(detail(id, before, tokenizer));
+            }
+            last = rows.into_iter().last();
+        }
+        let last = last.ok_or_else(|| RuntimeError::Inference("empty prompt".into()))?;
         let started = GenerationEvent::Started {
             input_token_count: prompt.len(),
             seed: (!self.request.sampling.greedy).then(|| self.sampler.seed()),
@@ -183,31 +206,22 @@ impl Sequence {
     }
 }
 
-/// Each prompt token's logprob and rank under the logits of the position before it.
-fn prompt_details(
-    prompt: &[u32],
-    rows: &[Vec<f32>],
-    tokenizer: &GgufTokenizer,
-) -> Vec<TokenDetail> {
-    prompt
-        .iter()
-        .enumerate()
-        .map(|(i, &id)| {
-            let scored = i.checked_sub(1).map(|prev| {
-                let logprobs = log_softmax(&rows[prev]);
-                let own = logprobs
-                    .get(id as usize)
-                    .copied()
-                    .unwrap_or(f32::NEG_INFINITY);
-                let rank = 1 + logprobs.iter().filter(|&&l| l > own).count() as u32;
-                (own, rank)
-            });
-            TokenDetail {
-                id,
-                text: tokenizer.id_to_token(id).unwrap_or_default(),
-                logprob: scored.map(|s| s.0),
-                rank: scored.map(|s| s.1),
-            }
-        })
-        .collect()
+/// A prompt token's logprob and rank under `logits` of the position before it (none for the
+/// first token).
+fn detail(id: u32, logits: Option<&Vec<f32>>, tokenizer: &GgufTokenizer) -> TokenDetail {
+    let scored = logits.map(|row| {
+        let logprobs = log_softmax(row);
+        let own = logprobs
+            .get(id as usize)
+            .copied()
+            .unwrap_or(f32::NEG_INFINITY);
+        let rank = 1 + logprobs.iter().filter(|&&l| l > own).count() as u32;
+        (own, rank)
+    });
+    TokenDetail {
+        id,
+        text: tokenizer.id_to_token(id).unwrap_or_default(),
+        logprob: scored.map(|s| s.0),
+        rank: scored.map(|s| s.1),
+    }
 }

@@ -145,6 +145,12 @@ impl LlamaModel {
         })
     }
 
+    /// Serves at most `tokens` of context (at most the file's): every sequence's KV cache, and
+    /// so its memory, is bounded by it.
+    pub fn limit_context(&mut self, tokens: usize) {
+        self.config.context_length = self.config.context_length.min(tokens.max(1));
+    }
+
     pub fn new_cache(&self) -> KvCache {
         KvCache {
             layers: (0..self.layers.len()).map(|_| None).collect(),
