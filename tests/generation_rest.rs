@@ -331,6 +331,21 @@ async fn token_details_cover_input_and_output() {
         assert!(token["rank"].as_u64().unwrap() >= 1, "{token}");
     }
 
+    // The tokenization task uses the same tokenizer: the same 42 tokens, with code-point spans.
+    let (status, tokenized) = server
+        .call(
+            "tokenization",
+            json!({"model_id": "smollm2", "inputs": story_prompt()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{tokenized}");
+    assert_eq!(tokenized["token_count"], 42);
+    assert_eq!(
+        tokenized["results"][0],
+        json!({"start": 0, "end": 12, "text": "<|im_start|>"})
+    );
+    assert_eq!(tokenized["results"][1]["text"], "system");
+
     // Details without logprobs/ranks carry only the text; streamed, each token rides its event.
     let mut plain = body.clone();
     plain["parameters"] = json!({"max_new_tokens": 8, "generated_tokens": true});

@@ -16,6 +16,7 @@ pub mod tasks;
 pub mod text_classifier;
 pub mod text_generation;
 pub mod token_classifier;
+pub mod tokenization;
 
 pub use catalog::{ModelSpec, ModuleCatalog, ModuleFactory};
 pub use error::{ModuleError, TaskError};

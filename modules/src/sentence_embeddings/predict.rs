@@ -3,7 +3,7 @@
 use taskgate_runtime::bert::Truncation;
 use taskgate_schemas::{
     EmbeddingResult, EmbeddingResults, ListOfVector1D, ProducerId, RerankResult, RerankResults,
-    SentenceSimilarityResult, SentenceSimilarityResults, SentenceSimilarityScores, Token,
+    SentenceSimilarityResult, SentenceSimilarityResults, SentenceSimilarityScores,
     TokenizationResults,
 };
 
@@ -14,6 +14,7 @@ use crate::tasks::{
     Embedding, EmbeddingTasks, Rerank, RerankTasks, SentenceSimilarity, SentenceSimilarityTasks,
     Tokenization,
 };
+use crate::tokenization::token_spans;
 use crate::{Predict, TaskError, TaskFuture, TaskInput};
 
 fn producer() -> Option<ProducerId> {
@@ -195,20 +196,8 @@ impl Predict<Tokenization> for SentenceEmbeddings {
                 .tokenizer
                 .encode(&text, Truncation::Disabled)
                 .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
-            let chars: Vec<char> = text.chars().collect();
             // Special tokens ([CLS], [SEP]) have empty spans: counted, not listed (as Caikit).
-            let results = tokens
-                .offsets
-                .iter()
-                .filter(|(start, end)| end > start)
-                .map(|&(start, end)| Token {
-                    start: start as u64,
-                    end: end as u64,
-                    text: chars[start.min(chars.len())..end.min(chars.len())]
-                        .iter()
-                        .collect(),
-                })
-                .collect();
+            let results = token_spans(&text, &tokens.offsets);
             Ok(TokenizationResults {
                 results,
                 token_count: tokens.ids.len() as u64,

@@ -1,7 +1,8 @@
 //! The `text-generation` module: a Llama-architecture GGUF model run in process on taskgate's
 //! own engine, serving `text-generation` and `server-streaming-text-generation` with every
-//! Caikit/TGIS parameter. Unary calls run the same event stream as streaming ones and fold it,
-//! so the unary text is always the concatenation of the streamed deltas.
+//! Caikit/TGIS parameter, and `tokenization` with the model's own tokenizer. Unary calls run
+//! the same event stream as streaming ones and fold it, so the unary text is always the
+//! concatenation of the streamed deltas.
 
 mod output;
 mod request;
@@ -16,10 +17,13 @@ use taskgate_runtime::RuntimeError;
 use taskgate_runtime::generation::{EngineConfig, GenerationEngine, GenerationStream};
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
 use taskgate_runtime::llama::LlamaModel;
-use taskgate_schemas::{GeneratedTextResult, GeneratedTextStreamResult, ProducerId};
+use taskgate_schemas::{
+    GeneratedTextResult, GeneratedTextStreamResult, ProducerId, TokenizationResults,
+};
 
 use crate::module_config::ModuleConfig;
-use crate::tasks::{ServerStreamingTextGeneration, TextGeneration};
+use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
+use crate::tokenization::token_spans;
 use crate::{
     Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskError, TaskFuture,
     TaskInput, TaskStream,
@@ -159,7 +163,8 @@ impl ModuleFactory for TextGenerationFactory {
                 );
             }))
             .serve::<TextGeneration>(service.clone())
-            .serve_stream::<ServerStreamingTextGeneration>(service)
+            .serve_stream::<ServerStreamingTextGeneration>(service.clone())
+            .serve::<Tokenization>(service)
             .build())
     }
 }
@@ -243,6 +248,26 @@ impl PredictStream<ServerStreamingTextGeneration> for TextGenerator {
                 },
             );
             Ok(stream.boxed())
+        })
+    }
+}
+
+impl Predict<Tokenization> for TextGenerator {
+    fn predict(&self, input: TaskInput<Tokenization>) -> TaskFuture<TokenizationResults> {
+        let tokenizer = self.tokenizer.clone();
+        Box::pin(async move {
+            let text = input.inputs;
+            tokio::task::spawn_blocking(move || {
+                let (ids, offsets) = tokenizer
+                    .encode_with_offsets(&text)
+                    .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
+                Ok(TokenizationResults {
+                    results: token_spans(&text, &offsets),
+                    token_count: ids.len() as u64,
+                })
+            })
+            .await
+            .map_err(|e| RuntimeError::Inference(format!("tokenization failed: {e}")))?
         })
     }
 }

@@ -20,6 +20,9 @@ const CANDLE_PIPELINES: [&str; 4] = ["qwen2", "llama3", "smaug-bpe", "lfm2"];
 /// reference tokenizer.
 const VERIFIED_BYTE_LEVEL: [&str; 1] = ["smollm"];
 
+/// `start..end` in code points.
+pub type CharSpan = (usize, usize);
+
 #[derive(Clone)]
 pub struct GgufTokenizer {
     tokenizer: Tokenizer,
@@ -82,6 +85,27 @@ impl GgufTokenizer {
             ids.insert(0, bos);
         }
         Ok(ids)
+    }
+
+    /// Token ids of `text` with each token's span in code points (`start..end`); a BOS added
+    /// in front has the empty span `0..0`.
+    pub fn encode_with_offsets(
+        &self,
+        text: &str,
+    ) -> Result<(Vec<u32>, Vec<CharSpan>), RuntimeError> {
+        let encoding = self
+            .tokenizer
+            .encode_char_offsets(text, false)
+            .map_err(unavailable)?;
+        let mut ids = encoding.get_ids().to_vec();
+        let mut offsets = encoding.get_offsets().to_vec();
+        if self.add_bos
+            && let Some(bos) = self.bos_id
+        {
+            ids.insert(0, bos);
+            offsets.insert(0, (0, 0));
+        }
+        Ok((ids, offsets))
     }
 
     /// Text of `ids`, special tokens skipped. Partial UTF-8 sequences decode to U+FFFD; stream
