@@ -2,6 +2,8 @@
 //! cache lives outside the weights ([`KvCache`], one per sequence), so many sequences share one
 //! copy of the weights.
 
+mod kv_cache;
 mod model;
 
-pub use model::{KvCache, LlamaConfig, LlamaModel, LogitsAt, argmax};
+pub use kv_cache::KvCache;
+pub use model::{LlamaConfig, LlamaModel, LogitsAt, argmax};

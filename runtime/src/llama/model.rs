@@ -3,6 +3,7 @@ use std::path::Path;
 use candle_core::quantized::{QMatMul, gguf_file};
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 
+use super::KvCache;
 use crate::RuntimeError;
 
 /// Hyper-parameters from the GGUF metadata (`llama.*`).
@@ -64,23 +65,6 @@ pub struct LlamaModel {
     cos: Tensor,
     sin: Tensor,
     device: Device,
-}
-
-/// One sequence's attention keys and values, per layer: `(1, kv_heads, len, head_dim)`.
-pub struct KvCache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
-    len: usize,
-}
-
-impl KvCache {
-    /// Tokens already in the cache.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
 }
 
 fn unavailable(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
@@ -152,10 +136,7 @@ impl LlamaModel {
     }
 
     pub fn new_cache(&self) -> KvCache {
-        KvCache {
-            layers: (0..self.layers.len()).map(|_| None).collect(),
-            len: 0,
-        }
+        KvCache::new(self.layers.len(), self.config.context_length)
     }
 
     /// Width of the input embeddings (what [`LlamaModel::forward_embeddings`] takes per token).
@@ -191,7 +172,7 @@ impl LlamaModel {
                 c.embedding
             );
         }
-        let start = cache.len;
+        let start = cache.len();
         if start + t > c.context_length {
             candle_core::bail!(
                 "{} tokens exceed the context of {}",
@@ -202,8 +183,14 @@ impl LlamaModel {
         let mut x = embeddings.to_dtype(DType::F32)?.unsqueeze(0)?;
         let cos = self.cos.narrow(0, start, t)?;
         let sin = self.sin.narrow(0, start, t)?;
-        let mask = causal_mask(t, start, &self.device)?;
-        for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        // A single new token may attend to every cached position: no mask needed.
+        let mask = if t > 1 {
+            Some(causal_mask(t, start, &self.device)?)
+        } else {
+            None
+        };
+        let group = c.heads / c.kv_heads;
+        for (index, layer) in self.layers.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps)?;
             let heads = |m: &QMatMul, n: usize| -> Result<Tensor> {
                 m.forward(&h)?
@@ -214,14 +201,18 @@ impl LlamaModel {
             let q = candle_nn::rotary_emb::rope_i(&heads(&layer.q, c.heads)?, &cos, &sin)?;
             let k = candle_nn::rotary_emb::rope_i(&heads(&layer.k, c.kv_heads)?, &cos, &sin)?;
             let v = heads(&layer.v, c.kv_heads)?;
-            let (k, v) = match slot.take() {
-                Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
-                None => (k, v),
+            let (k, v) = cache.append(index, &k, &v)?;
+            // Each query head attends to its group's KV head. Folding the group into the rows
+            // of one matmul would avoid this copy, but changes the GEMM's row blocking between
+            // prompt and decode steps, and the Q8_1-quantized activations amplify that
+            // rounding difference into different tokens.
+            let k = repeat_kv(&k, group)?;
+            let v = repeat_kv(&v, group)?;
+            let scores = (q.matmul(&k.t()?)? / (c.head_dim as f64).sqrt())?;
+            let scores = match &mask {
+                Some(mask) => scores.broadcast_add(mask)?,
+                None => scores,
             };
-            *slot = Some((k.clone(), v.clone()));
-            let k = repeat_kv(&k, c.heads / c.kv_heads)?;
-            let v = repeat_kv(&v, c.heads / c.kv_heads)?;
-            let scores = (q.matmul(&k.t()?)? / (c.head_dim as f64).sqrt())?.broadcast_add(&mask)?;
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
             let attended = probs
                 .matmul(&v)?
@@ -233,7 +224,7 @@ impl LlamaModel {
                 (candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?;
             x = (layer.down.forward(&gated)? + x)?;
         }
-        cache.len += t;
+        cache.advance(t);
         let x = match at {
             LogitsAt::Last => x.narrow(1, t - 1, 1)?,
             LogitsAt::All => x,
