@@ -3,5 +3,7 @@
 //! copy of the weights.
 
 mod model;
+mod qlinear;
 
 pub use model::{KvCache, LlamaConfig, LlamaModel, argmax};
+pub use qlinear::QLinear;
