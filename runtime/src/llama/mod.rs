@@ -4,6 +4,8 @@
 
 mod kv_cache;
 mod model;
+mod qlinear;
 
 pub use kv_cache::KvCache;
 pub use model::{LlamaConfig, LlamaModel, LogitsAt, argmax};
+pub use qlinear::QLinear;

@@ -1,9 +1,10 @@
 use std::path::Path;
 
-use candle_core::quantized::{QMatMul, gguf_file};
+use candle_core::quantized::gguf_file;
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 
 use super::KvCache;
+use super::qlinear::QLinear;
 use crate::RuntimeError;
 
 /// Hyper-parameters from the GGUF metadata (`llama.*`).
@@ -45,14 +46,14 @@ impl LlamaConfig {
 
 struct Layer {
     attn_norm: Tensor,
-    q: QMatMul,
-    k: QMatMul,
-    v: QMatMul,
-    o: QMatMul,
+    q: QLinear,
+    k: QLinear,
+    v: QLinear,
+    o: QLinear,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: QLinear,
+    up: QLinear,
+    down: QLinear,
 }
 
 pub struct LlamaModel {
@@ -60,7 +61,7 @@ pub struct LlamaModel {
     embeddings: Tensor,
     layers: Vec<Layer>,
     norm: Tensor,
-    output: QMatMul,
+    output: QLinear,
     /// RoPE tables `(context_length, head_dim / 2)`.
     cos: Tensor,
     sin: Tensor,
@@ -86,8 +87,8 @@ impl LlamaModel {
         let embeddings = dense(tensor("token_embd.weight")?)?;
         // Tied embeddings: files without `output.weight` reuse the token embedding matrix.
         let output = match tensor("output.weight") {
-            Ok(q) => QMatMul::from_qtensor(q)?,
-            Err(_) => QMatMul::from_qtensor(tensor("token_embd.weight")?)?,
+            Ok(q) => QLinear::from_qtensor(q)?,
+            Err(_) => QLinear::from_qtensor(tensor("token_embd.weight")?)?,
         };
         let norm = dense(tensor("output_norm.weight")?)?;
         let mut layers = Vec::with_capacity(config.layers);
@@ -95,14 +96,14 @@ impl LlamaModel {
             let mut q = |part: &str| tensor(&format!("blk.{i}.{part}.weight"));
             layers.push(Layer {
                 attn_norm: dense(q("attn_norm")?)?,
-                q: QMatMul::from_qtensor(q("attn_q")?)?,
-                k: QMatMul::from_qtensor(q("attn_k")?)?,
-                v: QMatMul::from_qtensor(q("attn_v")?)?,
-                o: QMatMul::from_qtensor(q("attn_output")?)?,
+                q: QLinear::from_qtensor(q("attn_q")?)?,
+                k: QLinear::from_qtensor(q("attn_k")?)?,
+                v: QLinear::from_qtensor(q("attn_v")?)?,
+                o: QLinear::from_qtensor(q("attn_output")?)?,
                 ffn_norm: dense(q("ffn_norm")?)?,
-                gate: QMatMul::from_qtensor(q("ffn_gate")?)?,
-                up: QMatMul::from_qtensor(q("ffn_up")?)?,
-                down: QMatMul::from_qtensor(q("ffn_down")?)?,
+                gate: QLinear::from_qtensor(q("ffn_gate")?)?,
+                up: QLinear::from_qtensor(q("ffn_up")?)?,
+                down: QLinear::from_qtensor(q("ffn_down")?)?,
             });
         }
         let half = config.head_dim / 2;
@@ -192,7 +193,7 @@ impl LlamaModel {
         let group = c.heads / c.kv_heads;
         for (index, layer) in self.layers.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps)?;
-            let heads = |m: &QMatMul, n: usize| -> Result<Tensor> {
+            let heads = |m: &QLinear, n: usize| -> Result<Tensor> {
                 m.forward(&h)?
                     .reshape((1, t, n, c.head_dim))?
                     .transpose(1, 2)?

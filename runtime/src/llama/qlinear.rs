@@ -1,0 +1,222 @@
+//! Linear layers over GGUF weights. Q4_1 matrices run on our own kernel (candle 0.11 only has a
+//! scalar Q4_1 dot product); every other dtype goes through candle's `QMatMul` unchanged.
+
+mod kernel;
+mod pack;
+mod q8_1;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{CpuStorage, DType, Layout, Module, Result, Shape, Tensor, bail};
+
+use pack::{PackedQ41, ROWS};
+use q8_1::Q8Rows;
+
+/// `x (..., k) -> (..., n)` with the weight of a GGUF `(n, k)` tensor, as `QMatMul` computes it.
+#[derive(Debug, Clone)]
+pub struct QLinear(Inner);
+
+#[derive(Debug, Clone)]
+enum Inner {
+    Q4_1(Arc<PackedQ41>),
+    Candle(QMatMul),
+}
+
+impl QLinear {
+    pub fn from_qtensor(qtensor: QTensor) -> Result<Self> {
+        if qtensor.dtype() != GgmlDType::Q4_1 || !qtensor.device().is_cpu() {
+            return Ok(Self(Inner::Candle(QMatMul::from_qtensor(qtensor)?)));
+        }
+        let (n, k) = qtensor.shape().dims2()?;
+        let packed = PackedQ41::from_blocks(&qtensor.data()?, n, k)?;
+        Ok(Self(Inner::Q4_1(Arc::new(packed))))
+    }
+}
+
+/// Like `QMatMul`, the product is `Module::forward`.
+impl Module for QLinear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match &self.0 {
+            Inner::Candle(m) => m.forward(x),
+            Inner::Q4_1(w) if x.dtype() == DType::F32 => x.apply_op1_no_bwd(w.as_ref()),
+            // candle's quantized matmul also quantizes f16 activations from their f32 values.
+            Inner::Q4_1(w) => x
+                .to_dtype(DType::F32)?
+                .apply_op1_no_bwd(w.as_ref())?
+                .to_dtype(x.dtype()),
+        }
+    }
+}
+
+impl candle_core::CustomOp1 for PackedQ41 {
+    fn name(&self) -> &'static str {
+        "q4_1-matmul"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        // The same checks, in the same order, as candle's quantized matmul.
+        if !layout.is_contiguous() {
+            bail!("input tensor is not contiguous {layout:?}")
+        }
+        let shape = layout.shape();
+        if shape.rank() < 2 {
+            bail!("input tensor has only one dimension {layout:?}")
+        }
+        let w = self;
+        let mut dims = shape.dims().to_vec();
+        if dims.pop() != Some(w.k) {
+            bail!(
+                "input tensor {layout:?} incompatible with ({}, {})",
+                w.n,
+                w.k
+            )
+        }
+        dims.push(w.n);
+        let x = &storage.as_slice::<f32>()?[layout.start_offset()..][..shape.elem_count()];
+        let mut dst = vec![0f32; x.len() / w.k * w.n];
+        matmul(w, x, &mut dst, Kernel::detect());
+        Ok((CpuStorage::F32(dst), Shape::from(dims)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kernel {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+}
+
+impl Kernel {
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c")
+        {
+            return Self::Avx2;
+        }
+        Self::Scalar
+    }
+}
+
+/// Tokens sharing one pass over a weight block. The eight unpacked weight registers stay in
+/// registers and the tile's accumulators go to L1; on the 2-core reference VM 8 ran a little
+/// faster than 4 and 6, and 2 clearly slower.
+const TILE: usize = 8;
+/// Below this many block dot products (of eight rows each) a call runs on the calling thread:
+/// waking the pool costs more than it saves.
+const SERIAL_WORK: usize = 2048;
+
+/// `dst (m, n) = x (m, k) · wᵀ`. Activations are quantized once. The calling thread and
+/// `threads - 1` rayon workers claim pieces of row groups from a shared cursor (so a helper that
+/// the OS schedules late costs little), and each walks its groups one token tile at a time so a
+/// group's weights are read from memory once and then reused from cache.
+fn matmul(w: &PackedQ41, x: &[f32], dst: &mut [f32], kernel: Kernel) {
+    let m = x.len() / w.k;
+    let acts = Q8Rows::quantize(x, w.k, kernel);
+    let groups = w.groups();
+    let threads = rayon::current_num_threads();
+    let work = groups * w.blocks * m;
+    let out = Output {
+        ptr: dst.as_mut_ptr(),
+        len: dst.len(),
+        n: w.n,
+    };
+    let helpers = if work < SERIAL_WORK {
+        0
+    } else {
+        threads.saturating_sub(1)
+    };
+    // Pieces small enough that a late helper leaves little for the others to wait on.
+    let piece = if helpers == 0 {
+        groups
+    } else {
+        groups.div_ceil(4 * (helpers + 1))
+    };
+    let next = AtomicUsize::new(0);
+    let work_through = || {
+        loop {
+            let first = next.fetch_add(piece, Ordering::Relaxed);
+            if first >= groups {
+                break;
+            }
+            for g in first..groups.min(first + piece) {
+                run_group(w, &acts, g, m, &out, kernel);
+            }
+        }
+    };
+    if helpers == 0 {
+        work_through();
+        return;
+    }
+    // The caller works too instead of sleeping until the pool is done.
+    rayon::in_place_scope(|scope| {
+        for _ in 0..helpers {
+            scope.spawn(|_| work_through());
+        }
+        work_through();
+    });
+}
+
+fn run_group(w: &PackedQ41, acts: &Q8Rows, g: usize, m: usize, out: &Output, kernel: Kernel) {
+    let group = w.group(g);
+    let mut t0 = 0;
+    while t0 < m {
+        // Tails run as tiles of 4, 2 and 1, so only four kernel sizes are compiled.
+        let tile = [TILE, 4, 2, 1]
+            .into_iter()
+            .find(|&t| t <= m - t0)
+            .unwrap_or(1);
+        let mut rows = [[0f32; ROWS]; TILE];
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Avx2` is only chosen after the CPU reported AVX2, FMA and F16C;
+            // `group` is a whole packed group and `acts` holds rows `t0..t0 + tile` (`tile <= m - t0`).
+            Kernel::Avx2 => unsafe {
+                use kernel::avx2::group_tile;
+                match tile {
+                    TILE => rows = group_tile::<TILE>(group, acts, t0),
+                    4 => rows[..4].copy_from_slice(&group_tile::<4>(group, acts, t0)),
+                    2 => rows[..2].copy_from_slice(&group_tile::<2>(group, acts, t0)),
+                    _ => rows[..1].copy_from_slice(&group_tile::<1>(group, acts, t0)),
+                }
+            },
+            Kernel::Scalar => kernel::group_tile_scalar(group, acts, t0, &mut rows[..tile]),
+        }
+        for (t, row) in rows[..tile].iter().enumerate() {
+            out.write(t0 + t, g * ROWS, row);
+        }
+        t0 += tile;
+    }
+}
+
+/// The `(m, n)` output shared by the workers. Each row group, i.e. each set of eight output
+/// columns, is claimed by exactly one worker, so no two of them write the same element; that
+/// column split is strided in memory, which safe slices cannot express.
+struct Output {
+    ptr: *mut f32,
+    len: usize,
+    n: usize,
+}
+
+// SAFETY: `Output` only writes the columns of the row group the caller claimed (see `write`), and
+// the cursor in `matmul` hands each group to exactly one worker, so concurrent writes never
+// alias; the buffer outlives the parallel section because `matmul` borrows it mutably throughout.
+unsafe impl Sync for Output {}
+
+impl Output {
+    /// Writes the (up to eight) valid outputs of token `t` starting at column `col`.
+    fn write(&self, t: usize, col: usize, values: &[f32; ROWS]) {
+        let count = ROWS.min(self.n - col);
+        let start = t * self.n + col;
+        assert!(start + count <= self.len);
+        // SAFETY: in bounds by the assert; no other thread writes these columns (see `Sync`).
+        unsafe {
+            std::ptr::copy_nonoverlapping(values.as_ptr(), self.ptr.add(start), count);
+        }
+    }
+}

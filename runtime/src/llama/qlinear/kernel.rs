@@ -1,0 +1,104 @@
+//! Dot products of one packed row group (eight output rows) with a tile of Q8_1 token rows.
+//! Per block: `d4·d8·Σ(q4·q8) + m4·s8`, the math of llama.cpp's `ggml_vec_dot_q4_1_q8_1`.
+
+use half::f16;
+
+use super::pack::{GROUP_BLOCK, MINS, QK, ROWS, SCALES};
+use super::q8_1::Q8Rows;
+
+/// Outputs of rows `8g..8g+8` for tokens `t0..t0 + out.len()`: `out[t][r]`.
+pub(super) fn group_tile_scalar(group: &[u8], acts: &Q8Rows, t0: usize, out: &mut [[f32; ROWS]]) {
+    let blocks = acts.blocks;
+    for (t, out) in out.iter_mut().enumerate() {
+        let token = t0 + t;
+        let qs = &acts.qs[token * blocks * QK..][..blocks * QK];
+        let mut acc = [0f32; ROWS];
+        for (b, w) in group.chunks_exact(GROUP_BLOCK).enumerate() {
+            let q8 = &qs[b * QK..][..QK];
+            let (d8, s8) = (acts.d[token * blocks + b], acts.s[token * blocks + b]);
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let mut sum = 0i32;
+                for c in 0..4 {
+                    for i in 0..4 {
+                        let byte = w[c * 32 + r * 4 + i];
+                        sum += (byte & 0x0F) as i32 * q8[4 * c + i] as i32;
+                        sum += (byte >> 4) as i32 * q8[16 + 4 * c + i] as i32;
+                    }
+                }
+                let d4 = f16::from_le_bytes([w[SCALES + 2 * r], w[SCALES + 2 * r + 1]]).to_f32();
+                let m4 = f16::from_le_bytes([w[MINS + 2 * r], w[MINS + 2 * r + 1]]).to_f32();
+                *acc += sum as f32 * (d4 * d8) + m4 * s8;
+            }
+        }
+        *out = acc;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub(super) mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::super::pack::{GROUP_BLOCK, MINS, QK, ROWS, SCALES};
+    use super::super::q8_1::Q8Rows;
+
+    /// AVX2 version of `group_tile_scalar` for a tile of `T` tokens. Each 32-bit lane of a weight
+    /// register holds four nibble bytes of one row, so multiplying by four activation quants
+    /// broadcast to every lane yields the eight rows' partial sums in the eight lanes, with no
+    /// horizontal reduction. The eight u4·i8 pair sums of a block stay below
+    /// 8 · 2 · 15 · 127 = 30480 and fit the i16 lanes before widening.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C. `group` must hold `acts.blocks` packed blocks
+    /// and `acts` must have rows `t0..t0 + T`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(in super::super) unsafe fn group_tile<const T: usize>(
+        group: &[u8],
+        acts: &Q8Rows,
+        t0: usize,
+    ) -> [[f32; ROWS]; T] {
+        let blocks = acts.blocks;
+        assert!(group.len() == blocks * GROUP_BLOCK && acts.d.len() >= (t0 + T) * blocks);
+        // SAFETY: the assert bounds every load: weight loads stay inside `group`'s
+        // `blocks * 160` bytes, and token `t0 + t < t0 + T` has `blocks * 32` quants and
+        // `blocks` scales, which the length checks of `Q8Rows` tie to `acts.d.len()`.
+        unsafe {
+            let nibble = _mm256_set1_epi8(0x0F);
+            let ones = _mm256_set1_epi16(1);
+            let mut acc = [_mm256_setzero_ps(); T];
+            let qs = acts.qs.as_ptr().add(t0 * blocks * QK);
+            let ds = acts.d.as_ptr().add(t0 * blocks);
+            let ss = acts.s.as_ptr().add(t0 * blocks);
+            for b in 0..blocks {
+                let w = group.as_ptr().add(b * GROUP_BLOCK);
+                let raw = [0, 1, 2, 3].map(|c| _mm256_loadu_si256(w.add(32 * c).cast()));
+                let lo = raw.map(|r| _mm256_and_si256(r, nibble));
+                let hi = raw.map(|r| _mm256_and_si256(_mm256_srli_epi16(r, 4), nibble));
+                let d4 = _mm256_cvtph_ps(_mm_loadu_si128(w.add(SCALES).cast()));
+                let m4 = _mm256_cvtph_ps(_mm_loadu_si128(w.add(MINS).cast()));
+                for (t, acc) in acc.iter_mut().enumerate() {
+                    let q = qs.add((t * blocks + b) * QK);
+                    let x =
+                        |i: usize| _mm256_set1_epi32(q.add(4 * i).cast::<i32>().read_unaligned());
+                    let mut sum = _mm256_maddubs_epi16(lo[0], x(0));
+                    sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(lo[1], x(1)));
+                    sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(lo[2], x(2)));
+                    sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(lo[3], x(3)));
+                    sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(hi[0], x(4)));
+                    sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(hi[1], x(5)));
+                    sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(hi[2], x(6)));
+                    sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(hi[3], x(7)));
+                    let sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum, ones));
+                    let d8 = _mm256_set1_ps(*ds.add(t * blocks + b));
+                    let s8 = _mm256_set1_ps(*ss.add(t * blocks + b));
+                    *acc = _mm256_fmadd_ps(sum, _mm256_mul_ps(d4, d8), *acc);
+                    *acc = _mm256_fmadd_ps(m4, s8, *acc);
+                }
+            }
+            let mut out = [[0f32; ROWS]; T];
+            for (out, acc) in out.iter_mut().zip(acc) {
+                _mm256_storeu_ps(out.as_mut_ptr(), acc);
+            }
+            out
+        }
+    }
+}
