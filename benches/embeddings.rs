@@ -2,7 +2,7 @@
 //! HTTP with 1 and 32 concurrent clients, beside PyTorch sentence-transformers and onnxruntime
 //! measured in the same run (`scripts/bench-baselines` installs them into `.venv-bench`).
 //!
-//!     cargo bench --bench embeddings        # writes BENCHMARKS.md
+//!     cargo bench --bench embeddings        # writes its section of BENCHMARKS.md
 //!
 //! Under `cargo test` this target only checks that it builds.
 
@@ -20,6 +20,7 @@ use taskgate_runtime::{BatchForward, Sequence};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const MIN_SECONDS: f64 = 3.0;
 const BATCHES: [usize; 3] = [1, 8, 32];
+const SECTION: &str = "embeddings";
 
 /// 32 short sentences (10–13 tokens with [CLS]/[SEP]), as in the reference measurements.
 fn sentences() -> Vec<String> {
@@ -165,6 +166,25 @@ fn ratio(a: f64, b: Option<f64>) -> String {
     b.map_or("—".into(), |b| format!("{:.2}", a / b))
 }
 
+/// Replaces this benchmark's section of BENCHMARKS.md (between its HTML comment markers), or
+/// appends it, leaving the other benchmarks' sections alone.
+fn write_section(body: &str) {
+    let path = Path::new(ROOT).join("BENCHMARKS.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let (open, close) = (
+        format!("<!-- {SECTION}:start -->"),
+        format!("<!-- {SECTION}:end -->"),
+    );
+    let section = format!("{open}\n{body}{close}");
+    let new = match (old.find(&open), old.find(&close)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{section}{}", &old[..a], &old[b + close.len()..])
+        }
+        _ => format!("{}\n\n{section}\n", old.trim_end()),
+    };
+    std::fs::write(path, new).unwrap();
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("benchmark not run: use `cargo bench --bench embeddings`");
@@ -201,9 +221,7 @@ fn main() {
     };
 
     let mut md = String::new();
-    md.push_str(
-        "# Benchmarks\n\n## all-MiniLM-L6-v2 embeddings (sentences/s, higher is better)\n\n",
-    );
+    md.push_str("## all-MiniLM-L6-v2 embeddings (sentences/s, higher is better)\n\n");
     md.push_str(&format!(
         "`cargo bench --bench embeddings`: {threads} compute threads, 32 short sentences (10–13 tokens), each \
          cell ≥ {MIN_SECONDS} s after a warm-up; tokenization + forward + pooling. Baselines measured in the \
@@ -234,6 +252,6 @@ fn main() {
     if base.is_none() {
         md.push_str("\nBaselines were not installed for this run (`scripts/bench-baselines`).\n");
     }
-    std::fs::write(Path::new(ROOT).join("BENCHMARKS.md"), &md).unwrap();
+    write_section(&md);
     print!("{md}");
 }

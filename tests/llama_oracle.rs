@@ -6,8 +6,11 @@ use taskgate_runtime::chat_template::ChatMessage;
 use taskgate_runtime::gguf::{GgufTokenizer, IncrementalDecoder, read_content};
 use taskgate_runtime::llama::{LlamaModel, argmax};
 
-const ORACLE_PREFIX: &str = "As the AI, AI-powered robot, \"Pixel,\" began its journey of learning to paint, \
-    the world was abuzz with excitement.";
+/// llama.cpp's greedy 64-token output on the same file.
+const ORACLE: &str = "As the AI, AI-powered robot, \"Pixel,\" began its journey of learning to paint, \
+    the world was abuzz with excitement. The AI's creators had envisioned a robot that could not \
+    only create art but also inspire and educate others.\n\nPixel's creators had created a robot \
+    that could learn";
 
 #[test]
 fn greedy_output_matches_llama_cpp() {
@@ -42,10 +45,7 @@ fn greedy_output_matches_llama_cpp() {
         logits = model.forward(&[next], &mut cache).unwrap();
     }
     text.push_str(&decoder.finish(&tok).unwrap());
-    assert!(
-        text.starts_with(ORACLE_PREFIX),
-        "greedy output differs from llama.cpp:\n{text}"
-    );
+    assert_eq!(text, ORACLE, "greedy output differs from llama.cpp");
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub(super) fn group_tile_scalar(group: &[u8], acts: &Q8Rows, t0: usize, out: &mu
                 }
                 let d4 = f16::from_le_bytes([w[SCALES + 2 * r], w[SCALES + 2 * r + 1]]).to_f32();
                 let m4 = f16::from_le_bytes([w[MINS + 2 * r], w[MINS + 2 * r + 1]]).to_f32();
-                *acc += sum as f32 * (d4 * d8) + m4 * s8;
+                *acc += sum as f32 * d4 * d8 + m4 * s8;
             }
         }
         *out = acc;
@@ -90,8 +90,11 @@ pub(super) mod avx2 {
                     let sum = _mm256_cvtepi32_ps(_mm256_madd_epi16(sum, ones));
                     let d8 = _mm256_set1_ps(*ds.add(t * blocks + b));
                     let s8 = _mm256_set1_ps(*ss.add(t * blocks + b));
-                    *acc = _mm256_fmadd_ps(sum, _mm256_mul_ps(d4, d8), *acc);
-                    *acc = _mm256_fmadd_ps(m4, s8, *acc);
+                    // Unfused, in candle's scalar order `(Σ·d4)·d8 + m4·s8`: a fused or
+                    // reordered sum moves near-tied logits enough to change a greedy token.
+                    let scaled = _mm256_mul_ps(_mm256_mul_ps(sum, d4), d8);
+                    let block = _mm256_add_ps(scaled, _mm256_mul_ps(m4, s8));
+                    *acc = _mm256_add_ps(*acc, block);
                 }
             }
             let mut out = [[0f32; ROWS]; T];
