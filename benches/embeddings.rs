@@ -6,6 +6,10 @@
 //!
 //! Under `cargo test` this target only checks that it builds.
 
+mod common;
+
+use common::ROOT;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,7 +21,6 @@ use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog};
 use taskgate_runtime::bert::{EmbeddingModel, Truncation};
 use taskgate_runtime::{BatchForward, Sequence};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const MIN_SECONDS: f64 = 3.0;
 const BATCHES: [usize; 3] = [1, 8, 32];
 const SECTION: &str = "embeddings";
@@ -151,13 +154,6 @@ fn baselines(dir: &Path, threads: usize) -> Option<Value> {
 }
 
 /// The 1-minute load average, so readers can judge how quiet the machine was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
-}
-
 fn cell(v: Option<f64>) -> String {
     v.map_or("—".into(), |x| format!("{x:.1}"))
 }
@@ -166,31 +162,12 @@ fn ratio(a: f64, b: Option<f64>) -> String {
     b.map_or("—".into(), |b| format!("{:.2}", a / b))
 }
 
-/// Replaces this benchmark's section of BENCHMARKS.md (between its HTML comment markers), or
-/// appends it, leaving the other benchmarks' sections alone.
-fn write_section(body: &str) {
-    let path = Path::new(ROOT).join("BENCHMARKS.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let (open, close) = (
-        format!("<!-- {SECTION}:start -->"),
-        format!("<!-- {SECTION}:end -->"),
-    );
-    let section = format!("{open}\n{body}{close}");
-    let new = match (old.find(&open), old.find(&close)) {
-        (Some(a), Some(b)) if a < b => {
-            format!("{}{section}{}", &old[..a], &old[b + close.len()..])
-        }
-        _ => format!("{}\n\n{section}\n", old.trim_end()),
-    };
-    std::fs::write(path, new).unwrap();
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("benchmark not run: use `cargo bench --bench embeddings`");
         return;
     }
-    let load_before = load_average();
+    let load_before = common::load_average();
     let dir: PathBuf = Path::new(ROOT).join("models/all-minilm");
     assert!(
         dir.join("model.safetensors").exists(),
@@ -214,7 +191,7 @@ fn main() {
         .map(|&c| runtime.block_on(over_http(&dir, c)))
         .collect();
     let base = baselines(&dir, threads);
-    let load_after = load_average();
+    let load_after = common::load_average();
     let get = |runtime: &str, batch: usize| {
         base.as_ref()
             .and_then(|b| b[runtime][batch.to_string()].as_f64())
@@ -252,6 +229,6 @@ fn main() {
     if base.is_none() {
         md.push_str("\nBaselines were not installed for this run (`scripts/bench-baselines`).\n");
     }
-    write_section(&md);
+    common::write_section(SECTION, &md);
     print!("{md}");
 }

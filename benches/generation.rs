@@ -9,6 +9,10 @@
 //!
 //! Under `cargo test` this target only checks that it builds.
 
+mod common;
+
+use common::ROOT;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,7 +23,6 @@ use taskgate_runtime::chat_template::ChatMessage;
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
 use taskgate_runtime::llama::{LlamaModel, argmax};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const GGUF: &str = "models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf";
 const THREADS: usize = 2;
 const ROUNDS: usize = 5;
@@ -164,13 +167,6 @@ fn summarise(runs: &[Value], spec: &Value) -> Summary {
     }
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Where the two engines' greedy tokens part, if they do.
 fn agreement(ours: &Value, theirs: &Value) -> String {
     let ids = |r: &Value, key: &str| -> Vec<u64> {
@@ -218,25 +214,6 @@ fn table(ours: &Summary, theirs: Option<&Summary>, prompt_len: usize) -> String 
     md
 }
 
-/// Replaces this benchmark's section of BENCHMARKS.md (between its HTML comment markers), or
-/// appends it, leaving the other benchmarks' sections alone.
-fn write_section(body: &str) {
-    let path = Path::new(ROOT).join("BENCHMARKS.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let (open, close) = (
-        format!("<!-- {SECTION}:start -->"),
-        format!("<!-- {SECTION}:end -->"),
-    );
-    let section = format!("{open}\n{body}{close}");
-    let new = match (old.find(&open), old.find(&close)) {
-        (Some(a), Some(b)) if a < b => {
-            format!("{}{section}{}", &old[..a], &old[b + close.len()..])
-        }
-        _ => format!("{}\n\n{section}\n", old.trim_end()),
-    };
-    std::fs::write(path, new).unwrap();
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let gguf: PathBuf = Path::new(ROOT).join(GGUF);
@@ -252,7 +229,7 @@ fn main() {
     assert!(gguf.exists(), "run scripts/fetch-models first");
     let python = Path::new(ROOT).join(".venv-bench/bin/python");
     let spec = inputs(&gguf);
-    let load_before = load_average();
+    let load_before = common::load_average();
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let mut baseline_error = None;
     for round in 0..ROUNDS {
@@ -272,7 +249,7 @@ fn main() {
         }
         eprintln!("round {} of {ROUNDS} done", round + 1);
     }
-    let load_after = load_average();
+    let load_after = common::load_average();
     if let Some(e) = &baseline_error {
         eprintln!("llama.cpp baseline failed (scripts/bench-baselines installs it):\n{e}");
     }
@@ -302,6 +279,6 @@ fn main() {
     } else {
         md.push_str("\nllama.cpp was not installed for this run (`scripts/bench-baselines`).\n");
     }
-    write_section(&md);
+    common::write_section(SECTION, &md);
     print!("{md}");
 }
