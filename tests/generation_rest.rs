@@ -531,4 +531,30 @@ async fn a_disconnecting_client_frees_its_slot_and_a_full_queue_answers_429() {
     let stats = model_stats(&server).await;
     assert_eq!(stats["cancelled_sequences"], 1, "{stats}");
     assert_eq!(stats["active_sequences"], 0, "{stats}");
+
+    // A unary caller that gives up cancels its generation too.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(server.url("/api/v1/task/text-generation"))
+        .json(&endless)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "4000 tokens take longer than 2 s");
+    let mut stats = model_stats(&server).await;
+    for _ in 0..50 {
+        if stats["cancelled_sequences"] == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stats = model_stats(&server).await;
+    }
+    assert_eq!(stats["cancelled_sequences"], 2, "{stats}");
+    assert_eq!(stats["active_sequences"], 0, "{stats}");
+    assert_eq!(
+        stats["completed_sequences"], 1,
+        "only the queued request completed"
+    );
 }
