@@ -103,7 +103,8 @@ impl ModuleFactory for TextGenerationFactory {
         }
         let tokenizer =
             Arc::new(GgufTokenizer::from_content(&content).map_err(|e| spec.runtime_error(e))?);
-        let mut model = LlamaModel::load(&file).map_err(|e| spec.runtime_error(e))?;
+        let mut model =
+            LlamaModel::from_content(&file, &content).map_err(|e| spec.runtime_error(e))?;
         let file_context = model.config.context_length;
         let context_length = config.positive("context_length", file_context)?;
         if context_length > file_context {

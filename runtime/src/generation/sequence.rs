@@ -34,7 +34,9 @@ fn inference(e: candle_core::Error) -> RuntimeError {
 }
 
 impl Sequence {
-    pub fn new(request: GenerationRequest, model: &LlamaModel) -> Self {
+    pub fn new(mut request: GenerationRequest, model: &LlamaModel) -> Self {
+        // The prompt moves into `tokens` rather than being kept twice.
+        let tokens = std::mem::take(&mut request.prompt);
         Self {
             cache: model.new_cache(),
             sampler: Sampler::new(request.sampling, request.seed),
@@ -43,7 +45,7 @@ impl Sequence {
                 request.stop_sequences.clone(),
                 request.include_stop_sequence,
             ),
-            tokens: request.prompt.clone(),
+            tokens,
             generated: 0,
             next_logits: None,
             started: None,
@@ -160,7 +162,8 @@ impl Sequence {
         tokenizer: &GgufTokenizer,
     ) -> Result<(Vec<f32>, GenerationEvent), RuntimeError> {
         self.started = Some(Instant::now());
-        let prompt = &self.request.prompt;
+        // Called before the first token, so `tokens` is exactly the prompt.
+        let prompt = &self.tokens;
         let at = if self.request.prompt_details {
             LogitsAt::All
         } else {

@@ -74,9 +74,17 @@ fn unavailable(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
 
 impl LlamaModel {
     pub fn load(path: &Path) -> std::result::Result<Self, RuntimeError> {
+        Self::from_content(path, &crate::gguf::read_content(path)?)
+    }
+
+    /// Loads the weights of `path`, whose header `ct` was already read (for its tokenizer), so
+    /// start-up parses the header once.
+    pub fn from_content(
+        path: &Path,
+        ct: &gguf_file::Content,
+    ) -> std::result::Result<Self, RuntimeError> {
         let mut file = std::fs::File::open(path).map_err(|e| unavailable(path, e))?;
-        let ct = gguf_file::Content::read(&mut file).map_err(|e| unavailable(path, e))?;
-        Self::from_gguf(&ct, &mut file).map_err(|e| unavailable(path, e))
+        Self::from_gguf(ct, &mut file).map_err(|e| unavailable(path, e))
     }
 
     fn from_gguf(ct: &gguf_file::Content, file: &mut std::fs::File) -> Result<Self> {
