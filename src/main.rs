@@ -7,8 +7,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use taskgate_gateway::config::{Config, ConfigSources};
+use taskgate_gateway::grpc;
 use taskgate_gateway::models::check_models;
-use taskgate_gateway::serve::{Server, router_from_config};
+use taskgate_gateway::serve::Servers;
 use taskgate_gateway::{TaskRoutes, json_schemas, logging, openapi, shutdown};
 
 /// Stable, typed AI task APIs over in-process and remote model runtimes.
@@ -25,6 +26,12 @@ enum Command {
     Serve(ServeArgs),
     /// Print the OpenAPI document (the checked-in `openapi/openapi.json`).
     Openapi,
+    /// Write the gRPC contract (the `.proto` files, as checked in under `schemas/proto`) into a
+    /// directory.
+    Protos {
+        /// Output directory.
+        dir: PathBuf,
+    },
     /// Write the JSON Schemas of every request and of the config into a directory.
     JsonSchemas {
         /// Output directory (the checked-in copy is `schemas/json`).
@@ -49,6 +56,9 @@ struct ServeArgs {
     /// Port to listen on, 0 for any free port (overrides `http.port`).
     #[arg(long)]
     port: Option<u16>,
+    /// gRPC port, 0 for any free port (overrides `grpc.port`).
+    #[arg(long)]
+    grpc_port: Option<u16>,
     /// Directory scanned for model directories (overrides `models_dir`).
     #[arg(long)]
     models_dir: Option<String>,
@@ -69,6 +79,12 @@ fn main() -> anyhow::Result<()> {
         Command::Openapi => {
             let json = openapi::document_json(&TaskRoutes::standard());
             std::io::stdout().write_all(json.as_bytes())?;
+            Ok(())
+        }
+        Command::Protos { dir } => {
+            let written = grpc::protos::write_all(&dir)
+                .with_context(|| format!("writing protos into {}", dir.display()))?;
+            println!("wrote {written} proto files into {}", dir.display());
             Ok(())
         }
         Command::JsonSchemas { dir } => {
@@ -119,6 +135,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(port) = args.port {
         overrides.push(("http.port".to_string(), Value::from(port)));
     }
+    if let Some(port) = args.grpc_port {
+        overrides.push(("grpc.port".to_string(), Value::from(port)));
+    }
     if let Some(dir) = args.models_dir {
         overrides.push(("models_dir".to_string(), Value::from(dir)));
     }
@@ -137,16 +156,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let router = router_from_config(&config)?;
-        let address = config.listen_address();
-        let server = Server::bind(&address, router)
-            .await
-            .with_context(|| format!("binding {address}"))?;
-        let local = server.local_addr()?;
-        // Tests and scripts read this line to find the port when `--port 0` is used.
+        let servers = Servers::bind(&config).await?;
+        // Tests and scripts read these lines to find the ports when port 0 is used; the HTTP
+        // line comes last, so once it is printed both servers are bound.
+        if let Some(grpc) = servers.grpc_addr() {
+            let grpc = grpc?;
+            println!("taskgate gRPC listening on {grpc}");
+            tracing::info!(%grpc, "gRPC listening");
+        }
+        let local = servers.http_addr()?;
         println!("taskgate listening on http://{local}");
         tracing::info!(%local, "listening");
-        server.run(shutdown::shutdown_signal()).await?;
+        servers.run(shutdown::shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })

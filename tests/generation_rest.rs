@@ -73,44 +73,11 @@ fn request(inputs: &str, parameters: Value) -> Value {
     json!({"model_id": "smollm2", "inputs": inputs, "parameters": parameters})
 }
 
-/// The events of one streamed generation, parsed.
-async fn stream(server: &BinaryServer, body: Value) -> Vec<Value> {
-    let response = common::client()
-        .post(server.url("/api/v1/task/server-streaming-text-generation"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let data = l
-                .strip_prefix("data: ")
-                .unwrap_or_else(|| panic!("not a data line: {l}"));
-            serde_json::from_str(data).unwrap()
-        })
-        .collect()
-}
-
 fn concatenated(events: &[Value]) -> String {
     events
         .iter()
         .map(|e| e["generated_text"].as_str().unwrap())
         .collect()
-}
-
-async fn model_stats(server: &BinaryServer) -> Value {
-    let body = common::client()
-        .get(server.url("/info/models"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    body["models"][0]["metadata"].clone()
 }
 
 #[tokio::test]
@@ -131,7 +98,7 @@ async fn greedy_output_matches_llama_cpp_unary_and_streamed() {
     assert!(result.get("seed").is_none(), "greedy reports no seed");
     assert_eq!(result["producer_id"]["name"], "text-generation");
 
-    let events = stream(&server, body).await;
+    let events = server.stream(body).await;
     assert_eq!(events.len(), 66, "first + one per token + last");
     let first = &events[0];
     assert_eq!(first["generated_text"], "");
@@ -177,7 +144,7 @@ async fn sampling_is_reproducible_by_seed() {
     assert_eq!(drawn["generated_text"], replay["generated_text"]);
 
     // Streaming samples the same way.
-    let events = stream(&server, sampled(Some(42))).await;
+    let events = server.stream(sampled(Some(42))).await;
     assert_eq!(concatenated(&events), a["generated_text"].as_str().unwrap());
     assert_eq!(events.last().unwrap()["details"]["seed"], 42);
 }
@@ -210,7 +177,7 @@ async fn stop_sequences_end_generation_with_or_without_the_stop() {
     assert_eq!(dropped["generated_tokens"], kept["generated_tokens"]);
 
     // Streamed, text that may still become the stop is held back, never sent and retracted.
-    let events = stream(&server, with(false)).await;
+    let events = server.stream(with(false)).await;
     assert_eq!(concatenated(&events), "As the AI, AI-powered robot, \"");
     assert_eq!(
         events.last().unwrap()["details"]["finish_reason"],
@@ -352,7 +319,7 @@ async fn token_details_cover_input_and_output() {
     let (_, plain) = server.call("text-generation", plain).await;
     assert_eq!(plain["tokens"][0], json!({"text": "As"}));
     assert_eq!(plain["input_tokens"], json!([]));
-    let events = stream(&server, body).await;
+    let events = server.stream(body).await;
     assert_eq!(events[0]["input_tokens"].as_array().unwrap().len(), 42);
     let streamed: Vec<Value> = events
         .iter()
@@ -457,12 +424,11 @@ async fn concurrent_streams_each_equal_their_solo_result() {
         assert_eq!(status, 200, "{result}");
         solo.push(result["generated_text"].as_str().unwrap().to_string());
     }
-    let together =
-        futures::future::join_all(bodies.iter().map(|b| stream(&server, b.clone()))).await;
+    let together = futures::future::join_all(bodies.iter().map(|b| server.stream(b.clone()))).await;
     for (events, alone) in together.iter().zip(&solo) {
         assert_eq!(&concatenated(events), alone);
     }
-    let stats = model_stats(&server).await;
+    let stats = server.first_model_metadata().await;
     assert_eq!(stats["active_sequences"], 0);
     assert_eq!(stats["completed_sequences"], 8);
 }
@@ -504,7 +470,7 @@ async fn a_disconnecting_client_frees_its_slot_and_a_full_queue_answers_429() {
     });
     let mut refused = None;
     for _ in 0..50 {
-        if model_stats(&server).await["queued_sequences"] == 1 {
+        if server.first_model_metadata().await["queued_sequences"] == 1 {
             let (status, body) = server
                 .call(
                     "text-generation",
@@ -528,7 +494,7 @@ async fn a_disconnecting_client_frees_its_slot_and_a_full_queue_answers_429() {
         .unwrap();
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\"finish_reason\":\"MAX_TOKENS\""), "{text}");
-    let stats = model_stats(&server).await;
+    let stats = server.first_model_metadata().await;
     assert_eq!(stats["cancelled_sequences"], 1, "{stats}");
     assert_eq!(stats["active_sequences"], 0, "{stats}");
 
@@ -543,13 +509,13 @@ async fn a_disconnecting_client_frees_its_slot_and_a_full_queue_answers_429() {
         .send()
         .await;
     assert!(gave_up.is_err(), "4000 tokens take longer than 2 s");
-    let mut stats = model_stats(&server).await;
+    let mut stats = server.first_model_metadata().await;
     for _ in 0..50 {
         if stats["cancelled_sequences"] == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        stats = model_stats(&server).await;
+        stats = server.first_model_metadata().await;
     }
     assert_eq!(stats["cancelled_sequences"], 2, "{stats}");
     assert_eq!(stats["active_sequences"], 0, "{stats}");

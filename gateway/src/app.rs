@@ -9,6 +9,7 @@ use taskgate_modules::ModelRegistry;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::grpc::{GrpcApi, grpc_api};
 use crate::task_routes::TaskRoutes;
 use crate::validation::Validators;
 use crate::{info, openapi, request_id};
@@ -69,6 +70,17 @@ impl GatewayBuilder {
     }
 
     pub fn build(self) -> Router {
+        self.build_http().0
+    }
+
+    /// The HTTP router and the gRPC services over the same state (models, validators, limits).
+    pub async fn build_with_grpc(self, grpc_max_message_bytes: usize) -> (Router, GrpcApi) {
+        let (router, state) = self.build_http();
+        let grpc = grpc_api(state, grpc_max_message_bytes).await;
+        (router, grpc)
+    }
+
+    fn build_http(self) -> (Router, AppState) {
         let mut validators = Validators::default();
         for route in self.routes.iter() {
             validators.insert(route.name, &route.request_schema());
@@ -90,13 +102,15 @@ impl GatewayBuilder {
             .mount(api)
             .fallback(info::route_not_found)
             .method_not_allowed_fallback(info::method_not_allowed)
-            .with_state(state);
+            .with_state(state.clone());
         let docs = SwaggerUi::new("/docs").url("/openapi.json", openapi::document(&self.routes));
         // Layers run outside-in: the id is set before tracing and handlers see it, and copied
         // onto every response, errors included.
-        api.merge(docs)
+        let router = api
+            .merge(docs)
             .layer(request_id::propagate_layer())
             .layer(TraceLayer::new_for_http())
-            .layer(request_id::set_layer())
+            .layer(request_id::set_layer());
+        (router, state)
     }
 }

@@ -22,6 +22,7 @@ pub const CONFIG_FILE_ENV: &str = "TASKGATE_CONFIG";
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub http: HttpConfig,
+    pub grpc: GrpcConfig,
     pub log: LogConfig,
     /// Directory scanned at start: each sub-directory with a `taskgate.yaml` is a model.
     #[schema(example = "models")]
@@ -33,6 +34,10 @@ pub struct Config {
     /// More threads than cores collapses throughput, so this is pinned at start.
     #[schema(minimum = 1, example = 2)]
     pub compute_threads: Option<usize>,
+    /// On SIGTERM/SIGINT, how long in-flight calls (streams included) may take to finish
+    /// before the process exits anyway.
+    #[schema(minimum = 0, example = 30)]
+    pub shutdown_grace_seconds: u64,
     /// Models to serve (besides those found in `models_dir`).
     pub models: Vec<ModelConfig>,
 }
@@ -49,6 +54,34 @@ pub struct HttpConfig {
     /// Largest accepted request body; larger bodies get 413.
     #[schema(minimum = 1024, example = 2097152)]
     pub max_body_bytes: usize,
+}
+
+/// The gRPC server (Caikit's `caikit.runtime.Nlp.NlpService`, info, health, reflection).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// Serve gRPC beside HTTP.
+    pub enabled: bool,
+    /// Address to listen on.
+    #[schema(min_length = 1, example = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free port); Caikit's default is 8085.
+    #[schema(minimum = 0, maximum = 65535, example = 8085)]
+    pub port: u32,
+    /// Largest message accepted or sent; larger ones get RESOURCE_EXHAUSTED.
+    #[schema(minimum = 1024, example = 4194304)]
+    pub max_message_bytes: usize,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            host: "127.0.0.1".into(),
+            port: 8085,
+            max_message_bytes: crate::grpc::DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -111,10 +144,12 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             http: HttpConfig::default(),
+            grpc: GrpcConfig::default(),
             log: LogConfig::default(),
             models_dir: "models".into(),
             max_concurrent_requests: 64,
             compute_threads: None,
+            shutdown_grace_seconds: 30,
             models: vec![ModelConfig {
                 id: "pii-rules".into(),
                 module: "pii-rules".into(),
@@ -210,11 +245,19 @@ impl Config {
     }
 
     pub fn listen_address(&self) -> String {
-        if self.http.host.contains(':') {
-            format!("[{}]:{}", self.http.host, self.http.port)
-        } else {
-            format!("{}:{}", self.http.host, self.http.port)
-        }
+        socket_address(&self.http.host, self.http.port)
+    }
+
+    pub fn grpc_listen_address(&self) -> String {
+        socket_address(&self.grpc.host, self.grpc.port)
+    }
+}
+
+fn socket_address(host: &str, port: u32) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -275,6 +318,7 @@ mod tests {
         let config = Config::load(&ConfigSources::default()).unwrap();
         assert_eq!(config, Config::default());
         assert_eq!(config.listen_address(), "127.0.0.1:8080");
+        assert_eq!(config.grpc_listen_address(), "127.0.0.1:8085");
         assert_eq!(config.models[0].id, "pii-rules");
     }
 

@@ -22,6 +22,12 @@ pub enum ApiError {
     BodyRead(String),
     #[error("Please provide model_id in payload")]
     MissingModelId,
+    /// gRPC calls name their model in the `mm-model-id` metadata (Caikit's text).
+    #[error("Missing required model ID")]
+    MissingModelIdMetadata,
+    /// A gRPC `grpc-timeout` header that does not parse.
+    #[error("Invalid grpc-timeout metadata '{0}'")]
+    InvalidTimeout(String),
     /// The body does not match the task's JSON Schema.
     #[error("Invalid request: {}", summarize(.0))]
     Schema(Vec<FieldError>),
@@ -44,9 +50,11 @@ fn summarize(fields: &[FieldError]) -> String {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::InvalidJson(_) | Self::MissingModelId | Self::BodyRead(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Self::InvalidJson(_)
+            | Self::MissingModelId
+            | Self::MissingModelIdMetadata
+            | Self::InvalidTimeout(_)
+            | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Schema(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -54,6 +62,50 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Task(error) => task_status(error),
         }
+    }
+
+    /// The gRPC code of this error: the same classes as the HTTP status.
+    pub fn grpc_code(&self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            Self::InvalidJson(_)
+            | Self::MissingModelId
+            | Self::MissingModelIdMetadata
+            | Self::InvalidTimeout(_)
+            | Self::BodyRead(_)
+            | Self::UnsupportedMediaType(_)
+            | Self::Schema(_) => Code::InvalidArgument,
+            Self::PayloadTooLarge { .. } => Code::ResourceExhausted,
+            Self::RouteNotFound { .. } | Self::MethodNotAllowed { .. } => Code::Unimplemented,
+            Self::Task(error) => match error {
+                TaskError::InvalidArgument { .. } | TaskError::TaskNotServed { .. } => {
+                    Code::InvalidArgument
+                }
+                TaskError::ModelNotFound(_) => Code::NotFound,
+                TaskError::Cancelled => Code::Cancelled,
+                TaskError::DeadlineExceeded(_) => Code::DeadlineExceeded,
+                TaskError::Runtime(RuntimeError::Overloaded { .. }) => Code::ResourceExhausted,
+                TaskError::Runtime(RuntimeError::Unavailable(_)) => Code::Unavailable,
+                TaskError::Runtime(RuntimeError::Inference(_)) => Code::Internal,
+            },
+        }
+    }
+
+    /// The gRPC status: the same message as the REST `details`, the request id in the
+    /// `x-request-id` trailer, and per-field reasons as JSON in `x-field-errors`.
+    pub fn into_grpc_status(self, request_id: &str) -> tonic::Status {
+        let mut status = tonic::Status::new(self.grpc_code(), self.to_string());
+        let metadata = status.metadata_mut();
+        if let Ok(value) = request_id.parse() {
+            metadata.insert("x-request-id", value);
+        }
+        if let Some(fields) = self.field_errors()
+            && let Ok(json) = serde_json::to_string(&fields)
+            && let Ok(value) = json.parse()
+        {
+            metadata.insert("x-field-errors", value);
+        }
+        status
     }
 
     fn field_errors(&self) -> Option<Vec<FieldError>> {
@@ -197,6 +249,48 @@ mod tests {
         let response = error.into_response_with_id("abc");
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn grpc_codes_follow_the_http_classes() {
+        let cases: Vec<(ApiError, tonic::Code)> = vec![
+            (
+                ApiError::MissingModelIdMetadata,
+                tonic::Code::InvalidArgument,
+            ),
+            (
+                TaskError::ModelNotFound("x".into()).into(),
+                tonic::Code::NotFound,
+            ),
+            (
+                RuntimeError::Overloaded {
+                    what: "m".into(),
+                    limit: 1,
+                }
+                .into(),
+                tonic::Code::ResourceExhausted,
+            ),
+            (
+                RuntimeError::Unavailable("m".into()).into(),
+                tonic::Code::Unavailable,
+            ),
+            (TaskError::Cancelled.into(), tonic::Code::Cancelled),
+            (
+                TaskError::DeadlineExceeded("late".into()).into(),
+                tonic::Code::DeadlineExceeded,
+            ),
+            (
+                ApiError::Schema(vec![FieldError::new("/inputs", "missing")]),
+                tonic::Code::InvalidArgument,
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.grpc_code(), code, "{error}");
+        }
+        let status =
+            ApiError::from(TaskError::ModelNotFound("nope".into())).into_grpc_status("id-7");
+        assert_eq!(status.message(), "Model 'nope' not loaded");
+        assert_eq!(status.metadata().get("x-request-id").unwrap(), "id-7");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
+use taskgate_modules::TaskError;
 use taskgate_schemas::{ErrorBody, ModelsInfo, RuntimeInfo};
 
 use crate::app::AppState;
@@ -20,11 +21,29 @@ pub async fn health() -> &'static str {
 #[utoipa::path(get, path = "/info/version", tag = "info",
     responses((status = 200, description = "Version information", body = RuntimeInfo)))]
 pub async fn version(State(state): State<AppState>) -> axum::Json<RuntimeInfo> {
-    axum::Json(RuntimeInfo {
+    axum::Json(runtime_info(&state))
+}
+
+pub(crate) fn runtime_info(state: &AppState) -> RuntimeInfo {
+    RuntimeInfo {
         runtime_version: env!("CARGO_PKG_VERSION").to_string(),
         api_version: "v1".to_string(),
         tasks: state.task_names().iter().map(|t| t.to_string()).collect(),
-    })
+    }
+}
+
+/// Every model, or those named (the first unknown name fails the call).
+pub(crate) fn models_info(state: &AppState, wanted: &[String]) -> Result<ModelsInfo, TaskError> {
+    let registry = state.registry();
+    let models = if wanted.is_empty() {
+        registry.iter().map(|m| m.info()).collect()
+    } else {
+        wanted
+            .iter()
+            .map(|id| registry.get(id).map(|m| m.info()))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(ModelsInfo { models })
 }
 
 /// The served models; `?model_ids=a&model_ids=b` selects some (404 names the first unknown one).
@@ -44,20 +63,10 @@ pub async fn models(
         .filter(|(key, _)| key == "model_ids")
         .map(|(_, value)| value.into_owned())
         .collect();
-    let registry = state.registry();
-    let models = if wanted.is_empty() {
-        registry.iter().map(|m| m.info()).collect()
-    } else {
-        let mut found = Vec::with_capacity(wanted.len());
-        for model_id in &wanted {
-            match registry.get(model_id) {
-                Ok(model) => found.push(model.info()),
-                Err(error) => return ApiError::from(error).into_response_with_id(&id),
-            }
-        }
-        found
-    };
-    axum::Json(ModelsInfo { models }).into_response()
+    match models_info(&state, &wanted) {
+        Ok(models) => axum::Json(models).into_response(),
+        Err(error) => ApiError::from(error).into_response_with_id(&id),
+    }
 }
 
 /// Unknown routes and methods answer in the same error shape as everything else.

@@ -5,6 +5,7 @@ pub mod app;
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod grpc;
 pub mod info;
 pub mod json_schemas;
 pub mod logging;

@@ -1,25 +1,33 @@
-//! Binding and serving, with graceful shutdown.
+//! Binding and serving: HTTP and gRPC in one process, stopped by one shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use taskgate_modules::ModuleCatalog;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::GatewayBuilder;
 use crate::config::{Config, ConfigError};
+use crate::grpc::Health;
 use crate::models::build_registry;
 
-/// The router the configuration describes.
-pub fn router_from_config(config: &Config) -> Result<Router, ConfigError> {
-    let registry = build_registry(config, &ModuleCatalog::standard())?;
-    Ok(GatewayBuilder::new(registry)
-        .max_body_bytes(config.http.max_body_bytes)
-        .build())
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("binding {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
 }
 
-/// A bound, not yet running, HTTP server.
+/// A bound, not yet running, server for one router.
 pub struct Server {
     listener: TcpListener,
     router: Router,
@@ -35,7 +43,8 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests. HTTP/1.1 and HTTP/2
+    /// (the latter is what gRPC speaks) are both accepted.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -44,4 +53,98 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// Everything the configuration describes, bound to its ports.
+pub struct Servers {
+    http: Server,
+    grpc: Option<(Server, Health)>,
+    grace: Duration,
+}
+
+impl Servers {
+    /// Builds the models, then binds HTTP and (when enabled) gRPC.
+    pub async fn bind(config: &Config) -> Result<Self, ServeError> {
+        let registry =
+            build_registry(config, &ModuleCatalog::standard()).map_err(ConfigError::from)?;
+        let builder = GatewayBuilder::new(registry).max_body_bytes(config.http.max_body_bytes);
+        let (http_router, grpc) = builder.build_with_grpc(config.grpc.max_message_bytes).await;
+        let http = bind(&config.listen_address(), http_router).await?;
+        let grpc = if config.grpc.enabled {
+            let server = bind(&config.grpc_listen_address(), grpc.router).await?;
+            Some((server, grpc.health))
+        } else {
+            None
+        };
+        Ok(Self {
+            http,
+            grpc,
+            grace: Duration::from_secs(config.shutdown_grace_seconds),
+        })
+    }
+
+    pub fn http_addr(&self) -> std::io::Result<SocketAddr> {
+        self.http.local_addr()
+    }
+
+    pub fn grpc_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.grpc.as_ref().map(|(server, _)| server.local_addr())
+    }
+
+    /// Serves both until `shutdown` resolves, then lets in-flight calls finish for at most the
+    /// grace period (a health `Watch` or an abandoned stream would otherwise hold the process
+    /// forever). gRPC health turns NOT_SERVING at once, which open `Watch` streams see.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let (stop, stopped) = watch::channel(false);
+        let stopped_for_grace = stopped.clone();
+        let health = self.grpc.as_ref().map(|(_, health)| health.clone());
+        if let Some(health) = &health {
+            health.set(true).await;
+        }
+        tokio::spawn(async move {
+            shutdown.await;
+            if let Some(health) = health {
+                health.set(false).await;
+            }
+            let _ = stop.send(true);
+        });
+        let signal = |mut stopped: watch::Receiver<bool>| async move {
+            // An error means the sender is gone, which also means stop.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let http = self.http.run(signal(stopped.clone()));
+        let serving = async move {
+            match self.grpc {
+                Some((grpc, _)) => {
+                    tokio::try_join!(http, grpc.run(signal(stopped.clone()))).map(|_| ())
+                }
+                None => http.await,
+            }
+        };
+        let grace = self.grace;
+        let overdue = async move {
+            signal(stopped_for_grace).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = serving => served?,
+            () = overdue => tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "in-flight calls did not finish within the shutdown grace period; stopping anyway"
+            ),
+        }
+        Ok(())
+    }
+}
+
+async fn bind(address: &str, router: Router) -> Result<Server, ServeError> {
+    Server::bind(address, router)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: address.to_string(),
+            source,
+        })
 }

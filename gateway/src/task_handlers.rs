@@ -94,6 +94,17 @@ async fn prepare<T: Task>(
     request_id: &str,
 ) -> Result<(Arc<Model>, TaskInput<T>), ApiError> {
     let json = crate::body::read_json(headers, body, state.max_body_bytes()).await?;
+    resolve::<T>(state, json, request_id)
+}
+
+/// The request envelope `{model_id, inputs, parameters}` → schema → typed request → cross-field
+/// rules → model. REST and gRPC (whose messages convert to this envelope) share every rule and
+/// error text from here on.
+pub(crate) fn resolve<T: Task>(
+    state: &AppState,
+    json: Value,
+    request_id: &str,
+) -> Result<(Arc<Model>, TaskInput<T>), ApiError> {
     if let Value::Object(map) = &json
         && !map.contains_key("model_id")
     {

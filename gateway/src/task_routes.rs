@@ -30,15 +30,23 @@ pub enum Shape {
 #[derive(Clone, Copy)]
 pub struct TaskRoute {
     pub name: &'static str,
+    /// The gRPC method serving the same task.
+    pub rpc: &'static str,
     pub shape: Shape,
     mount: fn(Router<AppState>) -> Router<AppState>,
     document: fn(&mut OpenApi),
     request_schema: fn() -> Value,
+    output_schema: fn() -> Value,
 }
 
 impl TaskRoute {
     pub fn request_schema(&self) -> Value {
         (self.request_schema)()
+    }
+
+    /// The schema of the answer (of one event, for streaming tasks).
+    pub fn output_schema(&self) -> Value {
+        (self.output_schema)()
     }
 }
 
@@ -67,10 +75,12 @@ impl TaskRoutes {
     pub fn unary<T: Task>(mut self) -> Self {
         self.routes.push(TaskRoute {
             name: T::NAME,
+            rpc: T::RPC,
             shape: Shape::Unary,
             mount: |router| router.route(&task_path(T::NAME), post(task_handlers::unary::<T>)),
             document: openapi::document_task::<T>,
             request_schema: standalone::<T::Request>,
+            output_schema: standalone::<T::Output>,
         });
         self
     }
@@ -78,6 +88,7 @@ impl TaskRoutes {
     pub fn streaming<T: Task>(mut self) -> Self {
         self.routes.push(TaskRoute {
             name: T::NAME,
+            rpc: T::RPC,
             shape: Shape::ServerStreaming,
             mount: |router| {
                 router.route(
@@ -87,6 +98,7 @@ impl TaskRoutes {
             },
             document: openapi::document_streaming_task::<T>,
             request_schema: standalone::<T::Request>,
+            output_schema: standalone::<T::Output>,
         });
         self
     }

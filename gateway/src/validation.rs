@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use jsonschema::error::ValidationErrorKind;
+use jsonschema::JsonType;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 use taskgate_schemas::FieldError;
@@ -74,9 +75,15 @@ fn describe(error: &ValidationError<'_>, out: &mut Vec<FieldError>) {
     }
 }
 
+/// The `null` branch of an optional field rejecting a non-null value. Only an error that expects
+/// null and nothing else is one: a `["number", "null"]` mismatch says the value is not a number.
 fn is_null_mismatch(error: &ValidationError<'_>) -> bool {
-    matches!(error.kind(), ValidationErrorKind::Type { kind }
-        if format!("{kind:?}").to_ascii_lowercase().contains("null"))
+    matches!(
+        error.kind(),
+        ValidationErrorKind::Type {
+            kind: TypeKind::Single(JsonType::Null)
+        }
+    )
 }
 
 fn escape_pointer(segment: &str) -> String {
@@ -122,6 +129,17 @@ mod tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].path, "/parameters/decoding_method");
         assert!(errors[0].message.contains("GREEDY"), "{errors:?}");
+    }
+
+    #[test]
+    fn wrong_types_inside_optional_parameters_name_the_field() {
+        let errors = validators().check(
+            "text-generation",
+            &json!({"model_id": "m", "inputs": "x", "parameters": {"top_p": "NaN"}}),
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "/parameters/top_p");
+        assert!(errors[0].message.contains("number"), "{errors:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod checkpoints;
 pub mod fakes;
+pub mod grpc;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -20,6 +21,8 @@ use tokio::sync::oneshot;
 pub struct BinaryServer {
     child: Child,
     pub base: String,
+    /// The gRPC endpoint (`http://127.0.0.1:<port>`), unless gRPC is disabled.
+    pub grpc: Option<String>,
 }
 
 impl BinaryServer {
@@ -28,7 +31,7 @@ impl BinaryServer {
         let mut command = Command::new(env!("CARGO_BIN_EXE_taskgate"));
         command
             .arg("serve")
-            .args(["--host", "127.0.0.1", "--port", "0"])
+            .args(["--host", "127.0.0.1", "--port", "0", "--grpc-port", "0"])
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -40,14 +43,19 @@ impl BinaryServer {
         let stdout = child.stdout.take().expect("stdout is piped");
         let (found, wait) = mpsc::channel();
         std::thread::spawn(move || {
+            // The gRPC line, when there is one, comes before the HTTP line.
+            let mut grpc = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("taskgate gRPC listening on ") {
+                    grpc = Some(format!("http://{addr}"));
+                }
                 if let Some(url) = line.strip_prefix("taskgate listening on ") {
-                    let _ = found.send(url.to_string());
+                    let _ = found.send((url.to_string(), grpc.take()));
                 }
             }
         });
         match wait.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => Self { child, base },
+            Ok((base, grpc)) => Self { child, base, grpc },
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().ok();
@@ -67,6 +75,52 @@ impl BinaryServer {
         (status, body)
     }
 
+    /// Like [`Self::call`], for calls that must succeed: the answer.
+    pub async fn call_ok(&self, task: &str, body: serde_json::Value) -> serde_json::Value {
+        let (status, json) = self.call(task, body).await;
+        assert_eq!(status, 200, "{task}: {json}");
+        json
+    }
+
+    /// The events of one `server-streaming-text-generation` call, parsed; every line of the
+    /// stream must be a `data:` line.
+    pub async fn stream(&self, body: serde_json::Value) -> Vec<serde_json::Value> {
+        let response = client()
+            .post(self.url("/api/v1/task/server-streaming-text-generation"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let data = l
+                    .strip_prefix("data: ")
+                    .unwrap_or_else(|| panic!("not a data line: {l}"));
+                serde_json::from_str(data).unwrap()
+            })
+            .collect()
+    }
+
+    /// `GET path` as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        client()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The live metadata of the first served model (`/info/models`).
+    pub async fn first_model_metadata(&self) -> serde_json::Value {
+        self.get_json("/info/models").await["models"][0]["metadata"].clone()
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -82,6 +136,59 @@ impl Drop for BinaryServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A ChatML prompt with one user turn, ready for the assistant's answer.
+pub fn chatml(user: &str) -> String {
+    format!("<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+}
+
+/// A fresh, empty directory for one test's files.
+pub fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("taskgate-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The binary serving exactly `models` (config entries), plus `extra` top-level config.
+pub fn serve_models(
+    name: &str,
+    models: serde_json::Value,
+    extra: serde_json::Value,
+) -> BinaryServer {
+    let dir = temp_dir(name);
+    let mut config = serde_json::json!({"models_dir": dir.join("none"), "models": models});
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().cloned().unwrap_or_default());
+    let path = dir.join("taskgate.yaml");
+    std::fs::write(&path, serde_json::to_string(&config).unwrap()).unwrap();
+    BinaryServer::start(&["--config", path.to_str().unwrap()], &[])
+}
+
+/// Config entries for one model per task family: `pii-rules` (token classification),
+/// `all-minilm` (embeddings, similarity, rerank, tokenization), `sentiment` (a random-weight
+/// BERT classifier written here) and `smollm2` (generation, tokenization). `None`, with the
+/// skip rule of [`minilm_dir`], when the fetched models are absent.
+pub fn every_task_models(test: &str) -> Option<serde_json::Value> {
+    let minilm = minilm_dir(test)?;
+    let gguf = smollm2_gguf(test)?;
+    let sentiment = temp_dir(&format!("{test}-sentiment"));
+    checkpoints::write(
+        &sentiment,
+        &minilm.join("tokenizer.json"),
+        "BertForSequenceClassification",
+        &["negative", "neutral", "positive"],
+        false,
+    );
+    Some(serde_json::json!([
+        {"id": "pii-rules", "module": "pii-rules"},
+        {"id": "all-minilm", "module": "sentence-embeddings", "config": {"path": minilm}},
+        {"id": "sentiment", "module": "text-classifier", "config": {"path": sentiment}},
+        {"id": "smollm2", "module": "text-generation", "config": {"path": gguf}},
+    ]))
 }
 
 /// The gateway library served in-process over a real socket, for tests with fake modules.

@@ -1,0 +1,43 @@
+//! `caikit.runtime.info.InfoService`: the same facts as `GET /info/version` and `/info/models`.
+
+use tonic::{Request, Response, Status};
+
+use super::call;
+use super::pb::caikit::runtime::info::info_service_server::InfoService;
+use super::pb::caikit_data_model::common::runtime as info;
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub struct InfoGrpc {
+    state: AppState,
+}
+
+impl InfoGrpc {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl InfoService for InfoGrpc {
+    async fn get_runtime_info(
+        &self,
+        _request: Request<info::RuntimeInfoRequest>,
+    ) -> Result<Response<info::RuntimeInfoResponse>, Status> {
+        Ok(Response::new(crate::info::runtime_info(&self.state).into()))
+    }
+
+    async fn get_models_info(
+        &self,
+        request: Request<info::ModelInfoRequest>,
+    ) -> Result<Response<info::ModelInfoResponse>, Status> {
+        let request_id = call::request_id(request.metadata());
+        let wanted = request.into_inner().model_ids;
+        match crate::info::models_info(&self.state, &wanted) {
+            Ok(models) => Ok(Response::new(info::ModelInfoResponse {
+                models: models.models.into_iter().map(Into::into).collect(),
+            })),
+            Err(error) => Err(ApiError::from(error).into_grpc_status(&request_id)),
+        }
+    }
+}

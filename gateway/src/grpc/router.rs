@@ -1,0 +1,77 @@
+//! The gRPC services as one axum router: tonic's generated services served by the same HTTP/2
+//! stack as REST, so deadlines are ours to answer (DEADLINE_EXCEEDED, not tonic's CANCELLED)
+//! and both servers share one shutdown.
+
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use super::info_service::InfoGrpc;
+use super::nlp_service::NlpGrpc;
+use super::pb;
+use super::pb::caikit::runtime::info::info_service_server::InfoServiceServer;
+use super::pb::caikit::runtime::nlp::nlp_service_server::NlpServiceServer;
+use crate::app::AppState;
+
+/// Default limit on one gRPC message, each way (gRPC's customary 4 MiB).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Service names as health checks and reflection list them.
+pub const NLP_SERVICE: &str = "caikit.runtime.Nlp.NlpService";
+pub const INFO_SERVICE: &str = "caikit.runtime.info.InfoService";
+
+/// The gRPC router and the switch for what the health service reports.
+pub struct GrpcApi {
+    pub router: axum::Router,
+    pub health: Health,
+}
+
+/// Reports every service, and the server as a whole (`""`), as serving or not.
+#[derive(Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+}
+
+impl Health {
+    pub async fn set(&self, serving: bool) {
+        let status = if serving {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        for service in ["", NLP_SERVICE, INFO_SERVICE] {
+            self.reporter.set_service_status(service, status).await;
+        }
+    }
+}
+
+pub async fn grpc_api(state: AppState, max_message_bytes: usize) -> GrpcApi {
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let health = Health { reporter };
+    // Not serving until the caller has bound the port and says so.
+    health.set(false).await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .expect("the built-in descriptor sets decode. This is a bug.");
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .expect("the built-in descriptor sets decode. This is a bug.");
+    let nlp = NlpServiceServer::new(NlpGrpc::new(state.clone()))
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
+    let info = InfoServiceServer::new(InfoGrpc::new(state))
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
+    let router = tonic::service::Routes::new(nlp)
+        .add_service(info)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .prepare()
+        .into_axum_router();
+    GrpcApi { router, health }
+}
