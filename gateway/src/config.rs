@@ -101,24 +101,73 @@ pub enum LogFormat {
     Json,
 }
 
-/// One model: its id, the module that serves it, and the module's settings.
+/// One model: its id, and either the in-process module that serves it (with the module's
+/// settings) or the remote runtime that does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// The `model_id` clients send.
     #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", example = "pii-rules")]
     pub id: String,
-    /// The module implementing it.
+    /// The in-process module implementing it (give this or `backend`).
+    #[serde(default)]
     #[schema(min_length = 1, example = "pii-rules")]
-    pub module: String,
+    pub module: Option<String>,
     /// Module-specific settings.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
+    /// A remote runtime serving it (give this or `module`).
+    #[serde(default)]
+    pub backend: Option<BackendConfig>,
     /// Overrides the global `max_concurrent_requests` for this model.
     #[serde(default)]
     #[schema(minimum = 1)]
     pub max_concurrent_requests: Option<usize>,
+}
+
+/// Where a remotely served model runs and how long to wait for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+    /// The runtime's URL.
+    #[schema(pattern = "^https?://", example = "http://127.0.0.1:8033")]
+    pub endpoint: String,
+    /// The name the runtime knows the model by (default: the model's `id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1)]
+    pub model_name: Option<String>,
+    /// Default 5000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub connect_timeout_ms: Option<u64>,
+    /// Limit for a unary call, and for a stream to start (default 60000); beyond it → 504.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub request_timeout_ms: Option<u64>,
+    /// Longest silence between two streamed messages (default 30000); beyond it the stream
+    /// ends with a 504 error event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub stream_idle_timeout_ms: Option<u64>,
+}
+
+/// The remote protocols taskgate speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackendKind {
+    /// IBM TGIS, `fmaas.GenerationService` over gRPC.
+    Tgis,
+}
+
+impl BackendKind {
+    /// The module that talks this protocol.
+    pub fn module(self) -> &'static str {
+        match self {
+            Self::Tgis => "tgis",
+        }
+    }
 }
 
 impl Default for HttpConfig {
@@ -152,8 +201,9 @@ impl Default for Config {
             shutdown_grace_seconds: 30,
             models: vec![ModelConfig {
                 id: "pii-rules".into(),
-                module: "pii-rules".into(),
+                module: Some("pii-rules".into()),
                 config: None,
+                backend: None,
                 max_concurrent_requests: None,
             }],
         }
@@ -240,8 +290,29 @@ impl Config {
         if !errors.is_empty() {
             return Err(ConfigError::Invalid(errors));
         }
-        serde_json::from_value(doc)
-            .map_err(|e| ConfigError::Invalid(vec![FieldError::new("", e.to_string())]))
+        let config: Self = serde_json::from_value(doc)
+            .map_err(|e| ConfigError::Invalid(vec![FieldError::new("", e.to_string())]))?;
+        let errors: Vec<FieldError> = config
+            .models
+            .iter()
+            .enumerate()
+            .filter_map(|(i, model)| {
+                let reason = match (&model.module, &model.backend, &model.config) {
+                    (Some(_), None, _) | (None, Some(_), None) => return None,
+                    (Some(_), Some(_), _) => "give either `module` or `backend`, not both",
+                    (None, None, _) => "give `module` (in process) or `backend` (remote)",
+                    (None, Some(_), Some(_)) => {
+                        "a remote model's settings go in `backend`, not `config`"
+                    }
+                };
+                Some(FieldError::new(format!("/models/{i}"), reason))
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid(errors))
+        }
     }
 
     pub fn listen_address(&self) -> String {
@@ -352,6 +423,35 @@ mod tests {
         );
         assert!(err.contains("http.hots: unknown field 'hots'"), "{err}");
         assert!(err.contains("models[0].id:"), "{err}");
+    }
+
+    #[test]
+    fn a_model_names_a_module_or_a_backend() {
+        let remote = Config::from_value(json!({"models": [{"id": "llm",
+            "backend": {"kind": "tgis", "endpoint": "http://10.0.0.7:8033"}}]}))
+        .unwrap();
+        assert_eq!(
+            remote.models[0].backend.as_ref().unwrap().kind,
+            BackendKind::Tgis
+        );
+        let err = Config::from_value(json!({"models": [{"id": "a"},
+            {"id": "b", "module": "pii-rules",
+             "backend": {"kind": "tgis", "endpoint": "http://h:1"}}]}))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("models[0]: give `module` (in process) or `backend` (remote)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("models[1]: give either `module` or `backend`, not both"),
+            "{err}"
+        );
+        let err = Config::from_value(json!({"models": [{"id": "c",
+            "backend": {"kind": "carrier-pigeon", "endpoint": "http://h:1"}}]}))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("models[0].backend.kind"), "{err}");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use taskgate_modules::TaskError;
-use taskgate_runtime::RuntimeError;
+use taskgate_runtime::{RemoteFailure, RuntimeError};
 use taskgate_schemas::{ErrorBody, FieldError};
 
 /// Seconds a client should wait after a 429 before retrying.
@@ -87,6 +87,12 @@ impl ApiError {
                 TaskError::Runtime(RuntimeError::Overloaded { .. }) => Code::ResourceExhausted,
                 TaskError::Runtime(RuntimeError::Unavailable(_)) => Code::Unavailable,
                 TaskError::Runtime(RuntimeError::Inference(_)) => Code::Internal,
+                TaskError::Runtime(RuntimeError::Remote { failure, .. }) => match failure {
+                    RemoteFailure::Rejected => Code::InvalidArgument,
+                    RemoteFailure::Busy => Code::ResourceExhausted,
+                    RemoteFailure::TimedOut => Code::DeadlineExceeded,
+                    RemoteFailure::Unreachable | RemoteFailure::Failed => Code::Unavailable,
+                },
             },
         }
     }
@@ -155,6 +161,14 @@ fn task_status(error: &TaskError) -> StatusCode {
         TaskError::Runtime(RuntimeError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
         TaskError::Runtime(RuntimeError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
         TaskError::Runtime(RuntimeError::Inference(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        TaskError::Runtime(RuntimeError::Remote { failure, .. }) => match failure {
+            // The remote's own validation message goes back to the caller.
+            RemoteFailure::Rejected => StatusCode::BAD_REQUEST,
+            RemoteFailure::Busy => StatusCode::TOO_MANY_REQUESTS,
+            RemoteFailure::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
+            RemoteFailure::TimedOut => StatusCode::GATEWAY_TIMEOUT,
+            RemoteFailure::Failed => StatusCode::BAD_GATEWAY,
+        },
     }
 }
 
@@ -231,6 +245,33 @@ pub fn documented_task_errors() -> Vec<(&'static str, ApiError)> {
         (
             "unavailable",
             RuntimeError::Unavailable("model 'pii-rules' is not ready".into()).into(),
+        ),
+        (
+            "remote-unreachable",
+            RuntimeError::Remote {
+                backend: "TGIS at http://10.0.0.7:8033".into(),
+                failure: RemoteFailure::Unreachable,
+                message: "tcp connect error: Connection refused".into(),
+            }
+            .into(),
+        ),
+        (
+            "remote-timeout",
+            RuntimeError::Remote {
+                backend: "TGIS at http://10.0.0.7:8033".into(),
+                failure: RemoteFailure::TimedOut,
+                message: "no answer within 60000 ms".into(),
+            }
+            .into(),
+        ),
+        (
+            "remote-failed",
+            RuntimeError::Remote {
+                backend: "TGIS at http://10.0.0.7:8033".into(),
+                failure: RemoteFailure::Failed,
+                message: "the stream ended before its finish reason".into(),
+            }
+            .into(),
         ),
     ]
 }

@@ -19,10 +19,30 @@ pub fn build_registry(
 ) -> Result<ModelRegistry, ModuleError> {
     let mut registry = ModelRegistry::new();
     for model in &config.models {
+        // A remote backend is served by the module that speaks its protocol, with the backend
+        // settings as that module's config.
+        let (module, settings) = match (&model.module, &model.backend) {
+            (_, Some(backend)) => {
+                let mut settings = serde_json::to_value(backend)
+                    .expect("backend settings serialize. This is a bug.");
+                if let Some(map) = settings.as_object_mut() {
+                    map.remove("kind");
+                }
+                (backend.kind.module().to_string(), settings)
+            }
+            (Some(module), None) => (module.clone(), model.config.clone().unwrap_or_default()),
+            (None, None) => {
+                return Err(ModuleError::InvalidConfig {
+                    model: model.id.clone(),
+                    key: "module".into(),
+                    reason: "give `module` (in process) or `backend` (remote)".into(),
+                });
+            }
+        };
         let spec = ModelSpec {
             id: model.id.clone(),
-            module: model.module.clone(),
-            config: model.config.clone().unwrap_or_default(),
+            module,
+            config: settings,
             path: None,
             max_concurrent_requests: model
                 .max_concurrent_requests

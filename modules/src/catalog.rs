@@ -9,6 +9,7 @@ use crate::pii_rules::PiiRulesFactory;
 use crate::sentence_embeddings::SentenceEmbeddingsFactory;
 use crate::text_classifier::TextClassifierFactory;
 use crate::text_generation::TextGenerationFactory;
+use crate::tgis::TgisFactory;
 use crate::token_classifier::TokenClassifierFactory;
 use crate::{Model, ModuleError};
 
@@ -74,6 +75,7 @@ impl ModuleCatalog {
             .with(Arc::new(SentenceEmbeddingsFactory))
             .with(Arc::new(TextClassifierFactory))
             .with(Arc::new(TextGenerationFactory))
+            .with(Arc::new(TgisFactory))
             .with(Arc::new(TokenClassifierFactory))
     }
 

@@ -15,6 +15,7 @@ pub mod task;
 pub mod tasks;
 pub mod text_classifier;
 pub mod text_generation;
+pub mod tgis;
 pub mod token_classifier;
 pub mod tokenization;
 

@@ -10,4 +10,26 @@ pub enum RuntimeError {
     /// Inference ran and failed.
     #[error("inference failed: {0}")]
     Inference(String),
+    /// A remote runtime refused or failed the call; `backend` names it.
+    #[error("{backend}: {message}")]
+    Remote {
+        backend: String,
+        failure: RemoteFailure,
+        message: String,
+    },
+}
+
+/// How a remote call failed, which decides what the caller is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteFailure {
+    /// The remote judged the request invalid: the caller's to fix.
+    Rejected,
+    /// The remote is at capacity: retry later.
+    Busy,
+    /// The remote could not be reached.
+    Unreachable,
+    /// No answer within the configured time.
+    TimedOut,
+    /// The remote answered with an error of its own.
+    Failed,
 }

@@ -11,11 +11,12 @@ pub mod error;
 pub mod generation;
 pub mod gguf;
 pub mod llama;
+pub mod remote;
 pub mod sampling;
 pub mod worker;
 
 pub use admission::{Admission, Permit};
 pub use batching::{BatchForward, Batcher, BatchingConfig, Sequence};
 pub use discovery::{DiscoveredModel, Discovery, ModelManifest, SkippedDir, discover_models};
-pub use error::RuntimeError;
+pub use error::{RemoteFailure, RuntimeError};
 pub use worker::Worker;

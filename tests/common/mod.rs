@@ -5,6 +5,7 @@
 pub mod checkpoints;
 pub mod fakes;
 pub mod grpc;
+pub mod tgis_fake;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

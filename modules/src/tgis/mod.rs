@@ -1,0 +1,219 @@
+//! The `tgis` module: text generation and tokenization on a remote IBM TGIS server
+//! (`fmaas.GenerationService`), with every Caikit parameter passed through and results in the
+//! same shapes as in-process generation. Dropping a call (client gone, deadline) cancels it on
+//! the remote.
+
+mod mapping;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use taskgate_runtime::remote::tgis::TgisClient;
+use taskgate_runtime::remote::{RemoteEndpoint, fmaas};
+use taskgate_runtime::{RemoteFailure, RuntimeError};
+use taskgate_schemas::{
+    FinishReason, GeneratedTextResult, GeneratedTextStreamResult, ProducerId, Token,
+    TokenizationResults,
+};
+
+use crate::module_config::ModuleConfig;
+use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
+use crate::{
+    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskFuture, TaskInput,
+    TaskStream,
+};
+use mapping::{Details, StreamShaper, parameters};
+
+pub const MODULE_NAME: &str = "tgis";
+
+const CONFIG_KEYS: [&str; 5] = [
+    "endpoint",
+    "model_name",
+    "connect_timeout_ms",
+    "request_timeout_ms",
+    "stream_idle_timeout_ms",
+];
+
+pub struct TgisFactory;
+
+#[derive(Clone)]
+struct TgisGenerator {
+    client: Arc<TgisClient>,
+    /// The name TGIS knows the model by (`model_id` in its requests).
+    model_name: String,
+}
+
+fn producer() -> ProducerId {
+    ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
+}
+
+fn millis(config: &ModuleConfig, key: &str, default: usize) -> Result<Duration, ModuleError> {
+    Ok(Duration::from_millis(config.positive(key, default)? as u64))
+}
+
+impl ModuleFactory for TgisFactory {
+    fn name(&self) -> &'static str {
+        MODULE_NAME
+    }
+
+    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
+        let config = ModuleConfig::parse(spec, &CONFIG_KEYS)?;
+        let url = match config.get("endpoint") {
+            Some(serde_json::Value::String(url))
+                if url.starts_with("http://") || url.starts_with("https://") =>
+            {
+                url.clone()
+            }
+            _ => {
+                return Err(
+                    config.error("endpoint", "required: the TGIS URL, e.g. http://host:8033")
+                );
+            }
+        };
+        let model_name = match config.get("model_name") {
+            None => spec.id.clone(),
+            Some(serde_json::Value::String(name)) if !name.is_empty() => name.clone(),
+            Some(_) => return Err(config.error("model_name", "expected a non-empty string")),
+        };
+        let endpoint = RemoteEndpoint {
+            url: url.clone(),
+            connect_timeout: millis(&config, "connect_timeout_ms", 5_000)?,
+            request_timeout: millis(&config, "request_timeout_ms", 60_000)?,
+            stream_idle_timeout: millis(&config, "stream_idle_timeout_ms", 30_000)?,
+        };
+        let client = TgisClient::new(endpoint).map_err(|e| spec.runtime_error(e))?;
+        let service = Arc::new(TgisGenerator {
+            client: Arc::new(client),
+            model_name: model_name.clone(),
+        });
+        Ok(Model::builder(&spec.id, MODULE_NAME, "tgis")
+            .max_concurrent_requests(spec.max_concurrent_requests)
+            .metadata("endpoint", url.into())
+            .metadata("model_name", model_name.into())
+            .serve::<TextGeneration>(service.clone())
+            .serve_stream::<ServerStreamingTextGeneration>(service.clone())
+            .serve::<Tokenization>(service)
+            .build())
+    }
+}
+
+impl TgisGenerator {
+    fn request(&self, text: String) -> fmaas::GenerationRequest {
+        fmaas::GenerationRequest { text }
+    }
+}
+
+impl Predict<TextGeneration> for TgisGenerator {
+    fn predict(&self, input: TaskInput<TextGeneration>) -> TaskFuture<GeneratedTextResult> {
+        let this = self.clone();
+        Box::pin(async move {
+            let details = Details::from_parameters(&input.parameters);
+            let request = fmaas::BatchedGenerationRequest {
+                model_id: this.model_name.clone(),
+                requests: vec![this.request(input.inputs)],
+                params: Some(parameters(&input.parameters)),
+                ..Default::default()
+            };
+            let response = this.client.generate(request).await?;
+            Ok(details.result(response, producer()))
+        })
+    }
+}
+
+impl PredictStream<ServerStreamingTextGeneration> for TgisGenerator {
+    fn predict_stream(
+        &self,
+        input: TaskInput<ServerStreamingTextGeneration>,
+    ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
+        let this = self.clone();
+        Box::pin(async move {
+            let details = Details::from_parameters(&input.parameters);
+            let request = fmaas::SingleGenerationRequest {
+                model_id: this.model_name.clone(),
+                request: Some(this.request(input.inputs)),
+                params: Some(parameters(&input.parameters)),
+                ..Default::default()
+            };
+            let responses = this.client.generate_stream(request).await?;
+            let shaper = StreamShaper::new(details, producer());
+            let name = this.client.name().to_string();
+            // Ends with the event carrying the finish reason; a stream the remote ends before
+            // it is an error, not a result.
+            let events = futures::stream::unfold(
+                (responses, shaper, false),
+                move |(mut responses, mut shaper, finished)| {
+                    let name = name.clone();
+                    async move {
+                        if finished {
+                            return None;
+                        }
+                        match responses.next().await {
+                            Some(Ok(response)) => {
+                                let event = shaper.event(response);
+                                let last = event
+                                    .details
+                                    .as_ref()
+                                    .is_some_and(|d| d.finish_reason != FinishReason::NotFinished);
+                                Some((Ok(event), (responses, shaper, last)))
+                            }
+                            Some(Err(error)) => {
+                                Some((Err(error.into()), (responses, shaper, true)))
+                            }
+                            None => {
+                                let error = RuntimeError::Remote {
+                                    backend: name,
+                                    failure: RemoteFailure::Failed,
+                                    message: "the stream ended before its finish reason".into(),
+                                };
+                                Some((Err(error.into()), (responses, shaper, true)))
+                            }
+                        }
+                    }
+                },
+            );
+            Ok(events.boxed())
+        })
+    }
+}
+
+impl Predict<Tokenization> for TgisGenerator {
+    fn predict(&self, input: TaskInput<Tokenization>) -> TaskFuture<TokenizationResults> {
+        let this = self.clone();
+        Box::pin(async move {
+            let text = input.inputs;
+            let request = fmaas::BatchedTokenizeRequest {
+                model_id: this.model_name.clone(),
+                requests: vec![fmaas::TokenizeRequest { text: text.clone() }],
+                return_tokens: true,
+                return_offsets: true,
+                ..Default::default()
+            };
+            let response = this.client.tokenize(request).await?;
+            let chars = text.chars().count() as u32;
+            let mut results = Vec::with_capacity(response.offsets.len());
+            for (token, offset) in response.tokens.into_iter().zip(response.offsets) {
+                if offset.start > offset.end || offset.end > chars {
+                    return Err(RuntimeError::Remote {
+                        backend: this.client.name().to_string(),
+                        failure: RemoteFailure::Failed,
+                        message: format!(
+                            "token '{token}' has offsets {}..{} outside the {chars}-character text",
+                            offset.start, offset.end
+                        ),
+                    }
+                    .into());
+                }
+                results.push(Token {
+                    start: u64::from(offset.start),
+                    end: u64::from(offset.end),
+                    text: token,
+                });
+            }
+            Ok(TokenizationResults {
+                results,
+                token_count: u64::from(response.token_count),
+            })
+        })
+    }
+}

@@ -1,0 +1,24 @@
+//! Clients of remote model runtimes. Each speaks one protocol and reports failures as
+//! [`RuntimeError::Remote`](crate::RuntimeError::Remote), so the gateway maps them one way.
+
+pub mod tgis;
+
+/// The generated TGIS (`fmaas`) messages, client and server.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod fmaas {
+    tonic::include_proto!("fmaas");
+}
+
+use std::time::Duration;
+
+/// Where a remote runtime is and how long taskgate waits for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteEndpoint {
+    /// `http://host:port`.
+    pub url: String,
+    pub connect_timeout: Duration,
+    /// Limit for a unary call, and for a stream to start.
+    pub request_timeout: Duration,
+    /// Limit on the silence between two messages of a stream.
+    pub stream_idle_timeout: Duration,
+}

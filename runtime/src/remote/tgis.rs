@@ -1,0 +1,180 @@
+//! A client of IBM TGIS (`fmaas.GenerationService` over gRPC): one model per server, the
+//! parameters and results of Caikit's text generation almost field for field.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use tokio::sync::OnceCell;
+use tonic::transport::{Channel, Endpoint};
+
+use super::RemoteEndpoint;
+use super::fmaas;
+use super::fmaas::generation_service_client::GenerationServiceClient;
+use crate::error::{RemoteFailure, RuntimeError};
+
+pub struct TgisClient {
+    endpoint: RemoteEndpoint,
+    /// Connected on first use, inside the async runtime; reconnects by itself after the remote
+    /// restarts.
+    client: OnceCell<GenerationServiceClient<Channel>>,
+    name: String,
+}
+
+pub type ResponseStream = BoxStream<'static, Result<fmaas::GenerationResponse, RuntimeError>>;
+
+impl TgisClient {
+    pub fn new(endpoint: RemoteEndpoint) -> Result<Self, RuntimeError> {
+        // Checked now so a bad URL fails at start-up, not on the first call.
+        Endpoint::from_shared(endpoint.url.clone()).map_err(|e| {
+            RuntimeError::Unavailable(format!("invalid TGIS endpoint '{}': {e}", endpoint.url))
+        })?;
+        Ok(Self {
+            name: format!("TGIS at {}", endpoint.url),
+            endpoint,
+            client: OnceCell::new(),
+        })
+    }
+
+    /// How errors name this backend.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn client(&self) -> Result<GenerationServiceClient<Channel>, RuntimeError> {
+        let client = self
+            .client
+            .get_or_try_init(|| async {
+                let endpoint = Endpoint::from_shared(self.endpoint.url.clone())
+                    .map_err(|e| self.error(RemoteFailure::Unreachable, e.to_string()))?
+                    .connect_timeout(self.endpoint.connect_timeout);
+                Ok::<_, RuntimeError>(GenerationServiceClient::new(endpoint.connect_lazy()))
+            })
+            .await?;
+        Ok(client.clone())
+    }
+
+    fn error(&self, failure: RemoteFailure, message: impl Into<String>) -> RuntimeError {
+        remote_error(&self.name, failure, message)
+    }
+
+    fn status_error(&self, status: tonic::Status) -> RuntimeError {
+        status_error(&self.name, status)
+    }
+
+    fn timed_out(&self, what: &str, after: Duration) -> RuntimeError {
+        self.error(
+            RemoteFailure::TimedOut,
+            format!("no {what} within {} ms", after.as_millis()),
+        )
+    }
+
+    /// One generation (`Generate` with a single request).
+    pub async fn generate(
+        &self,
+        request: fmaas::BatchedGenerationRequest,
+    ) -> Result<fmaas::GenerationResponse, RuntimeError> {
+        let mut client = self.client().await?;
+        let response = self.unary(client.generate(request)).await?;
+        self.only(response.responses, "Generate")
+    }
+
+    /// A streamed generation. Each message must arrive within the idle timeout; dropping the
+    /// stream cancels the call on the remote.
+    pub async fn generate_stream(
+        &self,
+        request: fmaas::SingleGenerationRequest,
+    ) -> Result<ResponseStream, RuntimeError> {
+        let mut client = self.client().await?;
+        let timeout = self.endpoint.request_timeout;
+        let stream = tokio::time::timeout(timeout, client.generate_stream(request))
+            .await
+            .map_err(|_| self.timed_out("stream", timeout))?
+            .map_err(|s| self.status_error(s))?
+            .into_inner();
+        let idle = self.endpoint.stream_idle_timeout;
+        let (name, idle_error) = (self.name.clone(), self.timed_out("message", idle));
+        let mapped = stream.map(move |item| item.map_err(|status| status_error(&name, status)));
+        Ok(with_idle_timeout(mapped, idle, idle_error).boxed())
+    }
+
+    /// Tokenizes one text, with token strings and offsets.
+    pub async fn tokenize(
+        &self,
+        request: fmaas::BatchedTokenizeRequest,
+    ) -> Result<fmaas::TokenizeResponse, RuntimeError> {
+        let mut client = self.client().await?;
+        let response = self.unary(client.tokenize(request)).await?;
+        self.only(response.responses, "Tokenize")
+    }
+
+    /// A unary call within the request timeout.
+    async fn unary<R>(
+        &self,
+        call: impl Future<Output = Result<tonic::Response<R>, tonic::Status>>,
+    ) -> Result<R, RuntimeError> {
+        let timeout = self.endpoint.request_timeout;
+        let response = tokio::time::timeout(timeout, call)
+            .await
+            .map_err(|_| self.timed_out("answer", timeout))?
+            .map_err(|s| self.status_error(s))?;
+        Ok(response.into_inner())
+    }
+
+    /// The one answer to the one request sent.
+    fn only<T>(&self, answers: Vec<T>, rpc: &str) -> Result<T, RuntimeError> {
+        answers
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.error(RemoteFailure::Failed, format!("{rpc} answered no response")))
+    }
+}
+
+fn remote_error(backend: &str, failure: RemoteFailure, message: impl Into<String>) -> RuntimeError {
+    RuntimeError::Remote {
+        backend: backend.to_string(),
+        failure,
+        message: message.into(),
+    }
+}
+
+/// A gRPC status from the remote (or from the connection to it), classified.
+fn status_error(backend: &str, status: tonic::Status) -> RuntimeError {
+    use tonic::Code;
+    let failure = match status.code() {
+        Code::InvalidArgument | Code::FailedPrecondition | Code::OutOfRange => {
+            RemoteFailure::Rejected
+        }
+        Code::ResourceExhausted => RemoteFailure::Busy,
+        Code::Unavailable => RemoteFailure::Unreachable,
+        Code::DeadlineExceeded => RemoteFailure::TimedOut,
+        _ => RemoteFailure::Failed,
+    };
+    let mut message = status.message().to_string();
+    if let Some(source) = std::error::Error::source(&status) {
+        message = format!("{message} ({source})");
+    }
+    remote_error(backend, failure, message)
+}
+
+/// Ends the stream with `error` when no item arrives within `idle`.
+fn with_idle_timeout<S, T>(
+    stream: S,
+    idle: Duration,
+    error: RuntimeError,
+) -> impl Stream<Item = Result<T, RuntimeError>>
+where
+    S: Stream<Item = Result<T, RuntimeError>> + Unpin,
+{
+    futures::stream::unfold(Some(stream), move |stream| {
+        let error = error.clone();
+        async move {
+            let mut stream = stream?;
+            match tokio::time::timeout(idle, stream.next()).await {
+                Ok(next) => next.map(|item| (item, Some(stream))),
+                Err(_) => Some((Err(error), None)),
+            }
+        }
+    })
+}
