@@ -1,7 +1,8 @@
 //! The `tgis` module against a TGIS stand-in served over real gRPC: parameters reach TGIS field
 //! for field, results come back in the same shapes as in-process generation (REST and gRPC),
 //! and remote failures become clear errors: rejected → 400, busy → 429, unreachable → 503,
-//! too slow → 504, a stream stuck mid-way → `event: error`; a restarted remote serves again.
+//! too slow → 504, a stream stuck mid-way → `event: error`; a restarted remote serves again;
+//! calls the remote never ran are retried, and a failing remote opens the circuit.
 
 mod common;
 
@@ -15,13 +16,22 @@ use taskgate_gateway::grpc::pb::caikit::runtime::nlp::nlp_service_client::NlpSer
 use taskgate_runtime::remote::fmaas;
 
 async fn serve(test: &str) -> (FakeTgis, RunningFake, BinaryServer) {
+    serve_with(test, json!({})).await
+}
+
+/// A fake TGIS and taskgate serving it as `remote-llm`, with extra `backend` settings.
+async fn serve_with(test: &str, settings: Value) -> (FakeTgis, RunningFake, BinaryServer) {
     let fake = FakeTgis::default();
     let running = fake.start(0).await;
+    let mut backend = json!({"kind": "tgis", "endpoint": running.url, "model_name": "granite-3b",
+        "request_timeout_ms": 1500, "stream_idle_timeout_ms": 1500});
+    backend
+        .as_object_mut()
+        .unwrap()
+        .extend(settings.as_object().cloned().unwrap_or_default());
     let server = common::serve_models(
         &format!("tgis-{test}"),
-        json!([{"id": "remote-llm", "backend": {"kind": "tgis",
-            "endpoint": running.url, "model_name": "granite-3b",
-            "request_timeout_ms": 1500, "stream_idle_timeout_ms": 1500}}]),
+        json!([{"id": "remote-llm", "backend": backend}]),
         json!({}),
     );
     (fake, running, server)
@@ -228,7 +238,7 @@ async fn remote_failures_become_clear_errors_and_a_restarted_remote_serves_again
 
     // The remote goes away: 503 naming it; it comes back on the same port: served again.
     let port = running.port;
-    drop(running);
+    running.stop().await;
     let (status, error) = server.call("text-generation", body("a b", json!({}))).await;
     assert_eq!(status, 503, "{error}");
     assert!(
@@ -278,4 +288,48 @@ async fn remote_failures_become_clear_errors_and_a_restarted_remote_serves_again
     };
     assert_eq!(received, 2);
     assert_eq!(ending.code(), tonic::Code::DeadlineExceeded, "{ending:?}");
+}
+
+#[tokio::test]
+async fn unrun_calls_are_retried_and_a_failing_remote_opens_the_circuit() {
+    let (fake, running, server) = serve_with(
+        "circuit",
+        json!({"retries": 1, "circuit_failures": 2, "circuit_cooldown_ms": 400}),
+    )
+    .await;
+
+    // UNAVAILABLE before any work: retried once, and the caller never sees it.
+    let before = fake.seen.lock().unwrap().len();
+    let answer = server
+        .call_ok("text-generation", body("FLAKY", json!({})))
+        .await;
+    assert_eq!(answer["generated_text"], " FLAKY");
+    assert_eq!(fake.seen.lock().unwrap().len() - before, 2, "one retry");
+
+    let port = running.port;
+    running.stop().await;
+    for _ in 0..2 {
+        let (status, error) = server.call("text-generation", body("a", json!({}))).await;
+        assert_eq!(status, 503, "{error}");
+    }
+    let metadata = server.first_model_metadata().await;
+    assert_eq!(metadata["circuit"], "open", "{metadata}");
+    let (status, error) = server.call("text-generation", body("a", json!({}))).await;
+    assert_eq!(status, 503);
+    assert!(
+        error["details"].as_str().unwrap().contains("circuit open"),
+        "{error}"
+    );
+
+    // Back after the cooldown: the probe succeeds and the circuit closes.
+    let _again = fake.start(port).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(server.first_model_metadata().await["circuit"], "half-open");
+    let answer = server
+        .call_ok("text-generation", body("a b", json!({})))
+        .await;
+    assert_eq!(answer["generated_text"], " b a");
+    let metadata = server.first_model_metadata().await;
+    assert_eq!(metadata["circuit"], "closed", "{metadata}");
+    assert_eq!(metadata["consecutive_failures"], 0);
 }

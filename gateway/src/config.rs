@@ -151,6 +151,20 @@ pub struct BackendConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     pub stream_idle_timeout_ms: Option<u64>,
+    /// Retries of a call the remote never ran (unreachable or busy), with exponential backoff
+    /// and jitter (default 2). A stream is never retried once it has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 10)]
+    pub retries: Option<u64>,
+    /// Failures in a row (unreachable, timed out, remote error) that open the circuit; while
+    /// open, calls fail fast with 503 (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub circuit_failures: Option<u64>,
+    /// How long an open circuit waits before letting one probe call through (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub circuit_cooldown_ms: Option<u64>,
 }
 
 /// The remote protocols taskgate speaks.

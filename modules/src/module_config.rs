@@ -44,6 +44,16 @@ impl<'a> ModuleConfig<'a> {
         }
     }
 
+    pub fn non_negative(&self, key: &str, default: u64) -> Result<u64, ModuleError> {
+        match self.map.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_u64().ok_or_else(|| {
+                self.spec
+                    .config_error(key, "expected a non-negative integer")
+            }),
+        }
+    }
+
     /// `path:` when given, else the directory the model was discovered in.
     pub fn path(&self) -> Result<PathBuf, ModuleError> {
         match (self.map.get("path"), &self.spec.path) {

@@ -1,6 +1,6 @@
 //! A stand-in for IBM TGIS (no real server installs here), written from the proto: it
 //! "generates" the prompt's words in reverse order, records the parameters it was sent, and
-//! misbehaves on cue (prompts `REJECT`, `BUSY`, `SLOW`, `HANG`) for the fault tests.
+//! misbehaves on cue (prompts `REJECT`, `BUSY`, `SLOW`, `HANG`, `FLAKY`) for the fault tests.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,8 @@ use tonic::{Request, Response, Status};
 pub struct FakeTgis {
     /// Every `(model_id, parameters)` received, in order.
     pub seen: Arc<Mutex<Vec<(String, fmaas::Parameters)>>>,
+    /// Calls with the `FLAKY` prompt so far; every other one fails as UNAVAILABLE.
+    flaky: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// A running fake; dropping it stops it.
@@ -26,6 +28,19 @@ pub struct RunningFake {
     pub url: String,
     pub port: u16,
     stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningFake {
+    /// Stops serving and waits until every connection to it is closed.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
 }
 
 impl Drop for RunningFake {
@@ -47,13 +62,14 @@ impl FakeTgis {
             .expect("the fake binds");
         let port = server.local_addr().unwrap().port();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server.run(async {
+        let task = tokio::spawn(server.run(async {
             let _ = stopped.await;
         }));
         RunningFake {
             url: format!("http://127.0.0.1:{port}"),
             port,
             stop: Some(stop),
+            task: Some(task),
         }
     }
 
@@ -70,8 +86,13 @@ impl FakeTgis {
 }
 
 /// Reacts to the cue prompts; `None` means "behave".
-async fn misbehave(prompt: &str) -> Option<Status> {
+async fn misbehave(fake: &FakeTgis, prompt: &str) -> Option<Status> {
     match prompt {
+        "FLAKY" => {
+            let n = fake.flaky.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            n.is_multiple_of(2)
+                .then(|| Status::unavailable("warming up"))
+        }
         "REJECT" => Some(Status::invalid_argument("the fake rejects this prompt")),
         "BUSY" => Some(Status::resource_exhausted("Model is overloaded")),
         "SLOW" => {
@@ -151,7 +172,7 @@ impl GenerationService for FakeTgis {
         self.record(&request.model_id, &request.params);
         let mut responses = Vec::new();
         for item in &request.requests {
-            if let Some(status) = misbehave(&item.text).await {
+            if let Some(status) = misbehave(self, &item.text).await {
                 return Err(status);
             }
             let plan = plan(&item.text, &request.params);
@@ -194,7 +215,7 @@ impl GenerationService for FakeTgis {
         let request = request.into_inner();
         self.record(&request.model_id, &request.params);
         let prompt = request.request.map(|r| r.text).unwrap_or_default();
-        if let Some(status) = misbehave(&prompt).await {
+        if let Some(status) = misbehave(self, &prompt).await {
             return Err(status);
         }
         let plan = plan(&prompt, &request.params);

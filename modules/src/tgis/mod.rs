@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use taskgate_runtime::remote::resilience::RetryPolicy;
 use taskgate_runtime::remote::tgis::TgisClient;
 use taskgate_runtime::remote::{RemoteEndpoint, fmaas};
 use taskgate_runtime::{RemoteFailure, RuntimeError};
@@ -27,12 +28,15 @@ use mapping::{Details, StreamShaper, parameters};
 
 pub const MODULE_NAME: &str = "tgis";
 
-const CONFIG_KEYS: [&str; 5] = [
+const CONFIG_KEYS: [&str; 8] = [
     "endpoint",
     "model_name",
     "connect_timeout_ms",
     "request_timeout_ms",
     "stream_idle_timeout_ms",
+    "retries",
+    "circuit_failures",
+    "circuit_cooldown_ms",
 ];
 
 pub struct TgisFactory;
@@ -81,16 +85,34 @@ impl ModuleFactory for TgisFactory {
             connect_timeout: millis(&config, "connect_timeout_ms", 5_000)?,
             request_timeout: millis(&config, "request_timeout_ms", 60_000)?,
             stream_idle_timeout: millis(&config, "stream_idle_timeout_ms", 30_000)?,
+            retry: RetryPolicy {
+                retries: match config.non_negative("retries", 2)? {
+                    n @ 0..=10 => n as u32,
+                    _ => return Err(config.error("retries", "at most 10")),
+                },
+                ..RetryPolicy::default()
+            },
+            circuit_failures: config.positive("circuit_failures", 5)? as u32,
+            circuit_cooldown: millis(&config, "circuit_cooldown_ms", 10_000)?,
         };
-        let client = TgisClient::new(endpoint).map_err(|e| spec.runtime_error(e))?;
+        let client = Arc::new(TgisClient::new(endpoint).map_err(|e| spec.runtime_error(e))?);
+        let health = client.clone();
         let service = Arc::new(TgisGenerator {
-            client: Arc::new(client),
+            client,
             model_name: model_name.clone(),
         });
         Ok(Model::builder(&spec.id, MODULE_NAME, "tgis")
             .max_concurrent_requests(spec.max_concurrent_requests)
             .metadata("endpoint", url.into())
             .metadata("model_name", model_name.into())
+            .live_metadata(Arc::new(move |metadata| {
+                let breaker = &health.resilience().breaker;
+                metadata.insert("circuit".into(), breaker.state().name().into());
+                metadata.insert(
+                    "consecutive_failures".into(),
+                    breaker.consecutive_failures().into(),
+                );
+            }))
             .serve::<TextGeneration>(service.clone())
             .serve_stream::<ServerStreamingTextGeneration>(service.clone())
             .serve::<Tokenization>(service)

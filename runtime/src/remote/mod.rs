@@ -1,6 +1,7 @@
 //! Clients of remote model runtimes. Each speaks one protocol and reports failures as
 //! [`RuntimeError::Remote`](crate::RuntimeError::Remote), so the gateway maps them one way.
 
+pub mod resilience;
 pub mod tgis;
 
 /// The generated TGIS (`fmaas`) messages, client and server.
@@ -21,4 +22,9 @@ pub struct RemoteEndpoint {
     pub request_timeout: Duration,
     /// Limit on the silence between two messages of a stream.
     pub stream_idle_timeout: Duration,
+    pub retry: resilience::RetryPolicy,
+    /// Unhealthy outcomes in a row that open the circuit.
+    pub circuit_failures: u32,
+    /// How long an open circuit fails calls fast before letting a probe through.
+    pub circuit_cooldown: Duration,
 }

@@ -12,10 +12,12 @@ use tonic::transport::{Channel, Endpoint};
 use super::RemoteEndpoint;
 use super::fmaas;
 use super::fmaas::generation_service_client::GenerationServiceClient;
+use super::resilience::{CircuitBreaker, Resilience};
 use crate::error::{RemoteFailure, RuntimeError};
 
 pub struct TgisClient {
     endpoint: RemoteEndpoint,
+    resilience: Resilience,
     /// Connected on first use, inside the async runtime; reconnects by itself after the remote
     /// restarts.
     client: OnceCell<GenerationServiceClient<Channel>>,
@@ -30,11 +32,19 @@ impl TgisClient {
         Endpoint::from_shared(endpoint.url.clone()).map_err(|e| {
             RuntimeError::Unavailable(format!("invalid TGIS endpoint '{}': {e}", endpoint.url))
         })?;
+        let name = format!("TGIS at {}", endpoint.url);
+        let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);
         Ok(Self {
-            name: format!("TGIS at {}", endpoint.url),
+            resilience: Resilience::new(name.clone(), endpoint.retry, breaker),
+            name,
             endpoint,
             client: OnceCell::new(),
         })
+    }
+
+    /// Retries and the circuit breaker, for health reporting.
+    pub fn resilience(&self) -> &Resilience {
+        &self.resilience
     }
 
     /// How errors name this backend.
@@ -75,9 +85,16 @@ impl TgisClient {
         &self,
         request: fmaas::BatchedGenerationRequest,
     ) -> Result<fmaas::GenerationResponse, RuntimeError> {
-        let mut client = self.client().await?;
-        let response = self.unary(client.generate(request)).await?;
-        self.only(response.responses, "Generate")
+        self.resilience
+            .unary(|| {
+                let request = request.clone();
+                async move {
+                    let mut client = self.client().await?;
+                    let response = self.unary(client.generate(request)).await?;
+                    self.only(response.responses, "Generate")
+                }
+            })
+            .await
     }
 
     /// A streamed generation. Each message must arrive within the idle timeout; dropping the
@@ -86,13 +103,17 @@ impl TgisClient {
         &self,
         request: fmaas::SingleGenerationRequest,
     ) -> Result<ResponseStream, RuntimeError> {
-        let mut client = self.client().await?;
-        let timeout = self.endpoint.request_timeout;
-        let stream = tokio::time::timeout(timeout, client.generate_stream(request))
-            .await
-            .map_err(|_| self.timed_out("stream", timeout))?
-            .map_err(|s| self.status_error(s))?
-            .into_inner();
+        // Starting the stream may be retried: no token has reached the caller yet.
+        let stream = self
+            .resilience
+            .unary(|| {
+                let request = request.clone();
+                async move {
+                    let mut client = self.client().await?;
+                    self.unary(client.generate_stream(request)).await
+                }
+            })
+            .await?;
         let idle = self.endpoint.stream_idle_timeout;
         let (name, idle_error) = (self.name.clone(), self.timed_out("message", idle));
         let mapped = stream.map(move |item| item.map_err(|status| status_error(&name, status)));
@@ -104,12 +125,19 @@ impl TgisClient {
         &self,
         request: fmaas::BatchedTokenizeRequest,
     ) -> Result<fmaas::TokenizeResponse, RuntimeError> {
-        let mut client = self.client().await?;
-        let response = self.unary(client.tokenize(request)).await?;
-        self.only(response.responses, "Tokenize")
+        self.resilience
+            .unary(|| {
+                let request = request.clone();
+                async move {
+                    let mut client = self.client().await?;
+                    let response = self.unary(client.tokenize(request)).await?;
+                    self.only(response.responses, "Tokenize")
+                }
+            })
+            .await
     }
 
-    /// A unary call within the request timeout.
+    /// A call within the request timeout (for a stream: until it starts).
     async fn unary<R>(
         &self,
         call: impl Future<Output = Result<tonic::Response<R>, tonic::Status>>,

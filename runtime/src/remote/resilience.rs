@@ -1,0 +1,352 @@
+//! How a remote backend behaves when its runtime misbehaves: unary calls are retried with
+//! exponential backoff and full jitter when the remote was unreachable or busy (nothing ran
+//! there), and a circuit breaker fails calls fast while the remote keeps failing, letting one
+//! probe through after a cooldown.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::time::Instant;
+
+use crate::error::{RemoteFailure, RuntimeError};
+
+/// Retries of one unary call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts after the first.
+    pub retries: u32,
+    /// The first backoff; each later one doubles, up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            retries: 2,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full jitter: uniform in `[0, min(max, base·2^attempt)]`, so clients that failed together
+    /// do not retry together.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base_delay
+            .saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX))
+            .min(self.max_delay);
+        ceiling.mul_f64(rand::rng().random::<f64>())
+    }
+}
+
+/// Only failures where the remote did no work are safe to repeat.
+fn retryable(error: &RuntimeError) -> bool {
+    matches!(
+        error,
+        RuntimeError::Remote {
+            failure: RemoteFailure::Unreachable | RemoteFailure::Busy,
+            ..
+        }
+    )
+}
+
+/// Failures that say the remote is unwell (a rejected request or a busy remote does not).
+fn unhealthy(error: &RuntimeError) -> bool {
+    matches!(
+        error,
+        RuntimeError::Remote {
+            failure: RemoteFailure::Unreachable | RemoteFailure::TimedOut | RemoteFailure::Failed,
+            ..
+        }
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Calls pass; failures are counted.
+    Closed,
+    /// Calls fail fast until the cooldown ends.
+    Open,
+    /// One probe call is let through; its outcome closes or re-opens the circuit.
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half-open",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Breaker {
+    state: BreakerState,
+    consecutive_failures: u32,
+    open_until: Instant,
+    probe_in_flight: bool,
+}
+
+/// Opens after `failures_to_open` unhealthy outcomes in a row.
+#[derive(Debug)]
+pub struct CircuitBreaker {
+    failures_to_open: u32,
+    cooldown: Duration,
+    inner: Mutex<Breaker>,
+}
+
+impl CircuitBreaker {
+    pub fn new(failures_to_open: u32, cooldown: Duration) -> Self {
+        Self {
+            failures_to_open: failures_to_open.max(1),
+            cooldown,
+            inner: Mutex::new(Breaker {
+                state: BreakerState::Closed,
+                consecutive_failures: 0,
+                open_until: Instant::now(),
+                probe_in_flight: false,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        // The state stays consistent across a panic (plain fields), so a poisoned lock is used.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state now (an open circuit past its cooldown reads as half-open).
+    pub fn state(&self) -> BreakerState {
+        let inner = self.lock();
+        match inner.state {
+            BreakerState::Open if Instant::now() >= inner.open_until => BreakerState::HalfOpen,
+            state => state,
+        }
+    }
+
+    pub fn consecutive_failures(&self) -> u32 {
+        self.lock().consecutive_failures
+    }
+
+    /// May a call go out now? When not, how long until it may.
+    fn admit(&self) -> Result<(), Duration> {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        match inner.state {
+            BreakerState::Closed => Ok(()),
+            BreakerState::Open if now < inner.open_until => Err(inner.open_until - now),
+            BreakerState::Open | BreakerState::HalfOpen => {
+                if inner.probe_in_flight {
+                    return Err(self.cooldown);
+                }
+                inner.state = BreakerState::HalfOpen;
+                inner.probe_in_flight = true;
+                Ok(())
+            }
+        }
+    }
+
+    fn record(&self, healthy: bool) {
+        let mut inner = self.lock();
+        inner.probe_in_flight = false;
+        if healthy {
+            inner.state = BreakerState::Closed;
+            inner.consecutive_failures = 0;
+            return;
+        }
+        inner.consecutive_failures = inner.consecutive_failures.saturating_add(1);
+        if inner.state == BreakerState::HalfOpen
+            || inner.consecutive_failures >= self.failures_to_open
+        {
+            inner.state = BreakerState::Open;
+            inner.open_until = Instant::now() + self.cooldown;
+        }
+    }
+}
+
+/// Retries and the circuit breaker of one backend.
+#[derive(Debug)]
+pub struct Resilience {
+    pub retry: RetryPolicy,
+    pub breaker: CircuitBreaker,
+    /// Named in errors.
+    backend: String,
+}
+
+impl Resilience {
+    pub fn new(backend: impl Into<String>, retry: RetryPolicy, breaker: CircuitBreaker) -> Self {
+        Self {
+            retry,
+            breaker,
+            backend: backend.into(),
+        }
+    }
+
+    fn open_error(&self, retry_in: Duration) -> RuntimeError {
+        RuntimeError::Remote {
+            backend: self.backend.clone(),
+            failure: RemoteFailure::Unreachable,
+            message: format!(
+                "circuit open after repeated failures; next attempt in {} ms",
+                retry_in.as_millis().max(1)
+            ),
+        }
+    }
+
+    /// Runs `call` once through the breaker (for stream starts: a started stream is never
+    /// retried, since the caller may already have seen tokens).
+    pub async fn once<T, F>(&self, call: F) -> Result<T, RuntimeError>
+    where
+        F: Future<Output = Result<T, RuntimeError>>,
+    {
+        self.breaker.admit().map_err(|wait| self.open_error(wait))?;
+        let result = call.await;
+        self.breaker
+            .record(!result.as_ref().err().is_some_and(unhealthy));
+        result
+    }
+
+    /// Runs a unary call through the breaker, retrying what is safe to retry.
+    pub async fn unary<T, F, Fut>(&self, mut call: F) -> Result<T, RuntimeError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, RuntimeError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            let result = self.once(call()).await;
+            match result {
+                Err(error) if retryable(&error) && attempt < self.retry.retries => {
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(kind: RemoteFailure) -> RuntimeError {
+        RuntimeError::Remote {
+            backend: "b".into(),
+            failure: kind,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_under_its_cap() {
+        let policy = RetryPolicy {
+            retries: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(300),
+        };
+        for _ in 0..100 {
+            assert!(policy.backoff(0) <= Duration::from_millis(100));
+            assert!(policy.backoff(1) <= Duration::from_millis(200));
+            assert!(policy.backoff(40) <= Duration::from_millis(300));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_circuit_opens_fails_fast_and_closes_after_a_good_probe() {
+        let breaker = CircuitBreaker::new(2, Duration::from_millis(100));
+        assert!(breaker.admit().is_ok());
+        breaker.record(false);
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(breaker.admit().is_ok());
+        breaker.record(false);
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(breaker.admit().is_err(), "open: fail fast");
+        tokio::time::sleep(Duration::from_millis(110)).await;
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        assert!(breaker.admit().is_ok(), "one probe");
+        assert!(breaker.admit().is_err(), "only one probe at a time");
+        breaker.record(true);
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert_eq!(breaker.consecutive_failures(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_probe_reopens_the_circuit() {
+        let breaker = CircuitBreaker::new(1, Duration::from_millis(50));
+        breaker.admit().unwrap();
+        breaker.record(false);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        breaker.admit().unwrap();
+        breaker.record(false);
+        assert_eq!(breaker.state(), BreakerState::Open);
+    }
+
+    #[tokio::test]
+    async fn unreachable_is_retried_rejected_is_not() {
+        let resilience = Resilience::new(
+            "b",
+            RetryPolicy::default(),
+            CircuitBreaker::new(10, Duration::from_secs(1)),
+        );
+        let mut calls = 0;
+        let result = resilience
+            .unary(|| {
+                calls += 1;
+                let outcome = if calls < 3 {
+                    Err(failure(RemoteFailure::Unreachable))
+                } else {
+                    Ok(calls)
+                };
+                async move { outcome }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 3, "two retries, then success");
+
+        let mut calls = 0;
+        let result: Result<(), _> = resilience
+            .unary(|| {
+                calls += 1;
+                async { Err(failure(RemoteFailure::Rejected)) }
+            })
+            .await;
+        assert!(result.is_err());
+        assert_eq!(calls, 1, "a rejected request is the caller's to fix");
+        assert_eq!(
+            resilience.breaker.state(),
+            BreakerState::Closed,
+            "nor is it the remote's fault"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_open_circuit_answers_without_calling() {
+        let resilience = Resilience::new(
+            "TGIS at x",
+            RetryPolicy {
+                retries: 0,
+                ..Default::default()
+            },
+            CircuitBreaker::new(1, Duration::from_secs(5)),
+        );
+        let _ = resilience
+            .once(async { Err::<(), _>(failure(RemoteFailure::TimedOut)) })
+            .await;
+        let mut called = false;
+        let error = resilience
+            .once(async {
+                called = true;
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(!called);
+        assert!(error.to_string().contains("circuit open"), "{error}");
+    }
+}
