@@ -2,7 +2,8 @@
 //! for field, results come back in the same shapes as in-process generation (REST and gRPC),
 //! and remote failures become clear errors: rejected → 400, busy → 429, unreachable → 503,
 //! too slow → 504, a stream stuck mid-way → `event: error`; a restarted remote serves again;
-//! calls the remote never ran are retried, and a failing remote opens the circuit.
+//! calls the remote never ran are retried, and a failing remote opens the circuit; request ids
+//! and W3C trace context reach the remote.
 
 mod common;
 
@@ -332,4 +333,63 @@ async fn unrun_calls_are_retried_and_a_failing_remote_opens_the_circuit() {
     let metadata = server.first_model_metadata().await;
     assert_eq!(metadata["circuit"], "closed", "{metadata}");
     assert_eq!(metadata["consecutive_failures"], 0);
+}
+
+#[tokio::test]
+async fn request_ids_and_trace_context_reach_the_remote() {
+    let (fake, _running, server) = serve("trace").await;
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let response = common::client()
+        .post(server.url("/api/v1/task/text-generation"))
+        .header("x-request-id", "req-42")
+        .header("traceparent", traceparent)
+        .json(&body("a b", json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let last = fake.headers.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last, (Some("req-42".into()), Some(traceparent.into())));
+
+    // A malformed traceparent is dropped, the call still runs; the request id is generated.
+    let response = common::client()
+        .post(server.url("/api/v1/task/tokenization"))
+        .header("traceparent", "00-nonsense")
+        .json(&json!({"model_id": "remote-llm", "inputs": "a b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let generated = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let last = fake.headers.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last, (Some(generated), None));
+
+    // Over gRPC, from metadata, for a stream too.
+    let mut client = NlpServiceClient::new(channel(&server).await);
+    let mut request = for_model(
+        "remote-llm",
+        rpc::ServerStreamingTextGenerationTaskRequest {
+            text: "a b".into(),
+            ..Default::default()
+        },
+    );
+    request
+        .metadata_mut()
+        .insert("traceparent", traceparent.parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("x-request-id", "grpc-7".parse().unwrap());
+    let events: Vec<_> = client
+        .server_streaming_text_generation_task_predict(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    assert!(events.iter().all(Result::is_ok));
+    let last = fake.headers.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(last, (Some("grpc-7".into()), Some(traceparent.into())));
 }

@@ -16,6 +16,7 @@ pub mod serve;
 pub mod shutdown;
 pub mod task_handlers;
 pub mod task_routes;
+pub mod trace_context;
 pub mod validation;
 
 pub use app::{AppState, GatewayBuilder};

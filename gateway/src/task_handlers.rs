@@ -15,6 +15,7 @@ use taskgate_schemas::{TaskParameters, TaskRequest};
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
+use crate::trace_context;
 
 /// `POST /api/v1/task/<name>` for a unary task.
 pub async fn unary<T: Task>(
@@ -94,7 +95,11 @@ async fn prepare<T: Task>(
     request_id: &str,
 ) -> Result<(Arc<Model>, TaskInput<T>), ApiError> {
     let json = crate::body::read_json(headers, body, state.max_body_bytes()).await?;
-    resolve::<T>(state, json, request_id)
+    let traceparent = headers
+        .get(trace_context::TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_context::valid);
+    resolve::<T>(state, json, request_id, traceparent)
 }
 
 /// The request envelope `{model_id, inputs, parameters}` → schema → typed request → cross-field
@@ -104,6 +109,7 @@ pub(crate) fn resolve<T: Task>(
     state: &AppState,
     json: Value,
     request_id: &str,
+    traceparent: Option<String>,
 ) -> Result<(Arc<Model>, TaskInput<T>), ApiError> {
     if let Value::Object(map) = &json
         && !map.contains_key("model_id")
@@ -136,6 +142,7 @@ pub(crate) fn resolve<T: Task>(
         inputs,
         parameters,
         request_id: request_id.to_string(),
+        traceparent,
     };
     Ok((model, input))
 }

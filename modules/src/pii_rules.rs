@@ -154,6 +154,7 @@ mod tests {
                 inputs: "Mail ana@example.com or call +1 415 555 0100".into(),
                 parameters: Default::default(),
                 request_id: "t".into(),
+                traceparent: None,
             })
             .await
             .unwrap();

@@ -30,6 +30,18 @@ pub struct TaskInput<T: Task> {
     pub parameters: Parameters<T>,
     /// The caller's request id, for logs and upstream propagation.
     pub request_id: String,
+    /// The caller's W3C `traceparent`, when it sent a valid one; forwarded to remotes.
+    pub traceparent: Option<String>,
+}
+
+impl<T: Task> TaskInput<T> {
+    /// What a remote call forwards of this request.
+    pub fn forwarded(&self) -> taskgate_runtime::remote::Forwarded {
+        taskgate_runtime::remote::Forwarded {
+            request_id: self.request_id.clone(),
+            traceparent: self.traceparent.clone(),
+        }
+    }
 }
 
 pub type TaskFuture<O> = BoxFuture<'static, Result<O, TaskError>>;

@@ -15,10 +15,15 @@ use taskgate_runtime::remote::fmaas::generation_service_server::{
 use tokio::sync::oneshot;
 use tonic::{Request, Response, Status};
 
+/// `(x-request-id, traceparent)` as one call carried them.
+pub type SeenHeaders = (Option<String>, Option<String>);
+
 #[derive(Clone, Default)]
 pub struct FakeTgis {
     /// Every `(model_id, parameters)` received, in order.
     pub seen: Arc<Mutex<Vec<(String, fmaas::Parameters)>>>,
+    /// The forwarded metadata of every call, in order.
+    pub headers: Arc<Mutex<Vec<SeenHeaders>>>,
     /// Calls with the `FLAKY` prompt so far; every other one fails as UNAVAILABLE.
     flaky: Arc<std::sync::atomic::AtomicU32>,
 }
@@ -71,6 +76,19 @@ impl FakeTgis {
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    fn record_headers(&self, metadata: &tonic::metadata::MetadataMap) {
+        let get = |key: &str| {
+            metadata
+                .get(key)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        self.headers
+            .lock()
+            .unwrap()
+            .push((get("x-request-id"), get("traceparent")));
     }
 
     fn record(&self, model_id: &str, params: &Option<fmaas::Parameters>) {
@@ -168,6 +186,7 @@ impl GenerationService for FakeTgis {
         &self,
         request: Request<fmaas::BatchedGenerationRequest>,
     ) -> Result<Response<fmaas::BatchedGenerationResponse>, Status> {
+        self.record_headers(request.metadata());
         let request = request.into_inner();
         self.record(&request.model_id, &request.params);
         let mut responses = Vec::new();
@@ -212,6 +231,7 @@ impl GenerationService for FakeTgis {
         &self,
         request: Request<fmaas::SingleGenerationRequest>,
     ) -> Result<Response<Self::GenerateStreamStream>, Status> {
+        self.record_headers(request.metadata());
         let request = request.into_inner();
         self.record(&request.model_id, &request.params);
         let prompt = request.request.map(|r| r.text).unwrap_or_default();
@@ -268,6 +288,7 @@ impl GenerationService for FakeTgis {
         &self,
         request: Request<fmaas::BatchedTokenizeRequest>,
     ) -> Result<Response<fmaas::BatchedTokenizeResponse>, Status> {
+        self.record_headers(request.metadata());
         let request = request.into_inner();
         let responses = request
             .requests

@@ -20,6 +20,7 @@ use super::pb::caikit_data_model::nlp;
 use crate::app::AppState;
 use crate::error::ApiError;
 use crate::task_handlers::resolve;
+use crate::trace_context;
 
 pub struct NlpGrpc {
     state: AppState,
@@ -79,8 +80,13 @@ fn prepare<T: Task, Req: ProtoRequest>(
 ) -> Result<Prepared<T>, ApiError> {
     let deadline = call::deadline(request.metadata())?;
     let model_id = call::model_id(request.metadata())?;
+    let traceparent = request
+        .metadata()
+        .get(trace_context::TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_context::valid);
     let envelope = request.into_inner().into_envelope(model_id);
-    let (model, input) = resolve::<T>(state, envelope, request_id)?;
+    let (model, input) = resolve::<T>(state, envelope, request_id, traceparent)?;
     Ok(Prepared {
         deadline,
         model,

@@ -226,6 +226,7 @@ impl PredictStream<ServerStreamingTextGeneration> for TextGenerator {
                 inputs: input.inputs,
                 parameters: input.parameters,
                 request_id: input.request_id,
+                traceparent: input.traceparent,
             };
             let (events, shaper) = this.start(input).await?;
             // Ends with the finish event; a stream that stops before it reports an error.

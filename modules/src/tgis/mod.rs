@@ -131,13 +131,14 @@ impl Predict<TextGeneration> for TgisGenerator {
         let this = self.clone();
         Box::pin(async move {
             let details = Details::from_parameters(&input.parameters);
+            let forwarded = input.forwarded();
             let request = fmaas::BatchedGenerationRequest {
                 model_id: this.model_name.clone(),
                 requests: vec![this.request(input.inputs)],
                 params: Some(parameters(&input.parameters)),
                 ..Default::default()
             };
-            let response = this.client.generate(request).await?;
+            let response = this.client.generate(request, &forwarded).await?;
             Ok(details.result(response, producer()))
         })
     }
@@ -151,13 +152,14 @@ impl PredictStream<ServerStreamingTextGeneration> for TgisGenerator {
         let this = self.clone();
         Box::pin(async move {
             let details = Details::from_parameters(&input.parameters);
+            let forwarded = input.forwarded();
             let request = fmaas::SingleGenerationRequest {
                 model_id: this.model_name.clone(),
                 request: Some(this.request(input.inputs)),
                 params: Some(parameters(&input.parameters)),
                 ..Default::default()
             };
-            let responses = this.client.generate_stream(request).await?;
+            let responses = this.client.generate_stream(request, &forwarded).await?;
             let shaper = StreamShaper::new(details, producer());
             let name = this.client.name().to_string();
             // Ends with the event carrying the finish reason; a stream the remote ends before
@@ -203,6 +205,7 @@ impl Predict<Tokenization> for TgisGenerator {
     fn predict(&self, input: TaskInput<Tokenization>) -> TaskFuture<TokenizationResults> {
         let this = self.clone();
         Box::pin(async move {
+            let forwarded = input.forwarded();
             let text = input.inputs;
             let request = fmaas::BatchedTokenizeRequest {
                 model_id: this.model_name.clone(),
@@ -211,7 +214,7 @@ impl Predict<Tokenization> for TgisGenerator {
                 return_offsets: true,
                 ..Default::default()
             };
-            let response = this.client.tokenize(request).await?;
+            let response = this.client.tokenize(request, &forwarded).await?;
             let chars = text.chars().count() as u32;
             let mut results = Vec::with_capacity(response.offsets.len());
             for (token, offset) in response.tokens.into_iter().zip(response.offsets) {

@@ -12,6 +12,31 @@ pub mod fmaas {
 
 use std::time::Duration;
 
+/// What every remote call carries from the caller's request, so a remote's logs and traces
+/// join the gateway's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forwarded {
+    /// Sent as `x-request-id`.
+    pub request_id: String,
+    /// A valid W3C `traceparent`, sent as is.
+    pub traceparent: Option<String>,
+}
+
+impl Forwarded {
+    /// `message` as a gRPC request carrying these headers as metadata.
+    pub fn grpc_request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let metadata = request.metadata_mut();
+        if let Ok(value) = self.request_id.parse() {
+            metadata.insert("x-request-id", value);
+        }
+        if let Some(Ok(value)) = self.traceparent.as_ref().map(|t| t.parse()) {
+            metadata.insert("traceparent", value);
+        }
+        request
+    }
+}
+
 /// Where a remote runtime is and how long taskgate waits for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteEndpoint {

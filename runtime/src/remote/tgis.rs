@@ -9,10 +9,10 @@ use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 use tonic::transport::{Channel, Endpoint};
 
-use super::RemoteEndpoint;
 use super::fmaas;
 use super::fmaas::generation_service_client::GenerationServiceClient;
 use super::resilience::{CircuitBreaker, Resilience};
+use super::{Forwarded, RemoteEndpoint};
 use crate::error::{RemoteFailure, RuntimeError};
 
 pub struct TgisClient {
@@ -84,13 +84,15 @@ impl TgisClient {
     pub async fn generate(
         &self,
         request: fmaas::BatchedGenerationRequest,
+        forwarded: &Forwarded,
     ) -> Result<fmaas::GenerationResponse, RuntimeError> {
         self.resilience
             .unary(|| {
                 let request = request.clone();
                 async move {
                     let mut client = self.client().await?;
-                    let response = self.unary(client.generate(request)).await?;
+                    let call = client.generate(forwarded.grpc_request(request));
+                    let response = self.unary(call).await?;
                     self.only(response.responses, "Generate")
                 }
             })
@@ -102,6 +104,7 @@ impl TgisClient {
     pub async fn generate_stream(
         &self,
         request: fmaas::SingleGenerationRequest,
+        forwarded: &Forwarded,
     ) -> Result<ResponseStream, RuntimeError> {
         // Starting the stream may be retried: no token has reached the caller yet.
         let stream = self
@@ -110,7 +113,8 @@ impl TgisClient {
                 let request = request.clone();
                 async move {
                     let mut client = self.client().await?;
-                    self.unary(client.generate_stream(request)).await
+                    let call = client.generate_stream(forwarded.grpc_request(request));
+                    self.unary(call).await
                 }
             })
             .await?;
@@ -124,13 +128,15 @@ impl TgisClient {
     pub async fn tokenize(
         &self,
         request: fmaas::BatchedTokenizeRequest,
+        forwarded: &Forwarded,
     ) -> Result<fmaas::TokenizeResponse, RuntimeError> {
         self.resilience
             .unary(|| {
                 let request = request.clone();
                 async move {
                     let mut client = self.client().await?;
-                    let response = self.unary(client.tokenize(request)).await?;
+                    let call = client.tokenize(forwarded.grpc_request(request));
+                    let response = self.unary(call).await?;
                     self.only(response.responses, "Tokenize")
                 }
             })
