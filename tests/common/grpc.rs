@@ -5,6 +5,7 @@
 use prost_reflect::{DescriptorPool, DynamicMessage, SerializeOptions};
 use serde_json::{Map, Value};
 use taskgate_gateway::grpc::pb;
+use taskgate_gateway::grpc::pb::caikit::runtime::nlp::nlp_service_client::NlpServiceClient;
 use tonic::transport::Channel;
 
 use super::BinaryServer;
@@ -16,6 +17,17 @@ pub async fn channel(server: &BinaryServer) -> Channel {
         .connect()
         .await
         .expect("connects to the gRPC port")
+}
+
+pub async fn nlp(server: &BinaryServer) -> NlpServiceClient<Channel> {
+    NlpServiceClient::new(channel(server).await)
+}
+
+/// The gRPC status of a call that must fail.
+pub fn failure<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+) -> tonic::Status {
+    result.expect_err("the call fails")
 }
 
 /// A hyper HTTP/2 connection as a tonic transport. Unlike tonic's `Channel` it keeps no timer
