@@ -393,3 +393,62 @@ async fn request_ids_and_trace_context_reach_the_remote() {
     let last = fake.headers.lock().unwrap().last().cloned().unwrap();
     assert_eq!(last, (Some("grpc-7".into()), Some(traceparent.into())));
 }
+
+#[tokio::test]
+async fn x_route_info_picks_only_configured_endpoints() {
+    let other = FakeTgis::default();
+    let other_running = other.start(0).await;
+    let (fake, _running, server) = serve_with(
+        "route",
+        json!({"route_overrides": [format!("{}/", other_running.url)]}),
+    )
+    .await;
+    let routed = |route: &str| {
+        common::client()
+            .post(server.url("/api/v1/task/text-generation"))
+            .header("x-route-info", route)
+            .json(&body("a b", json!({})))
+            .send()
+    };
+
+    let response = routed(&other_running.url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        other.seen.lock().unwrap().len(),
+        1,
+        "served by the listed endpoint"
+    );
+    assert_eq!(fake.seen.lock().unwrap().len(), 0);
+
+    // Anything not listed is refused before any call goes out.
+    let response = routed("http://169.254.169.254").await.unwrap();
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(
+        error["additional_info"][0]["path"], "x-route-info",
+        "{error}"
+    );
+    assert_eq!(other.seen.lock().unwrap().len(), 1);
+    assert_eq!(fake.seen.lock().unwrap().len(), 0);
+
+    // Without the header, the configured endpoint; over gRPC, from metadata.
+    server
+        .call_ok("text-generation", body("a b", json!({})))
+        .await;
+    assert_eq!(fake.seen.lock().unwrap().len(), 1);
+    let mut client = NlpServiceClient::new(channel(&server).await);
+    let mut request = for_model(
+        "remote-llm",
+        rpc::TokenizationTaskRequest { text: "a b".into() },
+    );
+    request
+        .metadata_mut()
+        .insert("x-route-info", "http://10.9.9.9:1".parse().unwrap());
+    let status = client.tokenization_task_predict(request).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("not an endpoint"),
+        "{}",
+        status.message()
+    );
+}

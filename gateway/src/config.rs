@@ -165,6 +165,12 @@ pub struct BackendConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     pub circuit_cooldown_ms: Option<u64>,
+    /// Other endpoints of the same model a call may choose with the `x-route-info` header (or
+    /// gRPC metadata). Any other value is refused with 400, so the header cannot point taskgate
+    /// at an arbitrary address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["http://10.0.0.8:8033"]))]
+    pub route_overrides: Option<Vec<String>>,
 }
 
 /// The remote protocols taskgate speaks.

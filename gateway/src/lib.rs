@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod body;
+pub mod call_headers;
 pub mod config;
 pub mod error;
 pub mod grpc;

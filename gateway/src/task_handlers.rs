@@ -13,9 +13,9 @@ use taskgate_modules::{Model, Task, TaskError, TaskInput};
 use taskgate_schemas::{TaskParameters, TaskRequest};
 
 use crate::app::AppState;
+use crate::call_headers::CallHeaders;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
-use crate::trace_context;
 
 /// `POST /api/v1/task/<name>` for a unary task.
 pub async fn unary<T: Task>(
@@ -95,11 +95,8 @@ async fn prepare<T: Task>(
     request_id: &str,
 ) -> Result<(Arc<Model>, TaskInput<T>), ApiError> {
     let json = crate::body::read_json(headers, body, state.max_body_bytes()).await?;
-    let traceparent = headers
-        .get(trace_context::TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(trace_context::valid);
-    resolve::<T>(state, json, request_id, traceparent)
+    let call = CallHeaders::read(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+    resolve::<T>(state, json, request_id, call)
 }
 
 /// The request envelope `{model_id, inputs, parameters}` → schema → typed request → cross-field
@@ -109,7 +106,7 @@ pub(crate) fn resolve<T: Task>(
     state: &AppState,
     json: Value,
     request_id: &str,
-    traceparent: Option<String>,
+    call: CallHeaders,
 ) -> Result<(Arc<Model>, TaskInput<T>), ApiError> {
     if let Value::Object(map) = &json
         && !map.contains_key("model_id")
@@ -142,7 +139,8 @@ pub(crate) fn resolve<T: Task>(
         inputs,
         parameters,
         request_id: request_id.to_string(),
-        traceparent,
+        traceparent: call.traceparent,
+        route_info: call.route_info,
     };
     Ok((model, input))
 }

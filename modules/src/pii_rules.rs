@@ -155,6 +155,7 @@ mod tests {
                 parameters: Default::default(),
                 request_id: "t".into(),
                 traceparent: None,
+                route_info: None,
             })
             .await
             .unwrap();

@@ -32,6 +32,9 @@ pub struct TaskInput<T: Task> {
     pub request_id: String,
     /// The caller's W3C `traceparent`, when it sent a valid one; forwarded to remotes.
     pub traceparent: Option<String>,
+    /// The remote endpoint the caller asked for (`x-route-info`); a remote module takes it only
+    /// when its config lists it.
+    pub route_info: Option<String>,
 }
 
 impl<T: Task> TaskInput<T> {

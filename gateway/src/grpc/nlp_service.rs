@@ -18,9 +18,9 @@ use super::pb::caikit::runtime::nlp::nlp_service_server::NlpService;
 use super::pb::caikit_data_model::caikit_nlp as cn;
 use super::pb::caikit_data_model::nlp;
 use crate::app::AppState;
+use crate::call_headers::CallHeaders;
 use crate::error::ApiError;
 use crate::task_handlers::resolve;
-use crate::trace_context;
 
 pub struct NlpGrpc {
     state: AppState,
@@ -80,13 +80,10 @@ fn prepare<T: Task, Req: ProtoRequest>(
 ) -> Result<Prepared<T>, ApiError> {
     let deadline = call::deadline(request.metadata())?;
     let model_id = call::model_id(request.metadata())?;
-    let traceparent = request
-        .metadata()
-        .get(trace_context::TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(trace_context::valid);
+    let metadata = request.metadata();
+    let call = CallHeaders::read(|name| metadata.get(name).and_then(|v| v.to_str().ok()));
     let envelope = request.into_inner().into_envelope(model_id);
-    let (model, input) = resolve::<T>(state, envelope, request_id, traceparent)?;
+    let (model, input) = resolve::<T>(state, envelope, request_id, call)?;
     Ok(Prepared {
         deadline,
         model,

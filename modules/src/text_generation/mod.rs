@@ -227,6 +227,7 @@ impl PredictStream<ServerStreamingTextGeneration> for TextGenerator {
                 parameters: input.parameters,
                 request_id: input.request_id,
                 traceparent: input.traceparent,
+                route_info: input.route_info,
             };
             let (events, shaper) = this.start(input).await?;
             // Ends with the finish event; a stream that stops before it reports an error.

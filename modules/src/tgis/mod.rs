@@ -5,6 +5,7 @@
 
 mod mapping;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,14 +22,14 @@ use taskgate_schemas::{
 use crate::module_config::ModuleConfig;
 use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
 use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskFuture, TaskInput,
-    TaskStream,
+    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, Task, TaskError,
+    TaskFuture, TaskInput, TaskStream,
 };
 use mapping::{Details, StreamShaper, parameters};
 
 pub const MODULE_NAME: &str = "tgis";
 
-const CONFIG_KEYS: [&str; 8] = [
+const CONFIG_KEYS: [&str; 9] = [
     "endpoint",
     "model_name",
     "connect_timeout_ms",
@@ -37,6 +38,7 @@ const CONFIG_KEYS: [&str; 8] = [
     "retries",
     "circuit_failures",
     "circuit_cooldown_ms",
+    "route_overrides",
 ];
 
 pub struct TgisFactory;
@@ -44,6 +46,10 @@ pub struct TgisFactory;
 #[derive(Clone)]
 struct TgisGenerator {
     client: Arc<TgisClient>,
+    /// Endpoints a call may pick with `x-route-info`, each with its own connection and circuit.
+    /// Only these: the header never makes taskgate call an address it was not configured with.
+    routes: Arc<BTreeMap<String, Arc<TgisClient>>>,
+    model_id: String,
     /// The name TGIS knows the model by (`model_id` in its requests).
     model_name: String,
 }
@@ -80,6 +86,19 @@ impl ModuleFactory for TgisFactory {
             Some(serde_json::Value::String(name)) if !name.is_empty() => name.clone(),
             Some(_) => return Err(config.error("model_name", "expected a non-empty string")),
         };
+        let routes = match config.get("route_overrides") {
+            None => Vec::new(),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|item| match item.as_str() {
+                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                        Ok(u.trim_end_matches('/').to_string())
+                    }
+                    _ => Err(config.error("route_overrides", "expected http(s) URLs")),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(config.error("route_overrides", "expected a list of URLs")),
+        };
         let endpoint = RemoteEndpoint {
             url: url.clone(),
             connect_timeout: millis(&config, "connect_timeout_ms", 5_000)?,
@@ -95,10 +114,25 @@ impl ModuleFactory for TgisFactory {
             circuit_failures: config.positive("circuit_failures", 5)? as u32,
             circuit_cooldown: millis(&config, "circuit_cooldown_ms", 10_000)?,
         };
-        let client = Arc::new(TgisClient::new(endpoint).map_err(|e| spec.runtime_error(e))?);
+        let connect = |endpoint: RemoteEndpoint| {
+            TgisClient::new(endpoint)
+                .map(Arc::new)
+                .map_err(|e| spec.runtime_error(e))
+        };
+        let mut overrides = BTreeMap::new();
+        for route in routes {
+            let client = connect(RemoteEndpoint {
+                url: route.clone(),
+                ..endpoint.clone()
+            })?;
+            overrides.insert(route, client);
+        }
+        let client = connect(endpoint)?;
         let health = client.clone();
         let service = Arc::new(TgisGenerator {
             client,
+            routes: Arc::new(overrides),
+            model_id: spec.id.clone(),
             model_name: model_name.clone(),
         });
         Ok(Model::builder(&spec.id, MODULE_NAME, "tgis")
@@ -124,6 +158,25 @@ impl TgisGenerator {
     fn request(&self, text: String) -> fmaas::GenerationRequest {
         fmaas::GenerationRequest { text }
     }
+
+    /// The configured endpoint, or the listed one the call asked for.
+    fn client<T: Task>(&self, input: &TaskInput<T>) -> Result<Arc<TgisClient>, TaskError> {
+        let Some(route) = &input.route_info else {
+            return Ok(self.client.clone());
+        };
+        self.routes
+            .get(route.trim_end_matches('/'))
+            .cloned()
+            .ok_or_else(|| {
+                TaskError::invalid_field(
+                    "x-route-info",
+                    format!(
+                        "'{route}' is not an endpoint model '{}' may be routed to",
+                        self.model_id
+                    ),
+                )
+            })
+    }
 }
 
 impl Predict<TextGeneration> for TgisGenerator {
@@ -132,13 +185,14 @@ impl Predict<TextGeneration> for TgisGenerator {
         Box::pin(async move {
             let details = Details::from_parameters(&input.parameters);
             let forwarded = input.forwarded();
+            let client = this.client(&input)?;
             let request = fmaas::BatchedGenerationRequest {
                 model_id: this.model_name.clone(),
                 requests: vec![this.request(input.inputs)],
                 params: Some(parameters(&input.parameters)),
                 ..Default::default()
             };
-            let response = this.client.generate(request, &forwarded).await?;
+            let response = client.generate(request, &forwarded).await?;
             Ok(details.result(response, producer()))
         })
     }
@@ -153,15 +207,16 @@ impl PredictStream<ServerStreamingTextGeneration> for TgisGenerator {
         Box::pin(async move {
             let details = Details::from_parameters(&input.parameters);
             let forwarded = input.forwarded();
+            let client = this.client(&input)?;
             let request = fmaas::SingleGenerationRequest {
                 model_id: this.model_name.clone(),
                 request: Some(this.request(input.inputs)),
                 params: Some(parameters(&input.parameters)),
                 ..Default::default()
             };
-            let responses = this.client.generate_stream(request, &forwarded).await?;
+            let responses = client.generate_stream(request, &forwarded).await?;
             let shaper = StreamShaper::new(details, producer());
-            let name = this.client.name().to_string();
+            let name = client.name().to_string();
             // Ends with the event carrying the finish reason; a stream the remote ends before
             // it is an error, not a result.
             let events = futures::stream::unfold(
@@ -206,6 +261,7 @@ impl Predict<Tokenization> for TgisGenerator {
         let this = self.clone();
         Box::pin(async move {
             let forwarded = input.forwarded();
+            let client = this.client(&input)?;
             let text = input.inputs;
             let request = fmaas::BatchedTokenizeRequest {
                 model_id: this.model_name.clone(),
@@ -214,13 +270,13 @@ impl Predict<Tokenization> for TgisGenerator {
                 return_offsets: true,
                 ..Default::default()
             };
-            let response = this.client.tokenize(request, &forwarded).await?;
+            let response = client.tokenize(request, &forwarded).await?;
             let chars = text.chars().count() as u32;
             let mut results = Vec::with_capacity(response.offsets.len());
             for (token, offset) in response.tokens.into_iter().zip(response.offsets) {
                 if offset.start > offset.end || offset.end > chars {
                     return Err(RuntimeError::Remote {
-                        backend: this.client.name().to_string(),
+                        backend: client.name().to_string(),
                         failure: RemoteFailure::Failed,
                         message: format!(
                             "token '{token}' has offsets {}..{} outside the {chars}-character text",
