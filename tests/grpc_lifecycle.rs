@@ -87,19 +87,12 @@ async fn deadlines_cancellation_and_overload_stop_or_refuse_generation() {
     request
         .metadata_mut()
         .insert("grpc-timeout", "1500m".parse().unwrap());
-    let mut events = client
+    let events = client
         .server_streaming_text_generation_task_predict(request)
         .await
         .unwrap()
         .into_inner();
-    let mut received = 0;
-    let ending = loop {
-        match events.next().await {
-            Some(Ok(_)) => received += 1,
-            Some(Err(status)) => break status,
-            None => panic!("the stream ended without its deadline status"),
-        }
-    };
+    let (received, ending) = common::grpc::messages_then_error(events).await;
     assert_eq!(ending.code(), Code::DeadlineExceeded, "{ending:?}");
     assert!(received >= 2, "only {received} events before the deadline");
     wait_for_cancellations(&server, 2).await;

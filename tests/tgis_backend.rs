@@ -268,7 +268,7 @@ async fn remote_failures_become_clear_errors_and_a_restarted_remote_serves_again
     assert!(status.message().contains("the fake rejects this prompt"));
 
     // Stuck mid-stream over gRPC: the events so far, then DEADLINE_EXCEEDED ends the stream.
-    let mut events = client
+    let events = client
         .server_streaming_text_generation_task_predict(for_model(
             "remote-llm",
             rpc::ServerStreamingTextGenerationTaskRequest {
@@ -279,14 +279,7 @@ async fn remote_failures_become_clear_errors_and_a_restarted_remote_serves_again
         .await
         .unwrap()
         .into_inner();
-    let mut received = 0;
-    let ending = loop {
-        match events.next().await {
-            Some(Ok(_)) => received += 1,
-            Some(Err(status)) => break status,
-            None => panic!("the stream ended without an error"),
-        }
-    };
+    let (received, ending) = common::grpc::messages_then_error(events).await;
     assert_eq!(received, 2);
     assert_eq!(ending.code(), tonic::Code::DeadlineExceeded, "{ending:?}");
 }

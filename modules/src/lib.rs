@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod encoder_settings;
 pub mod error;
+pub mod generation_stream;
 pub mod model;
 pub mod module_config;
 pub mod pii;

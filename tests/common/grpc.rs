@@ -30,6 +30,18 @@ pub fn failure<T: std::fmt::Debug>(
     result.expect_err("the call fails")
 }
 
+/// Reads a stream that must end in an error: how many messages came first, and the error.
+pub async fn messages_then_error<T>(mut stream: tonic::Streaming<T>) -> (usize, tonic::Status) {
+    let mut received = 0;
+    loop {
+        match stream.message().await {
+            Ok(Some(_)) => received += 1,
+            Ok(None) => panic!("the stream ended without an error"),
+            Err(status) => return (received, status),
+        }
+    }
+}
+
 /// A hyper HTTP/2 connection as a tonic transport. Unlike tonic's `Channel` it keeps no timer
 /// of its own for `grpc-timeout`, so a call past its deadline shows what the server answers.
 pub type Uncapped = hyper_util::client::legacy::Client<

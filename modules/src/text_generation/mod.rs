@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use futures::StreamExt;
 use serde_json::Value;
 use taskgate_runtime::RuntimeError;
 use taskgate_runtime::generation::{EngineConfig, GenerationEngine, GenerationStream};
@@ -21,6 +20,7 @@ use taskgate_schemas::{
     GeneratedTextResult, GeneratedTextStreamResult, ProducerId, TokenizationResults,
 };
 
+use crate::generation_stream::until_finished;
 use crate::module_config::ModuleConfig;
 use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
 use crate::tokenization::token_spans;
@@ -230,27 +230,13 @@ impl PredictStream<ServerStreamingTextGeneration> for TextGenerator {
                 route_info: input.route_info,
             };
             let (events, shaper) = this.start(input).await?;
-            // Ends with the finish event; a stream that stops before it reports an error.
-            let stream = futures::stream::unfold(
-                (events, shaper, false),
-                |(mut events, mut shaper, finished)| async move {
-                    if finished {
-                        return None;
-                    }
-                    match events.recv().await {
-                        Some(Ok(event)) => {
-                            let result = shaper.event(event);
-                            let last = result.details.as_ref().is_some_and(|d| {
-                                d.finish_reason != taskgate_schemas::FinishReason::NotFinished
-                            });
-                            Some((Ok(result), (events, shaper, last)))
-                        }
-                        Some(Err(e)) => Some((Err(e.into()), (events, shaper, true))),
-                        None => Some((Err(ended_early()), (events, shaper, true))),
-                    }
-                },
-            );
-            Ok(stream.boxed())
+            let shaped =
+                futures::stream::unfold((events, shaper), |(mut events, mut shaper)| async move {
+                    let item = events.recv().await?;
+                    let item = item.map(|event| shaper.event(event)).map_err(Into::into);
+                    Some((item, (events, shaper)))
+                });
+            Ok(until_finished(shaped, ended_early()))
         })
     }
 }

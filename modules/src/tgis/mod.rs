@@ -15,10 +15,10 @@ use taskgate_runtime::remote::tgis::TgisClient;
 use taskgate_runtime::remote::{RemoteEndpoint, fmaas};
 use taskgate_runtime::{RemoteFailure, RuntimeError};
 use taskgate_schemas::{
-    FinishReason, GeneratedTextResult, GeneratedTextStreamResult, ProducerId, Token,
-    TokenizationResults,
+    GeneratedTextResult, GeneratedTextStreamResult, ProducerId, Token, TokenizationResults,
 };
 
+use crate::generation_stream::until_finished;
 use crate::module_config::ModuleConfig;
 use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
 use crate::{
@@ -215,43 +215,17 @@ impl PredictStream<ServerStreamingTextGeneration> for TgisGenerator {
                 ..Default::default()
             };
             let responses = client.generate_stream(request, &forwarded).await?;
-            let shaper = StreamShaper::new(details, producer());
-            let name = client.name().to_string();
-            // Ends with the event carrying the finish reason; a stream the remote ends before
-            // it is an error, not a result.
-            let events = futures::stream::unfold(
-                (responses, shaper, false),
-                move |(mut responses, mut shaper, finished)| {
-                    let name = name.clone();
-                    async move {
-                        if finished {
-                            return None;
-                        }
-                        match responses.next().await {
-                            Some(Ok(response)) => {
-                                let event = shaper.event(response);
-                                let last = event
-                                    .details
-                                    .as_ref()
-                                    .is_some_and(|d| d.finish_reason != FinishReason::NotFinished);
-                                Some((Ok(event), (responses, shaper, last)))
-                            }
-                            Some(Err(error)) => {
-                                Some((Err(error.into()), (responses, shaper, true)))
-                            }
-                            None => {
-                                let error = RuntimeError::Remote {
-                                    backend: name,
-                                    failure: RemoteFailure::Failed,
-                                    message: "the stream ended before its finish reason".into(),
-                                };
-                                Some((Err(error.into()), (responses, shaper, true)))
-                            }
-                        }
-                    }
-                },
-            );
-            Ok(events.boxed())
+            let mut shaper = StreamShaper::new(details, producer());
+            let ended_early = RuntimeError::Remote {
+                backend: client.name().to_string(),
+                failure: RemoteFailure::Failed,
+                message: "the stream ended before its finish reason".into(),
+            };
+            let shaped = responses.map(move |item| {
+                item.map(|response| shaper.event(response))
+                    .map_err(Into::into)
+            });
+            Ok(until_finished(shaped, ended_early.into()))
         })
     }
 }

@@ -17,6 +17,8 @@ use crate::error::{RemoteFailure, RuntimeError};
 
 pub struct TgisClient {
     endpoint: RemoteEndpoint,
+    /// Parsed once, at start-up.
+    target: Endpoint,
     resilience: Resilience,
     /// Connected on first use, inside the async runtime; reconnects by itself after the remote
     /// restarts.
@@ -28,16 +30,19 @@ pub type ResponseStream = BoxStream<'static, Result<fmaas::GenerationResponse, R
 
 impl TgisClient {
     pub fn new(endpoint: RemoteEndpoint) -> Result<Self, RuntimeError> {
-        // Checked now so a bad URL fails at start-up, not on the first call.
-        Endpoint::from_shared(endpoint.url.clone()).map_err(|e| {
-            RuntimeError::Unavailable(format!("invalid TGIS endpoint '{}': {e}", endpoint.url))
-        })?;
+        // Parsed now so a bad URL fails at start-up, not on the first call.
+        let target = Endpoint::from_shared(endpoint.url.clone())
+            .map_err(|e| {
+                RuntimeError::Unavailable(format!("invalid TGIS endpoint '{}': {e}", endpoint.url))
+            })?
+            .connect_timeout(endpoint.connect_timeout);
         let name = format!("TGIS at {}", endpoint.url);
         let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);
         Ok(Self {
             resilience: Resilience::new(name.clone(), endpoint.retry, breaker),
             name,
             endpoint,
+            target,
             client: OnceCell::new(),
         })
     }
@@ -55,13 +60,10 @@ impl TgisClient {
     async fn client(&self) -> Result<GenerationServiceClient<Channel>, RuntimeError> {
         let client = self
             .client
-            .get_or_try_init(|| async {
-                let endpoint = Endpoint::from_shared(self.endpoint.url.clone())
-                    .map_err(|e| self.error(RemoteFailure::Unreachable, e.to_string()))?
-                    .connect_timeout(self.endpoint.connect_timeout);
-                Ok::<_, RuntimeError>(GenerationServiceClient::new(endpoint.connect_lazy()))
+            .get_or_init(|| async {
+                GenerationServiceClient::new(self.target.clone().connect_lazy())
             })
-            .await?;
+            .await;
         Ok(client.clone())
     }
 
