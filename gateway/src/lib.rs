@@ -2,6 +2,7 @@
 //! and explorer, configuration and serving.
 
 pub mod app;
+pub mod backend_config;
 pub mod body;
 pub mod call_headers;
 pub mod config;

@@ -2,6 +2,7 @@
 //! that implements it and the tasks it serves), and the modules themselves.
 
 pub mod catalog;
+pub mod embedding_tasks;
 pub mod encoder_settings;
 pub mod error;
 pub mod generation_stream;
@@ -10,6 +11,7 @@ pub mod module_config;
 pub mod pii;
 pub mod pii_rules;
 pub mod registry;
+pub mod remote_settings;
 pub mod rerank;
 pub mod sentence_embeddings;
 pub mod task;

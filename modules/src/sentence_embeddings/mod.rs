@@ -11,11 +11,9 @@ use serde_json::{Value, json};
 use taskgate_runtime::Batcher;
 use taskgate_runtime::bert::EmbeddingModel;
 
+use crate::embedding_tasks::serve_embedding_family;
 use crate::encoder_settings::EncoderSettings;
-use crate::tasks::{
-    Embedding, EmbeddingTasks, Rerank, RerankTasks, SentenceSimilarity, SentenceSimilarityTasks,
-    Tokenization,
-};
+use crate::tasks::Tokenization;
 use crate::{Model, ModelSpec, ModuleError, ModuleFactory};
 pub use service::SentenceEmbeddings;
 
@@ -68,14 +66,8 @@ impl ModuleFactory for SentenceEmbeddingsFactory {
                     "largest_batch".into(),
                     stats.largest_batch.load(Ordering::Relaxed).into(),
                 );
-            }))
-            .serve::<Embedding>(service.clone())
-            .serve::<EmbeddingTasks>(service.clone())
-            .serve::<SentenceSimilarity>(service.clone())
-            .serve::<SentenceSimilarityTasks>(service.clone())
-            .serve::<Rerank>(service.clone())
-            .serve::<RerankTasks>(service.clone())
-            .serve::<Tokenization>(service);
+            }));
+        builder = serve_embedding_family(builder, service.clone()).serve::<Tokenization>(service);
         if let Value::Object(map) = metadata {
             for (key, value) in map {
                 builder = builder.metadata(&key, value);

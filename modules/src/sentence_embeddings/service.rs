@@ -3,7 +3,11 @@ use std::sync::Arc;
 use taskgate_runtime::bert::{TextTokenizer, TokenizeError, Truncation};
 use taskgate_runtime::{Batcher, Sequence};
 
-use crate::TaskError;
+use taskgate_schemas::ProducerId;
+
+use super::MODULE_NAME;
+use crate::embedding_tasks::{EmbedCall, Embedded, Embedder};
+use crate::{TaskError, TaskFuture};
 
 /// The shared half of every task this module serves: validate, tokenize, embed. Cheap to clone,
 /// so each call's future owns what it uses.
@@ -12,12 +16,6 @@ pub struct SentenceEmbeddings {
     batcher: Batcher<Vec<f32>>,
     pub(super) tokenizer: Arc<TextTokenizer>,
     max_client_batch_size: usize,
-}
-
-/// Embeddings of a request's texts, in order, plus the tokens they used.
-pub struct Embedded {
-    pub vectors: Vec<Vec<f32>>,
-    pub token_count: u64,
 }
 
 impl SentenceEmbeddings {
@@ -33,8 +31,7 @@ impl SentenceEmbeddings {
         }
     }
 
-    /// Embeds `texts`; `paths[i]` is the JSON pointer of `texts[i]` in the request, for errors.
-    pub async fn embed(
+    async fn embed_texts(
         &self,
         texts: &[String],
         paths: &[String],
@@ -58,13 +55,22 @@ impl SentenceEmbeddings {
             token_count,
         })
     }
-
-    pub fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        crate::encoder_settings::check_list(path, len, self.max_client_batch_size)
-    }
 }
 
-/// JSON pointers of the items of a list at `path`.
-pub fn item_paths(path: &str, len: usize) -> Vec<String> {
-    (0..len).map(|i| format!("{path}/{i}")).collect()
+impl Embedder for SentenceEmbeddings {
+    fn producer(&self) -> ProducerId {
+        ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
+    }
+
+    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
+        crate::encoder_settings::check_list(path, len, self.max_client_batch_size)
+    }
+
+    fn embed(&self, call: EmbedCall, truncate_input_tokens: Option<i64>) -> TaskFuture<Embedded> {
+        let this = self.clone();
+        Box::pin(async move {
+            this.embed_texts(&call.texts, &call.paths, truncate_input_tokens)
+                .await
+        })
+    }
 }

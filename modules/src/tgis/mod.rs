@@ -5,51 +5,35 @@
 
 mod mapping;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::StreamExt;
-use taskgate_runtime::remote::resilience::RetryPolicy;
 use taskgate_runtime::remote::tgis::TgisClient;
-use taskgate_runtime::remote::{RemoteEndpoint, fmaas};
+use taskgate_runtime::remote::{RemoteClient, fmaas};
 use taskgate_runtime::{RemoteFailure, RuntimeError};
 use taskgate_schemas::{
     GeneratedTextResult, GeneratedTextStreamResult, ProducerId, Token, TokenizationResults,
 };
 
 use crate::generation_stream::until_finished;
+use crate::model::LiveMetadata;
 use crate::module_config::ModuleConfig;
+use crate::remote_settings::{REMOTE_KEYS, RemoteSettings, Routed};
 use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
 use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, Task, TaskError,
-    TaskFuture, TaskInput, TaskStream,
+    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskFuture, TaskInput,
+    TaskStream,
 };
 use mapping::{Details, StreamShaper, parameters};
 
 pub const MODULE_NAME: &str = "tgis";
 
-const CONFIG_KEYS: [&str; 9] = [
-    "endpoint",
-    "model_name",
-    "connect_timeout_ms",
-    "request_timeout_ms",
-    "stream_idle_timeout_ms",
-    "retries",
-    "circuit_failures",
-    "circuit_cooldown_ms",
-    "route_overrides",
-];
-
 pub struct TgisFactory;
 
 #[derive(Clone)]
 struct TgisGenerator {
-    client: Arc<TgisClient>,
-    /// Endpoints a call may pick with `x-route-info`, each with its own connection and circuit.
-    /// Only these: the header never makes taskgate call an address it was not configured with.
-    routes: Arc<BTreeMap<String, Arc<TgisClient>>>,
-    model_id: String,
+    clients: Routed<TgisClient>,
+    circuit: LiveMetadata,
     /// The name TGIS knows the model by (`model_id` in its requests).
     model_name: String,
 }
@@ -58,95 +42,25 @@ fn producer() -> ProducerId {
     ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
 }
 
-fn millis(config: &ModuleConfig, key: &str, default: usize) -> Result<Duration, ModuleError> {
-    Ok(Duration::from_millis(config.positive(key, default)? as u64))
-}
-
 impl ModuleFactory for TgisFactory {
     fn name(&self) -> &'static str {
         MODULE_NAME
     }
 
     fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let config = ModuleConfig::parse(spec, &CONFIG_KEYS)?;
-        let url = match config.get("endpoint") {
-            Some(serde_json::Value::String(url))
-                if url.starts_with("http://") || url.starts_with("https://") =>
-            {
-                url.clone()
-            }
-            _ => {
-                return Err(
-                    config.error("endpoint", "required: the TGIS URL, e.g. http://host:8033")
-                );
-            }
-        };
-        let model_name = match config.get("model_name") {
-            None => spec.id.clone(),
-            Some(serde_json::Value::String(name)) if !name.is_empty() => name.clone(),
-            Some(_) => return Err(config.error("model_name", "expected a non-empty string")),
-        };
-        let routes = match config.get("route_overrides") {
-            None => Vec::new(),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|item| match item.as_str() {
-                    Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                        Ok(u.trim_end_matches('/').to_string())
-                    }
-                    _ => Err(config.error("route_overrides", "expected http(s) URLs")),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(config.error("route_overrides", "expected a list of URLs")),
-        };
-        let endpoint = RemoteEndpoint {
-            url: url.clone(),
-            connect_timeout: millis(&config, "connect_timeout_ms", 5_000)?,
-            request_timeout: millis(&config, "request_timeout_ms", 60_000)?,
-            stream_idle_timeout: millis(&config, "stream_idle_timeout_ms", 30_000)?,
-            retry: RetryPolicy {
-                retries: match config.non_negative("retries", 2)? {
-                    n @ 0..=10 => n as u32,
-                    _ => return Err(config.error("retries", "at most 10")),
-                },
-                ..RetryPolicy::default()
-            },
-            circuit_failures: config.positive("circuit_failures", 5)? as u32,
-            circuit_cooldown: millis(&config, "circuit_cooldown_ms", 10_000)?,
-        };
-        let connect = |endpoint: RemoteEndpoint| {
-            TgisClient::new(endpoint)
-                .map(Arc::new)
-                .map_err(|e| spec.runtime_error(e))
-        };
-        let mut overrides = BTreeMap::new();
-        for route in routes {
-            let client = connect(RemoteEndpoint {
-                url: route.clone(),
-                ..endpoint.clone()
-            })?;
-            overrides.insert(route, client);
-        }
-        let client = connect(endpoint)?;
-        let health = client.clone();
+        let config = ModuleConfig::parse(spec, &REMOTE_KEYS)?;
+        let settings = RemoteSettings::parse(&config, spec, "http://host:8033")?;
+        let clients = settings.connect(spec, TgisClient::new)?;
         let service = Arc::new(TgisGenerator {
-            client,
-            routes: Arc::new(overrides),
-            model_id: spec.id.clone(),
-            model_name: model_name.clone(),
+            circuit: clients.circuit_metadata(),
+            clients,
+            model_name: settings.model_name.clone(),
         });
         Ok(Model::builder(&spec.id, MODULE_NAME, "tgis")
             .max_concurrent_requests(spec.max_concurrent_requests)
-            .metadata("endpoint", url.into())
-            .metadata("model_name", model_name.into())
-            .live_metadata(Arc::new(move |metadata| {
-                let breaker = &health.resilience().breaker;
-                metadata.insert("circuit".into(), breaker.state().name().into());
-                metadata.insert(
-                    "consecutive_failures".into(),
-                    breaker.consecutive_failures().into(),
-                );
-            }))
+            .metadata("endpoint", settings.endpoint.url.clone().into())
+            .metadata("model_name", settings.model_name.into())
+            .live_metadata(service.circuit.clone())
             .serve::<TextGeneration>(service.clone())
             .serve_stream::<ServerStreamingTextGeneration>(service.clone())
             .serve::<Tokenization>(service)
@@ -158,25 +72,6 @@ impl TgisGenerator {
     fn request(&self, text: String) -> fmaas::GenerationRequest {
         fmaas::GenerationRequest { text }
     }
-
-    /// The configured endpoint, or the listed one the call asked for.
-    fn client<T: Task>(&self, input: &TaskInput<T>) -> Result<Arc<TgisClient>, TaskError> {
-        let Some(route) = &input.route_info else {
-            return Ok(self.client.clone());
-        };
-        self.routes
-            .get(route.trim_end_matches('/'))
-            .cloned()
-            .ok_or_else(|| {
-                TaskError::invalid_field(
-                    "x-route-info",
-                    format!(
-                        "'{route}' is not an endpoint model '{}' may be routed to",
-                        self.model_id
-                    ),
-                )
-            })
-    }
 }
 
 impl Predict<TextGeneration> for TgisGenerator {
@@ -185,7 +80,7 @@ impl Predict<TextGeneration> for TgisGenerator {
         Box::pin(async move {
             let details = Details::from_parameters(&input.parameters);
             let forwarded = input.forwarded();
-            let client = this.client(&input)?;
+            let client = this.clients.pick(&input)?;
             let request = fmaas::BatchedGenerationRequest {
                 model_id: this.model_name.clone(),
                 requests: vec![this.request(input.inputs)],
@@ -207,7 +102,7 @@ impl PredictStream<ServerStreamingTextGeneration> for TgisGenerator {
         Box::pin(async move {
             let details = Details::from_parameters(&input.parameters);
             let forwarded = input.forwarded();
-            let client = this.client(&input)?;
+            let client = this.clients.pick(&input)?;
             let request = fmaas::SingleGenerationRequest {
                 model_id: this.model_name.clone(),
                 request: Some(this.request(input.inputs)),
@@ -235,7 +130,7 @@ impl Predict<Tokenization> for TgisGenerator {
         let this = self.clone();
         Box::pin(async move {
             let forwarded = input.forwarded();
-            let client = this.client(&input)?;
+            let client = this.clients.pick(&input)?;
             let text = input.inputs;
             let request = fmaas::BatchedTokenizeRequest {
                 model_id: this.model_name.clone(),

@@ -1,7 +1,9 @@
 //! Clients of remote model runtimes. Each speaks one protocol and reports failures as
 //! [`RuntimeError::Remote`](crate::RuntimeError::Remote), so the gateway maps them one way.
 
+pub mod http;
 pub mod resilience;
+pub mod sse;
 pub mod tgis;
 
 /// The generated TGIS (`fmaas`) messages, client and server.
@@ -11,6 +13,10 @@ pub mod fmaas {
 }
 
 use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+
+use crate::error::{RemoteFailure, RuntimeError};
 
 /// What every remote call carries from the caller's request, so a remote's logs and traces
 /// join the gateway's.
@@ -37,6 +43,14 @@ impl Forwarded {
     }
 }
 
+/// What every protocol's client offers besides its calls.
+pub trait RemoteClient {
+    /// How errors name this backend ("TGIS at http://…").
+    fn name(&self) -> &str;
+    /// Its retries and circuit breaker.
+    fn resilience(&self) -> &resilience::Resilience;
+}
+
 /// Where a remote runtime is and how long taskgate waits for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RemoteEndpoint {
@@ -52,4 +66,37 @@ pub struct RemoteEndpoint {
     pub circuit_failures: u32,
     /// How long an open circuit fails calls fast before letting a probe through.
     pub circuit_cooldown: Duration,
+}
+
+pub(crate) fn remote_error(
+    backend: &str,
+    failure: RemoteFailure,
+    message: impl Into<String>,
+) -> RuntimeError {
+    RuntimeError::Remote {
+        backend: backend.to_string(),
+        failure,
+        message: message.into(),
+    }
+}
+
+/// Ends the stream with `error` when no item arrives within `idle`.
+pub(crate) fn with_idle_timeout<S, T>(
+    stream: S,
+    idle: Duration,
+    error: RuntimeError,
+) -> impl Stream<Item = Result<T, RuntimeError>>
+where
+    S: Stream<Item = Result<T, RuntimeError>> + Unpin,
+{
+    futures::stream::unfold(Some(stream), move |stream| {
+        let error = error.clone();
+        async move {
+            let mut stream = stream?;
+            match tokio::time::timeout(idle, stream.next()).await {
+                Ok(next) => next.map(|item| (item, Some(stream))),
+                Err(_) => Some((Err(error), None)),
+            }
+        }
+    })
 }

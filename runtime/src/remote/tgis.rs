@@ -4,15 +4,15 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 use tonic::transport::{Channel, Endpoint};
 
 use super::fmaas;
 use super::fmaas::generation_service_client::GenerationServiceClient;
 use super::resilience::{CircuitBreaker, Resilience};
-use super::{Forwarded, RemoteEndpoint};
+use super::{Forwarded, RemoteClient, RemoteEndpoint, remote_error, with_idle_timeout};
 use crate::error::{RemoteFailure, RuntimeError};
 
 pub struct TgisClient {
@@ -45,16 +45,6 @@ impl TgisClient {
             target,
             client: OnceCell::new(),
         })
-    }
-
-    /// Retries and the circuit breaker, for health reporting.
-    pub fn resilience(&self) -> &Resilience {
-        &self.resilience
-    }
-
-    /// How errors name this backend.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     async fn client(&self) -> Result<GenerationServiceClient<Channel>, RuntimeError> {
@@ -167,14 +157,6 @@ impl TgisClient {
     }
 }
 
-fn remote_error(backend: &str, failure: RemoteFailure, message: impl Into<String>) -> RuntimeError {
-    RuntimeError::Remote {
-        backend: backend.to_string(),
-        failure,
-        message: message.into(),
-    }
-}
-
 /// A gRPC status from the remote (or from the connection to it), classified.
 fn status_error(backend: &str, status: tonic::Status) -> RuntimeError {
     use tonic::Code;
@@ -194,23 +176,12 @@ fn status_error(backend: &str, status: tonic::Status) -> RuntimeError {
     remote_error(backend, failure, message)
 }
 
-/// Ends the stream with `error` when no item arrives within `idle`.
-fn with_idle_timeout<S, T>(
-    stream: S,
-    idle: Duration,
-    error: RuntimeError,
-) -> impl Stream<Item = Result<T, RuntimeError>>
-where
-    S: Stream<Item = Result<T, RuntimeError>> + Unpin,
-{
-    futures::stream::unfold(Some(stream), move |stream| {
-        let error = error.clone();
-        async move {
-            let mut stream = stream?;
-            match tokio::time::timeout(idle, stream.next()).await {
-                Ok(next) => next.map(|item| (item, Some(stream))),
-                Err(_) => Some((Err(error), None)),
-            }
-        }
-    })
+impl RemoteClient for TgisClient {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn resilience(&self) -> &Resilience {
+        &self.resilience
+    }
 }
