@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
+use crate::openai::OpenAiFactory;
 use crate::pii_rules::PiiRulesFactory;
 use crate::sentence_embeddings::SentenceEmbeddingsFactory;
 use crate::text_classifier::TextClassifierFactory;
@@ -76,6 +77,7 @@ impl ModuleCatalog {
             .with(Arc::new(TextClassifierFactory))
             .with(Arc::new(TextGenerationFactory))
             .with(Arc::new(TgisFactory))
+            .with(Arc::new(OpenAiFactory))
             .with(Arc::new(TokenClassifierFactory))
     }
 

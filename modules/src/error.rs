@@ -30,10 +30,17 @@ impl TaskError {
     /// An invalid value in one field of the request.
     pub fn invalid_field(path: impl Into<String>, message: impl Into<String>) -> Self {
         let field = FieldError::new(path, message);
-        Self::InvalidArgument {
-            message: field.to_string(),
-            fields: vec![field],
-        }
+        Self::invalid_fields(vec![field])
+    }
+
+    /// Invalid values in several fields, all reported at once.
+    pub fn invalid_fields(fields: Vec<FieldError>) -> Self {
+        let message = fields
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self::InvalidArgument { message, fields }
     }
 }
 

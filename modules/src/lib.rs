@@ -8,6 +8,7 @@ pub mod error;
 pub mod generation_stream;
 pub mod model;
 pub mod module_config;
+pub mod openai;
 pub mod pii;
 pub mod pii_rules;
 pub mod registry;

@@ -45,6 +45,18 @@ impl<T: Task> TaskInput<T> {
             traceparent: self.traceparent.clone(),
         }
     }
+
+    /// The same call as one of task `U`, which takes the same request (a streamed task and
+    /// its unary twin).
+    pub fn into_task<U: Task<Request = T::Request>>(self) -> TaskInput<U> {
+        TaskInput {
+            inputs: self.inputs,
+            parameters: self.parameters,
+            request_id: self.request_id,
+            traceparent: self.traceparent,
+            route_info: self.route_info,
+        }
+    }
 }
 
 pub type TaskFuture<O> = BoxFuture<'static, Result<O, TaskError>>;

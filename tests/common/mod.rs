@@ -5,6 +5,7 @@
 pub mod checkpoints;
 pub mod fakes;
 pub mod grpc;
+pub mod llama_server;
 pub mod tgis_fake;
 
 use std::io::{BufRead, BufReader};

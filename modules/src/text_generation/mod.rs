@@ -4,7 +4,7 @@
 //! the same event stream as streaming ones and fold it, so the unary text is always the
 //! concatenation of the streamed deltas.
 
-mod output;
+pub(crate) mod output;
 mod request;
 
 use std::path::{Path, PathBuf};
@@ -222,13 +222,7 @@ impl PredictStream<ServerStreamingTextGeneration> for TextGenerator {
     ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
         let this = self.clone();
         Box::pin(async move {
-            let input = TaskInput {
-                inputs: input.inputs,
-                parameters: input.parameters,
-                request_id: input.request_id,
-                traceparent: input.traceparent,
-                route_info: input.route_info,
-            };
+            let input = input.into_task::<TextGeneration>();
             let (events, shaper) = this.start(input).await?;
             let shaped =
                 futures::stream::unfold((events, shaper), |(mut events, mut shaper)| async move {

@@ -2,6 +2,7 @@
 //! [`RuntimeError::Remote`](crate::RuntimeError::Remote), so the gateway maps them one way.
 
 pub mod http;
+pub mod openai;
 pub mod resilience;
 pub mod sse;
 pub mod tgis;
