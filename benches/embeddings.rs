@@ -101,6 +101,7 @@ async fn over_http(dir: &Path, clients: usize) -> f64 {
     tokio::spawn(server.run(async {
         let _ = stopped.await;
     }));
+    taskgate_runtime::remote::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let texts = sentences();
     let deadline = Instant::now() + Duration::from_secs_f64(MIN_SECONDS + 0.5);

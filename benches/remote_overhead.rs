@@ -248,6 +248,7 @@ async fn run() -> String {
     let port = free_port();
     let llama_url = format!("http://127.0.0.1:{port}");
     let _llama = start_llama(port);
+    taskgate_runtime::remote::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let started = Instant::now();
     while client

@@ -499,6 +499,7 @@ async fn a_disconnecting_client_frees_its_slot_and_a_full_queue_answers_429() {
     assert_eq!(stats["active_sequences"], 0, "{stats}");
 
     // A unary caller that gives up cancels its generation too.
+    taskgate_runtime::remote::tls::install_crypto_provider();
     let impatient = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()

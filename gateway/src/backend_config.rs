@@ -58,6 +58,28 @@ pub struct BackendConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<String>>, example = json!(["http://10.0.0.8:8033"]))]
     pub route_overrides: Option<Vec<String>>,
+    /// TLS to the runtime: a CA to trust instead of the system's, and a client certificate for
+    /// mutual TLS. An `https://` endpoint uses TLS with the system's roots without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<BackendTls>,
+}
+
+/// PEM files for TLS to a remote runtime, read at start-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackendTls {
+    /// CA certificate(s) the runtime's certificate must chain to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, example = "/etc/taskgate/remote-ca.pem")]
+    pub ca_file: Option<String>,
+    /// Client certificate chain for mutual TLS (with `key_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1)]
+    pub cert_file: Option<String>,
+    /// The client certificate's private key (PKCS#8, PKCS#1 or SEC1 PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1)]
+    pub key_file: Option<String>,
 }
 
 /// The remote protocols taskgate speaks.

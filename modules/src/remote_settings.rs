@@ -3,11 +3,13 @@
 //! the per-call choice among the configured endpoints.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use taskgate_runtime::RuntimeError;
 use taskgate_runtime::remote::resilience::RetryPolicy;
+use taskgate_runtime::remote::tls::TlsFiles;
 use taskgate_runtime::remote::{RemoteClient, RemoteEndpoint};
 
 use crate::model::LiveMetadata;
@@ -15,7 +17,7 @@ use crate::module_config::ModuleConfig;
 use crate::{ModelSpec, ModuleError, Task, TaskError, TaskInput};
 
 /// The config keys [`RemoteSettings::parse`] reads.
-pub const REMOTE_KEYS: [&str; 9] = [
+pub const REMOTE_KEYS: [&str; 10] = [
     "endpoint",
     "model_name",
     "connect_timeout_ms",
@@ -25,6 +27,7 @@ pub const REMOTE_KEYS: [&str; 9] = [
     "circuit_failures",
     "circuit_cooldown_ms",
     "route_overrides",
+    "tls",
 ];
 
 /// `REMOTE_KEYS` followed by a module's own keys.
@@ -46,6 +49,38 @@ fn millis(config: &ModuleConfig, key: &str, default: usize) -> Result<Duration, 
 
 fn is_http_url(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
+}
+
+/// `tls: {ca_file, cert_file, key_file}`, the files read now.
+fn tls_files(config: &ModuleConfig) -> Result<TlsFiles, ModuleError> {
+    let Some(tls) = config.get("tls") else {
+        return Ok(TlsFiles::default());
+    };
+    let serde_json::Value::Object(tls) = tls else {
+        return Err(config.error("tls", "expected a map of ca_file, cert_file, key_file"));
+    };
+    let mut paths = [None, None, None];
+    for (key, value) in tls {
+        let slot = match key.as_str() {
+            "ca_file" => 0,
+            "cert_file" => 1,
+            "key_file" => 2,
+            _ => {
+                return Err(config.error(
+                    &format!("tls.{key}"),
+                    "unknown key (expected one of: ca_file, cert_file, key_file)",
+                ));
+            }
+        };
+        let path = value
+            .as_str()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| config.error(&format!("tls.{key}"), "expected a file path"))?;
+        paths[slot] = Some(PathBuf::from(path));
+    }
+    let [ca, cert, key] = paths;
+    TlsFiles::read(ca.as_deref(), cert.as_deref(), key.as_deref())
+        .map_err(|(key, reason)| config.error(&format!("tls.{key}"), reason))
 }
 
 impl RemoteSettings {
@@ -96,6 +131,7 @@ impl RemoteSettings {
             },
             circuit_failures: config.positive("circuit_failures", 5)? as u32,
             circuit_cooldown: millis(config, "circuit_cooldown_ms", 10_000)?,
+            tls: tls_files(config)?,
         };
         Ok(Self {
             endpoint,

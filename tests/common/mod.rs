@@ -7,6 +7,7 @@ pub mod fakes;
 pub mod grpc;
 pub mod llama_server;
 pub mod tgis_fake;
+pub mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -244,6 +245,7 @@ pub fn pii_registry() -> ModelRegistry {
 }
 
 pub fn client() -> reqwest::Client {
+    taskgate_runtime::remote::tls::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()

@@ -50,7 +50,9 @@ impl HttpRemote {
             .pool_idle_timeout(Duration::from_secs(60))
             // Redirects could lead a call to an address nobody configured.
             .redirect(reqwest::redirect::Policy::none());
-        let client = builder
+        let client = endpoint
+            .tls
+            .http(builder, &name)?
             .build()
             .map_err(|e| RuntimeError::Unavailable(format!("{name}: HTTP client: {e}")))?;
         let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);

@@ -6,6 +6,7 @@ pub mod openai;
 pub mod resilience;
 pub mod sse;
 pub mod tgis;
+pub mod tls;
 
 /// The generated TGIS (`fmaas`) messages, client and server.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
@@ -67,6 +68,24 @@ pub struct RemoteEndpoint {
     pub circuit_failures: u32,
     /// How long an open circuit fails calls fast before letting a probe through.
     pub circuit_cooldown: Duration,
+    pub tls: tls::TlsFiles,
+}
+
+impl RemoteEndpoint {
+    /// A gRPC endpoint for this remote (TLS when the URL is https or TLS files are given),
+    /// checked now so a bad URL or certificate fails at start-up.
+    pub fn grpc(&self, protocol: &str) -> Result<tonic::transport::Endpoint, RuntimeError> {
+        let invalid = |e: tonic::transport::Error| {
+            RuntimeError::Unavailable(format!("invalid {protocol} endpoint '{}': {e}", self.url))
+        };
+        let mut endpoint = tonic::transport::Endpoint::from_shared(self.url.clone())
+            .map_err(invalid)?
+            .connect_timeout(self.connect_timeout);
+        if self.url.starts_with("https://") || !self.tls.is_empty() {
+            endpoint = endpoint.tls_config(self.tls.grpc()).map_err(invalid)?;
+        }
+        Ok(endpoint)
+    }
 }
 
 pub(crate) fn remote_error(

@@ -31,11 +31,7 @@ pub type ResponseStream = BoxStream<'static, Result<fmaas::GenerationResponse, R
 impl TgisClient {
     pub fn new(endpoint: RemoteEndpoint) -> Result<Self, RuntimeError> {
         // Parsed now so a bad URL fails at start-up, not on the first call.
-        let target = Endpoint::from_shared(endpoint.url.clone())
-            .map_err(|e| {
-                RuntimeError::Unavailable(format!("invalid TGIS endpoint '{}': {e}", endpoint.url))
-            })?
-            .connect_timeout(endpoint.connect_timeout);
+        let target = endpoint.grpc("TGIS")?;
         let name = format!("TGIS at {}", endpoint.url);
         let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);
         Ok(Self {
