@@ -445,3 +445,68 @@ async fn x_route_info_picks_only_configured_endpoints() {
         status.message()
     );
 }
+
+/// The gRPC health status of `service`.
+async fn health_of(server: &BinaryServer, service: &str) -> i32 {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    let mut health = HealthClient::new(channel(server).await);
+    let request = HealthCheckRequest {
+        service: service.into(),
+    };
+    health.check(request).await.unwrap().into_inner().status
+}
+
+/// Waits until `/info/models` shows the remote's health as `healthy`.
+async fn wait_for_health(server: &BinaryServer, healthy: bool) -> Value {
+    for _ in 0..100 {
+        let metadata = server.first_model_metadata().await;
+        if metadata["healthy"] == healthy {
+            return metadata;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the health check never reported healthy = {healthy}");
+}
+
+#[tokio::test]
+async fn health_checks_show_in_info_and_grpc_health() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let fake = FakeTgis::default();
+    let running = fake.start(0).await;
+    let server = common::serve_models(
+        "tgis-health",
+        json!([{"id": "remote-llm", "backend": {"kind": "tgis", "endpoint": running.url,
+            "request_timeout_ms": 500}}]),
+        json!({"remote_health_check_ms": 100}),
+    );
+    let metadata = wait_for_health(&server, true).await;
+    assert!(
+        metadata["health_checked_at"].as_u64().unwrap() > 0,
+        "{metadata}"
+    );
+    let serving = ServingStatus::Serving as i32;
+    assert_eq!(health_of(&server, "model/remote-llm").await, serving);
+
+    // Down: the model turns NOT_SERVING with the reason; the server as a whole serves on.
+    let port = running.port;
+    running.stop().await;
+    let metadata = wait_for_health(&server, false).await;
+    assert!(
+        metadata["health_error"]
+            .as_str()
+            .unwrap()
+            .contains("TGIS at"),
+        "{metadata}"
+    );
+    assert_eq!(
+        health_of(&server, "model/remote-llm").await,
+        ServingStatus::NotServing as i32
+    );
+    assert_eq!(health_of(&server, "").await, serving);
+
+    // Back on the same port: serving again, without a call having to go through first.
+    let _again = fake.start(port).await;
+    wait_for_health(&server, true).await;
+    assert_eq!(health_of(&server, "model/remote-llm").await, serving);
+}

@@ -39,6 +39,11 @@ pub struct Config {
     /// before the process exits anyway.
     #[schema(minimum = 0, example = 30)]
     pub shutdown_grace_seconds: u64,
+    /// How often each remote model's runtime is health-checked (a cheap call such as TGIS
+    /// `ModelInfo` or `GET /v1/models`); the outcome shows in `/info/models` and as gRPC health
+    /// service `model/<id>`.
+    #[schema(minimum = 100, example = 10000)]
+    pub remote_health_check_ms: u64,
     /// Models to serve (besides those found in `models_dir`).
     pub models: Vec<ModelConfig>,
 }
@@ -156,6 +161,7 @@ impl Default for Config {
             max_concurrent_requests: 64,
             compute_threads: None,
             shutdown_grace_seconds: 30,
+            remote_health_check_ms: 10_000,
             models: vec![ModelConfig {
                 id: "pii-rules".into(),
                 module: Some("pii-rules".into()),

@@ -2,10 +2,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use taskgate_modules::ModuleCatalog;
+use taskgate_modules::remote_health::RemoteHealth;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -60,6 +62,9 @@ pub struct Servers {
     http: Server,
     grpc: Option<(Server, Health)>,
     grace: Duration,
+    /// Remote models' health checks, run every `health_interval`.
+    remotes: Vec<(String, Arc<RemoteHealth>)>,
+    health_interval: Duration,
 }
 
 impl Servers {
@@ -67,6 +72,10 @@ impl Servers {
     pub async fn bind(config: &Config) -> Result<Self, ServeError> {
         let registry =
             build_registry(config, &ModuleCatalog::standard()).map_err(ConfigError::from)?;
+        let remotes = registry
+            .iter()
+            .filter_map(|m| Some((m.id().to_string(), m.health()?.clone())))
+            .collect();
         let builder = GatewayBuilder::new(registry).max_body_bytes(config.http.max_body_bytes);
         let (http_router, grpc) = builder.build_with_grpc(config.grpc.max_message_bytes).await;
         let http = bind(&config.listen_address(), http_router).await?;
@@ -80,6 +89,8 @@ impl Servers {
             http,
             grpc,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
+            remotes,
+            health_interval: Duration::from_millis(config.remote_health_check_ms),
         })
     }
 
@@ -104,6 +115,11 @@ impl Servers {
         if let Some(health) = &health {
             health.set(true).await;
         }
+        let checks = tokio::spawn(check_remotes(
+            self.remotes,
+            self.health_interval,
+            health.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             if let Some(health) = health {
@@ -136,7 +152,41 @@ impl Servers {
                 "in-flight calls did not finish within the shutdown grace period; stopping anyway"
             ),
         }
+        checks.abort();
         Ok(())
+    }
+}
+
+/// Checks every remote model at once, then again after each `interval`, and reports each
+/// model's health to gRPC health. Changes are logged.
+async fn check_remotes(
+    remotes: Vec<(String, Arc<RemoteHealth>)>,
+    interval: Duration,
+    health: Option<Health>,
+) {
+    if remotes.is_empty() {
+        return;
+    }
+    let mut last: Vec<Option<bool>> = vec![None; remotes.len()];
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let outcomes =
+            futures::future::join_all(remotes.iter().map(|(_, remote)| remote.check())).await;
+        for (((id, _), healthy), last) in remotes.iter().zip(outcomes).zip(&mut last) {
+            if *last != Some(healthy) {
+                if healthy {
+                    tracing::info!(model = %id, "remote runtime healthy");
+                } else {
+                    tracing::warn!(model = %id, "remote runtime failed its health check");
+                }
+                *last = Some(healthy);
+            }
+            if let Some(health) = &health {
+                health.set_model(id, healthy).await;
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod openai;
 pub mod pii;
 pub mod pii_rules;
 pub mod registry;
+pub mod remote_health;
 pub mod remote_settings;
 pub mod rerank;
 pub mod sentence_embeddings;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use taskgate_runtime::{Admission, Permit};
 use taskgate_schemas::ModelInfo;
 
+use crate::remote_health::{Probe, RemoteHealth};
 use crate::{Predict, PredictStream, Task, TaskError};
 
 /// Adds facts that change while serving (e.g. batching counters) to `/info/models`.
@@ -24,6 +25,8 @@ pub struct Model {
     size: u64,
     metadata: Map<String, Value>,
     live_metadata: Option<LiveMetadata>,
+    /// Remote models only: how to check the remote is up.
+    health: Option<Arc<RemoteHealth>>,
     admission: Admission,
     tasks: Vec<&'static str>,
     // Keyed by the TypeId of `Arc<dyn Predict<T>>` / `Arc<dyn PredictStream<T>>`, which keeps
@@ -58,6 +61,7 @@ impl Model {
                 size: 0,
                 metadata: Map::new(),
                 live_metadata: None,
+                health: None,
                 tasks: Vec::new(),
                 handlers: HashMap::new(),
             },
@@ -94,6 +98,11 @@ impl Model {
     }
 
     /// A slot for one request; refused at once when the model is at its concurrency limit.
+    /// The remote's health check, for remote models.
+    pub fn health(&self) -> Option<&Arc<RemoteHealth>> {
+        self.health.as_ref()
+    }
+
     pub fn admit(&self) -> Result<Permit, TaskError> {
         Ok(self.admission.try_admit()?)
     }
@@ -102,6 +111,9 @@ impl Model {
         let mut metadata = self.metadata.clone();
         if let Some(live) = &self.live_metadata {
             live(&mut metadata);
+        }
+        if let Some(health) = &self.health {
+            health.describe(&mut metadata);
         }
         ModelInfo {
             name: self.id.clone(),
@@ -156,6 +168,12 @@ impl ModelBuilder {
 
     pub fn metadata(mut self, key: &str, value: Value) -> Self {
         self.model.metadata.insert(key.to_string(), value);
+        self
+    }
+
+    /// How the gateway checks this remote model's runtime.
+    pub fn health_check(mut self, probe: Probe) -> Self {
+        self.model.health = Some(Arc::new(RemoteHealth::new(probe)));
         self
     }
 

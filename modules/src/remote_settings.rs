@@ -14,6 +14,7 @@ use taskgate_runtime::remote::{RemoteClient, RemoteEndpoint};
 
 use crate::model::LiveMetadata;
 use crate::module_config::ModuleConfig;
+use crate::remote_health::Probe;
 use crate::{ModelSpec, ModuleError, Task, TaskError, TaskInput};
 
 /// The config keys [`RemoteSettings::parse`] reads.
@@ -219,6 +220,15 @@ impl<C> Routed<C> {
 }
 
 impl<C: RemoteClient + Send + Sync + 'static> Routed<C> {
+    /// The main endpoint's health check.
+    pub fn probe(&self) -> Probe {
+        let main = self.main.clone();
+        Arc::new(move || {
+            let main = main.clone();
+            Box::pin(async move { main.probe().await.map_err(|e| e.to_string()) })
+        })
+    }
+
     /// `/info/models` shows the main endpoint's circuit, live.
     pub fn circuit_metadata(&self) -> LiveMetadata {
         let main = self.main.clone();

@@ -25,22 +25,39 @@ pub struct GrpcApi {
     pub health: Health,
 }
 
-/// Reports every service, and the server as a whole (`""`), as serving or not.
+/// Reports every service, and the server as a whole (`""`), as serving or not; and each
+/// remote model as `model/<id>`, from its runtime's health checks.
 #[derive(Clone)]
 pub struct Health {
     reporter: HealthReporter,
 }
 
+fn status(serving: bool) -> ServingStatus {
+    if serving {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
+}
+
 impl Health {
     pub async fn set(&self, serving: bool) {
-        let status = if serving {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
         for service in ["", NLP_SERVICE, INFO_SERVICE] {
-            self.reporter.set_service_status(service, status).await;
+            self.reporter
+                .set_service_status(service, status(serving))
+                .await;
         }
+    }
+
+    /// The health service name of a remote model.
+    pub fn model_service(id: &str) -> String {
+        format!("model/{id}")
+    }
+
+    pub async fn set_model(&self, id: &str, serving: bool) {
+        self.reporter
+            .set_service_status(Self::model_service(id), status(serving))
+            .await;
     }
 }
 

@@ -78,7 +78,8 @@ impl ModuleFactory for OpenAiFactory {
                 .into(),
             )
             .metadata("dialect", dialect.name().into())
-            .live_metadata(clients.circuit_metadata());
+            .live_metadata(clients.circuit_metadata())
+            .health_check(clients.probe());
         let Some(api) = api else {
             let embedder = OpenAiEmbedder::new(clients, settings.model_name, producer());
             return Ok(serve_embedding_family(builder, Arc::new(embedder)).build());

@@ -61,6 +61,7 @@ impl ModuleFactory for TgisFactory {
             .metadata("endpoint", settings.endpoint.url.clone().into())
             .metadata("model_name", settings.model_name.into())
             .live_metadata(service.circuit.clone())
+            .health_check(service.clients.probe())
             .serve::<TextGeneration>(service.clone())
             .serve_stream::<ServerStreamingTextGeneration>(service.clone())
             .serve::<Tokenization>(service)

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde::Serialize;
@@ -12,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::resilience::{CircuitBreaker, Resilience};
 use super::sse::SseDecoder;
-use super::{Forwarded, RemoteClient, RemoteEndpoint, remote_error, with_idle_timeout};
+use super::{Forwarded, RemoteEndpoint, remote_error, with_idle_timeout};
 use crate::error::{RemoteFailure, RuntimeError};
 
 /// The data of each server-sent event, in order.
@@ -124,9 +125,22 @@ impl HttpRemote {
     }
 
     /// GETs `path` once (no retries, no circuit): is the remote answering 2xx right now?
-    pub async fn probe(&self, path: &str) -> Result<(), RuntimeError> {
-        let request = self.request(reqwest::Method::GET, path, &Forwarded::default());
-        self.send(request).await.map(drop)
+    /// For [`RemoteClient::probe`](super::RemoteClient::probe) of HTTP protocols.
+    pub fn probe_path(&self, path: &'static str) -> BoxFuture<'_, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let request = self.request(reqwest::Method::GET, path, &Forwarded::default());
+            self.send(request).await.map(drop)
+        })
+    }
+
+    /// How errors name this backend.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its retries and circuit breaker.
+    pub fn resilience(&self) -> &Resilience {
+        &self.resilience
     }
 
     /// POSTs `body` and reads the answer as server-sent events. Starting the stream may be
@@ -317,16 +331,6 @@ where
         },
     )
     .boxed()
-}
-
-impl RemoteClient for HttpRemote {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn resilience(&self) -> &Resilience {
-        &self.resilience
-    }
 }
 
 #[cfg(test)]

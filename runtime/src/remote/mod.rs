@@ -51,6 +51,8 @@ pub trait RemoteClient {
     fn name(&self) -> &str;
     /// Its retries and circuit breaker.
     fn resilience(&self) -> &resilience::Resilience;
+    /// One cheap call that shows the remote is up and serving (no retries, no circuit).
+    fn probe(&self) -> futures::future::BoxFuture<'_, Result<(), RuntimeError>>;
 }
 
 /// Where a remote runtime is and how long taskgate waits for it.

@@ -231,6 +231,12 @@ impl RemoteClient for OpenAiClient {
     fn resilience(&self) -> &Resilience {
         self.http.resilience()
     }
+
+    /// `GET /v1/models`: every OpenAI-compatible server has it (llama-cpp-python has no
+    /// `/health`).
+    fn probe(&self) -> futures::future::BoxFuture<'_, Result<(), RuntimeError>> {
+        self.http.probe_path("/v1/models")
+    }
 }
 
 fn usage(answer: &Value) -> Option<Usage> {

@@ -180,4 +180,16 @@ impl RemoteClient for TgisClient {
     fn resilience(&self) -> &Resilience {
         &self.resilience
     }
+
+    /// `ModelInfo`: answered by every TGIS without running the model.
+    fn probe(&self) -> futures::future::BoxFuture<'_, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let mut client = self.client().await?;
+            let request = fmaas::ModelInfoRequest {
+                model_id: String::new(),
+            };
+            let call = client.model_info(Forwarded::default().grpc_request(request));
+            self.unary(call).await.map(drop)
+        })
+    }
 }
