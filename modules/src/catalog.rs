@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::kserve::KserveFactory;
 use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::pii_rules::PiiRulesFactory;
 use crate::sentence_embeddings::SentenceEmbeddingsFactory;
@@ -71,6 +72,7 @@ impl ModuleCatalog {
     /// Every module shipped with taskgate.
     pub fn standard() -> Self {
         Self::default()
+            .with(Arc::new(KserveFactory))
             .with(Arc::new(PiiRulesFactory))
             .with(Arc::new(SentenceEmbeddingsFactory))
             .with(Arc::new(TextClassifierFactory))

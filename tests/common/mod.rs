@@ -5,6 +5,8 @@
 pub mod checkpoints;
 pub mod fakes;
 pub mod grpc;
+pub mod kserve_tasks;
+pub mod mlserver;
 pub mod tgis_fake;
 
 use std::io::{BufRead, BufReader};

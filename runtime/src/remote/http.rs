@@ -10,7 +10,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::resilience::{CircuitBreaker, Resilience};
+use super::resilience::Resilience;
 use super::sse::SseDecoder;
 use super::{Forwarded, RemoteClient, RemoteEndpoint, remote_error, with_idle_timeout};
 use crate::error::{RemoteFailure, RuntimeError};
@@ -53,9 +53,8 @@ impl HttpRemote {
         let client = builder
             .build()
             .map_err(|e| RuntimeError::Unavailable(format!("{name}: HTTP client: {e}")))?;
-        let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);
         Ok(Self {
-            resilience: Resilience::new(name.clone(), endpoint.retry, breaker),
+            resilience: Resilience::for_endpoint(name.clone(), &endpoint),
             name,
             endpoint,
             client,

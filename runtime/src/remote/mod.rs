@@ -1,7 +1,9 @@
 //! Clients of remote model runtimes. Each speaks one protocol and reports failures as
 //! [`RuntimeError::Remote`](crate::RuntimeError::Remote), so the gateway maps them one way.
 
+pub(crate) mod grpc;
 pub mod http;
+pub mod kserve;
 pub mod resilience;
 pub mod sse;
 pub mod tgis;
@@ -10,6 +12,12 @@ pub mod tgis;
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod fmaas {
     tonic::include_proto!("fmaas");
+}
+
+/// The generated KServe v2 (Open Inference Protocol) messages, client and server.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod inference {
+    tonic::include_proto!("inference");
 }
 
 use std::time::Duration;
