@@ -61,6 +61,8 @@ async fn every_task_answers_what_the_mlserver_models_compute_over_rest_and_grpc(
     };
     eprintln!("MLServer ready in {:?}", mls.started_in);
     let missing = json!({"task": "embeddings", "model_name": "nope"});
+    let wrong_input = json!({"task": "embeddings", "model_name": "hash-embed",
+        "input_name": "texts"});
     let models: Vec<Value> = [
         ("embed-rest", "rest", embeddings(None)),
         ("embed-grpc", "grpc", embeddings(Some("embedding"))),
@@ -85,6 +87,8 @@ async fn every_task_answers_what_the_mlserver_models_compute_over_rest_and_grpc(
         ("unknown-output-rest", "rest", embeddings(Some("nope"))),
         ("missing-rest", "rest", missing.clone()),
         ("missing-grpc", "grpc", missing),
+        ("wrong-input-rest", "rest", wrong_input.clone()),
+        ("wrong-input-grpc", "grpc", wrong_input),
     ]
     .into_iter()
     .map(|(id, protocol, settings)| model(id, &mls, protocol, settings))
@@ -139,7 +143,7 @@ async fn errors(server: &BinaryServer, mls: &MlServer) {
     let truncated = json!({"inputs": "x", "parameters": {"truncate_input_tokens": 5}});
     // One line per case reads as a table.
     #[rustfmt::skip]
-    let cases: [(&str, &str, &Value, u16, &[&str]); 12] = [
+    let cases: [(&str, &str, &Value, u16, &[&str]); 14] = [
         // Tensors the task cannot use: 502, naming the server, the output and what was expected.
         ("embedding", "grid-rest", &one, 502,
             &[&rest, "output 'grid' has shape [1, 2, 4]; expected [1, d] or [1]"]),
@@ -152,6 +156,9 @@ async fn errors(server: &BinaryServer, mls: &MlServer) {
         ("embedding", "unknown-output-rest", &one, 400, &[&rest, "unknown output 'nope'"]),
         ("embedding", "missing-rest", &one, 400, &[&rest, "Model nope not found"]),
         ("embedding", "missing-grpc", &one, 400, &[&grpc, "Model nope with version"]),
+        // The runtime failing: 502 with what the server said, plain text or gRPC status.
+        ("embedding", "wrong-input-rest", &one, 502, &[&rest, "HTTP 500: Internal Server Error"]),
+        ("embedding", "wrong-input-grpc", &one, 502, &[&grpc, "no input named 'texts'"]),
         // What taskgate cannot do for a remote model is refused before any call.
         ("embedding", "embed-rest", &truncated, 400, &["/parameters/truncate_input_tokens"]),
         ("text-classification", "sentiment-rest", &truncated, 400,

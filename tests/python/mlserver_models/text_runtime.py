@@ -51,6 +51,10 @@ class TextModel(MLModel):
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         if len(payload.inputs) != 1 or payload.inputs[0].datatype != "BYTES":
             raise MLServerError("expected one BYTES input of shape [n]", status_code=400)
+        if payload.inputs[0].name != "text":
+            # Not an MLServerError: MLServer answers a plain-text HTTP 500 (gRPC UNKNOWN), as
+            # for any bug in a runtime.
+            raise KeyError(f"no input named {payload.inputs[0].name!r}")
         texts = StringCodec.decode_input(payload.inputs[0])
         outputs = self.outputs(texts)
         wanted = [o.name for o in payload.outputs or []] or list(outputs)
