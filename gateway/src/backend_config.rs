@@ -25,6 +25,32 @@ pub struct BackendConfig {
     /// with 400 rather than dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dialect: Option<OpenAiDialect>,
+    /// `kserve-v2` only: REST (`POST /v2/models/{name}/infer`, default) or gRPC
+    /// (`inference.GRPCInferenceService/ModelInfer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<KserveProtocol>,
+    /// `kserve-v2` only, required: what the model's output is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<KserveTask>,
+    /// `kserve-v2` with `task: text-classification` only, required there: the class names, in
+    /// the order of the output's columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["negative", "neutral", "positive"]))]
+    pub labels: Option<Vec<String>>,
+    /// `kserve-v2` only: the BYTES input tensor the texts go in, as shape `[n]` (default `text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, example = "text")]
+    pub input_name: Option<String>,
+    /// `kserve-v2` only: the output to request by name, of shape `[n, d]` or `[n]` and a number
+    /// datatype (default: the first output the server answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, example = "embedding")]
+    pub output_name: Option<String>,
+    /// `kserve-v2` with `protocol: grpc` only: send the texts in `raw_input_contents` (the
+    /// server then answers in `raw_output_contents`) instead of typed `contents` (default
+    /// false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_contents: Option<bool>,
     /// Default 5000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
@@ -91,6 +117,9 @@ pub enum BackendKind {
     Openai,
     /// IBM TGIS, `fmaas.GenerationService` over gRPC.
     Tgis,
+    /// The KServe Open Inference Protocol v2 (KServe, Seldon MLServer, Triton), REST or gRPC:
+    /// embeddings or text classification from a model taking a BYTES tensor of texts.
+    KserveV2,
 }
 
 impl BackendKind {
@@ -99,6 +128,7 @@ impl BackendKind {
         match self {
             Self::Openai => "openai",
             Self::Tgis => "tgis",
+            Self::KserveV2 => "kserve-v2",
         }
     }
 }
@@ -124,4 +154,22 @@ pub enum OpenAiDialect {
     LlamaCpp,
     /// vLLM: `top_k`, `repetition_penalty`, `min_tokens`, `truncate_prompt_tokens`.
     Vllm,
+}
+
+/// How taskgate talks to a KServe v2 server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KserveProtocol {
+    Rest,
+    Grpc,
+}
+
+/// What a KServe v2 model's output means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KserveTask {
+    /// One vector per text (`[n, d]`): embeddings, sentence similarity and rerank (by cosine).
+    Embeddings,
+    /// One score per class per text (`[n, classes]`), reported as is, sorted.
+    TextClassification,
 }

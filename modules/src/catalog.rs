@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::kserve::KserveFactory;
 use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::openai::OpenAiFactory;
 use crate::pii_rules::PiiRulesFactory;
@@ -72,6 +73,7 @@ impl ModuleCatalog {
     /// Every module shipped with taskgate.
     pub fn standard() -> Self {
         Self::default()
+            .with(Arc::new(KserveFactory))
             .with(Arc::new(PiiRulesFactory))
             .with(Arc::new(SentenceEmbeddingsFactory))
             .with(Arc::new(TextClassifierFactory))

@@ -6,6 +6,7 @@ pub mod embedding_tasks;
 pub mod encoder_settings;
 pub mod error;
 pub mod generation_stream;
+pub mod kserve;
 pub mod model;
 pub mod module_config;
 pub mod openai;

@@ -5,7 +5,9 @@
 pub mod checkpoints;
 pub mod fakes;
 pub mod grpc;
+pub mod kserve_tasks;
 pub mod llama_server;
+pub mod mlserver;
 pub mod tgis_fake;
 pub mod tls;
 

@@ -11,7 +11,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::resilience::{CircuitBreaker, Resilience};
+use super::resilience::Resilience;
 use super::sse::SseDecoder;
 use super::{Forwarded, RemoteEndpoint, remote_error, with_idle_timeout};
 use crate::error::{RemoteFailure, RuntimeError};
@@ -56,9 +56,8 @@ impl HttpRemote {
             .http(builder, &name)?
             .build()
             .map_err(|e| RuntimeError::Unavailable(format!("{name}: HTTP client: {e}")))?;
-        let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);
         Ok(Self {
-            resilience: Resilience::new(name.clone(), endpoint.retry, breaker),
+            resilience: Resilience::for_endpoint(name.clone(), &endpoint),
             name,
             endpoint,
             client,
@@ -126,9 +125,10 @@ impl HttpRemote {
 
     /// GETs `path` once (no retries, no circuit): is the remote answering 2xx right now?
     /// For [`RemoteClient::probe`](super::RemoteClient::probe) of HTTP protocols.
-    pub fn probe_path(&self, path: &'static str) -> BoxFuture<'_, Result<(), RuntimeError>> {
+    pub fn probe_path(&self, path: impl Into<String>) -> BoxFuture<'_, Result<(), RuntimeError>> {
+        let path = path.into();
         Box::pin(async move {
-            let request = self.request(reqwest::Method::GET, path, &Forwarded::default());
+            let request = self.request(reqwest::Method::GET, &path, &Forwarded::default());
             self.send(request).await.map(drop)
         })
     }

@@ -1,7 +1,9 @@
 //! Clients of remote model runtimes. Each speaks one protocol and reports failures as
 //! [`RuntimeError::Remote`](crate::RuntimeError::Remote), so the gateway maps them one way.
 
+pub(crate) mod grpc;
 pub mod http;
+pub mod kserve;
 pub mod openai;
 pub mod resilience;
 pub mod sse;
@@ -12,6 +14,12 @@ pub mod tls;
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod fmaas {
     tonic::include_proto!("fmaas");
+}
+
+/// The generated KServe v2 (Open Inference Protocol) messages, client and server.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod inference {
+    tonic::include_proto!("inference");
 }
 
 use std::time::Duration;

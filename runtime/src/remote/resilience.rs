@@ -188,6 +188,12 @@ impl Resilience {
         }
     }
 
+    /// The retries and circuit an endpoint's settings ask for.
+    pub fn for_endpoint(backend: impl Into<String>, endpoint: &super::RemoteEndpoint) -> Self {
+        let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);
+        Self::new(backend, endpoint.retry, breaker)
+    }
+
     fn open_error(&self, retry_in: Duration) -> RuntimeError {
         RuntimeError::Remote {
             backend: self.backend.clone(),
