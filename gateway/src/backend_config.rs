@@ -25,6 +25,18 @@ pub struct BackendConfig {
     /// with 400 rather than dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dialect: Option<OpenAiDialect>,
+    /// `tei` only (required): the kind of model the TEI server runs, which decides the tasks
+    /// served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<RemoteTask>,
+    /// `tei` only: most texts one call may send (default 32, TEI's own default); longer
+    /// lists are refused with 400 naming the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub max_client_batch_size: Option<u64>,
+    /// `tei` with `task: embeddings` only: L2-normalize the embeddings (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<bool>,
     /// Default 5000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
@@ -69,6 +81,9 @@ pub enum BackendKind {
     Openai,
     /// IBM TGIS, `fmaas.GenerationService` over gRPC.
     Tgis,
+    /// Hugging Face Text Embeddings Inference over HTTP: embeddings, sequence classification
+    /// or reranking (by `task`), and tokenization.
+    Tei,
 }
 
 impl BackendKind {
@@ -77,6 +92,7 @@ impl BackendKind {
         match self {
             Self::Openai => "openai",
             Self::Tgis => "tgis",
+            Self::Tei => "tei",
         }
     }
 }
@@ -102,4 +118,16 @@ pub enum OpenAiDialect {
     LlamaCpp,
     /// vLLM: `top_k`, `repetition_penalty`, `min_tokens`, `truncate_prompt_tokens`.
     Vllm,
+}
+
+/// The kind of model a single-model runtime (TEI) serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemoteTask {
+    /// The embedding tasks (embeddings, sentence similarity, rerank by cosine).
+    Embeddings,
+    /// `text-classification`.
+    TextClassification,
+    /// `rerank` and `rerank-tasks` with a cross-encoder.
+    Rerank,
 }

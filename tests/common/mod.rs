@@ -6,6 +6,8 @@ pub mod checkpoints;
 pub mod fakes;
 pub mod grpc;
 pub mod llama_server;
+pub mod tei_fake;
+pub mod tei_rules;
 pub mod tgis_fake;
 
 use std::io::{BufRead, BufReader};

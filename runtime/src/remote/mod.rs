@@ -5,6 +5,7 @@ pub mod http;
 pub mod openai;
 pub mod resilience;
 pub mod sse;
+pub mod tei;
 pub mod tgis;
 
 /// The generated TGIS (`fmaas`) messages, client and server.
