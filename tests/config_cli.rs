@@ -75,7 +75,7 @@ fn check_config_names_the_bad_key_and_reason() {
     let (ok, text) = check_config(&path);
     assert!(!ok, "{text}");
     assert!(
-        text.contains("unknown module 'gpt-9' (known modules: kserve-v2, openai, pii-rules, sentence-embeddings, text-classifier, text-generation, tgis, token-classifier)"),
+        text.contains("unknown module 'gpt-9' (known modules: kserve-v2, openai, pii-rules, sentence-embeddings, tei, text-classifier, text-generation, tgis, token-classifier)"),
         "{text}"
     );
 

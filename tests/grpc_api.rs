@@ -6,7 +6,7 @@
 mod common;
 
 use common::BinaryServer;
-use common::grpc::{assert_same, channel, failure, for_model, nlp, to_json};
+use common::grpc::{assert_same, channel, failure, for_model, nlp, same_answer, to_json};
 use futures::StreamExt;
 use serde_json::{Value, json};
 use taskgate_gateway::grpc::pb::caikit::runtime::info::info_service_client::InfoServiceClient;
@@ -24,24 +24,6 @@ fn pii_only(test: &str) -> BinaryServer {
 
 fn serve(test: &str, models: Value, extra: Value) -> BinaryServer {
     common::serve_models(&format!("grpc-{test}"), models, extra)
-}
-
-/// Calls `$method` over gRPC and `$task` over REST for `$model`, asserts that both answer the
-/// same, and gives both answers for further checks.
-macro_rules! same_answer {
-    ($server:expr, $client:expr, $model:expr, $method:ident($request:expr) as $message:literal,
-     $task:literal $body:tt) => {{
-        let grpc = $client
-            .$method(for_model($model, $request))
-            .await
-            .unwrap()
-            .into_inner();
-        let mut body = json!($body);
-        body["model_id"] = json!($model);
-        let rest = $server.call_ok($task, body).await;
-        assert_same(&rest, &to_json(&grpc, $message), $task);
-        (rest, grpc)
-    }};
 }
 
 #[tokio::test]

@@ -29,9 +29,10 @@ pub struct BackendConfig {
     /// (`inference.GRPCInferenceService/ModelInfer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<KserveProtocol>,
-    /// `kserve-v2` only, required: what the model's output is.
+    /// `kserve-v2` and `tei`, required: what the model does. `kserve-v2` takes `embeddings`
+    /// or `text-classification`; `tei` also `rerank` (the kind of model the TEI server runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task: Option<KserveTask>,
+    pub task: Option<RemoteTask>,
     /// `kserve-v2` with `task: text-classification` only, required there: the class names, in
     /// the order of the output's columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +52,14 @@ pub struct BackendConfig {
     /// false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw_contents: Option<bool>,
+    /// `tei` only: most texts one call may send (default 32, TEI's own default); longer
+    /// lists are refused with 400 naming the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub max_client_batch_size: Option<u64>,
+    /// `tei` with `task: embeddings` only: L2-normalize the embeddings (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<bool>,
     /// Default 5000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
@@ -120,6 +129,9 @@ pub enum BackendKind {
     /// The KServe Open Inference Protocol v2 (KServe, Seldon MLServer, Triton), REST or gRPC:
     /// embeddings or text classification from a model taking a BYTES tensor of texts.
     KserveV2,
+    /// Hugging Face Text Embeddings Inference over HTTP: embeddings, sequence classification
+    /// or reranking (by `task`), and tokenization.
+    Tei,
 }
 
 impl BackendKind {
@@ -129,6 +141,7 @@ impl BackendKind {
             Self::Openai => "openai",
             Self::Tgis => "tgis",
             Self::KserveV2 => "kserve-v2",
+            Self::Tei => "tei",
         }
     }
 }
@@ -164,12 +177,15 @@ pub enum KserveProtocol {
     Grpc,
 }
 
-/// What a KServe v2 model's output means.
+/// What a remote model does (`kserve-v2`: its output's meaning; `tei`: the kind of model the
+/// server runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum KserveTask {
-    /// One vector per text (`[n, d]`): embeddings, sentence similarity and rerank (by cosine).
+pub enum RemoteTask {
+    /// The embedding tasks (embeddings, sentence similarity, rerank by cosine).
     Embeddings,
-    /// One score per class per text (`[n, classes]`), reported as is, sorted.
+    /// `text-classification`.
     TextClassification,
+    /// `rerank` and `rerank-tasks` with a cross-encoder.
+    Rerank,
 }

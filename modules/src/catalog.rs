@@ -9,6 +9,7 @@ use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::openai::OpenAiFactory;
 use crate::pii_rules::PiiRulesFactory;
 use crate::sentence_embeddings::SentenceEmbeddingsFactory;
+use crate::tei::TeiFactory;
 use crate::text_classifier::TextClassifierFactory;
 use crate::text_generation::TextGenerationFactory;
 use crate::tgis::TgisFactory;
@@ -80,6 +81,7 @@ impl ModuleCatalog {
             .with(Arc::new(TextGenerationFactory))
             .with(Arc::new(TgisFactory))
             .with(Arc::new(OpenAiFactory))
+            .with(Arc::new(TeiFactory))
             .with(Arc::new(TokenClassifierFactory))
     }
 

@@ -19,6 +19,7 @@ pub mod rerank;
 pub mod sentence_embeddings;
 pub mod task;
 pub mod tasks;
+pub mod tei;
 pub mod text_classifier;
 pub mod text_generation;
 pub mod tgis;

@@ -86,6 +86,21 @@ pub fn rank(
     }
 }
 
+/// [`rank`] for each query, whose scores (in document order) are `scores[i]`.
+pub fn rank_each(
+    queries: &[String],
+    documents: &[JsonDict],
+    texts: &[String],
+    scores: &[Vec<f32>],
+    options: RerankOptions,
+) -> Vec<RerankScores> {
+    queries
+        .iter()
+        .zip(scores)
+        .map(|(query, s)| rank(query, documents, texts, s, options))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use taskgate_schemas::{
 };
 
 use crate::encoder_settings::{EncoderSettings, check_list, sigmoid, softmax};
-use crate::rerank::{RerankOptions, document_texts, rank};
+use crate::rerank::{RerankOptions, document_texts, rank, rank_each};
 use crate::tasks::{Rerank, RerankTasks, TextClassification};
 use crate::{
     Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
@@ -202,14 +202,8 @@ impl Predict<RerankTasks> for TextClassifier {
                 .pair_scores(&inputs.queries, &texts, p.truncate_input_tokens)
                 .await?;
             let options = RerankOptions::for_rerank_tasks(&p);
-            let results = inputs
-                .queries
-                .iter()
-                .zip(&scores)
-                .map(|(query, s)| rank(query, &inputs.documents, &texts, s, options))
-                .collect();
             Ok(RerankResults {
-                results,
+                results: rank_each(&inputs.queries, &inputs.documents, &texts, &scores, options),
                 producer_id: producer(),
                 input_token_count: tokens,
             })

@@ -55,6 +55,31 @@ pub fn uncapped() -> Uncapped {
         .build_http()
 }
 
+/// Calls `$method` over gRPC and `$task` over REST for `$model`, asserts that both answer the
+/// same, and gives both answers for further checks.
+#[allow(unused_macros)]
+macro_rules! same_answer {
+    ($server:expr, $client:expr, $model:expr, $method:ident($request:expr) as $message:literal,
+     $task:literal $body:tt) => {{
+        let grpc = $client
+            .$method($crate::common::grpc::for_model($model, $request))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut body = serde_json::json!($body);
+        body["model_id"] = serde_json::json!($model);
+        let rest = $server.call_ok($task, body).await;
+        $crate::common::grpc::assert_same(
+            &rest,
+            &$crate::common::grpc::to_json(&grpc, $message),
+            $task,
+        );
+        (rest, grpc)
+    }};
+}
+#[allow(unused_imports)]
+pub(crate) use same_answer;
+
 /// A request for `model` (the `mm-model-id` metadata).
 pub fn for_model<T>(model: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);

@@ -8,6 +8,8 @@ pub mod grpc;
 pub mod kserve_tasks;
 pub mod llama_server;
 pub mod mlserver;
+pub mod tei_fake;
+pub mod tei_rules;
 pub mod tgis_fake;
 pub mod tls;
 

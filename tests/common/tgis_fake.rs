@@ -37,6 +37,24 @@ pub struct RunningFake {
 }
 
 impl RunningFake {
+    /// Serves `router` on 127.0.0.1:`port` (0: any free port) until stopped or dropped.
+    pub async fn serve(router: axum::Router, port: u16) -> Self {
+        let server = Server::bind(&format!("127.0.0.1:{port}"), router)
+            .await
+            .expect("the fake binds");
+        let port = server.local_addr().unwrap().port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
     /// Stops serving and waits until every connection to it is closed.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -62,20 +80,7 @@ impl FakeTgis {
         let router = tonic::service::Routes::new(GenerationServiceServer::new(self.clone()))
             .prepare()
             .into_axum_router();
-        let server = Server::bind(&format!("127.0.0.1:{port}"), router)
-            .await
-            .expect("the fake binds");
-        let port = server.local_addr().unwrap().port();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server.run(async {
-            let _ = stopped.await;
-        }));
-        RunningFake {
-            url: format!("http://127.0.0.1:{port}"),
-            port,
-            stop: Some(stop),
-            task: Some(task),
-        }
+        RunningFake::serve(router, port).await
     }
 
     fn record_headers(&self, metadata: &tonic::metadata::MetadataMap) {

@@ -99,12 +99,31 @@ impl HttpRemote {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
+        let (answer, _) = self
+            .post_json_with_header(path, body, "", forwarded)
+            .await?;
+        Ok(answer)
+    }
+
+    /// [`Self::post_json`], also giving the answer's `header` (when present): some runtimes
+    /// report what a call cost in response headers (TEI's `x-compute-tokens`).
+    pub async fn post_json_with_header<B, T>(
+        &self,
+        path: &str,
+        body: &B,
+        header: &str,
+        forwarded: &Forwarded,
+    ) -> Result<(T, Option<String>), RuntimeError>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
         self.resilience
             .unary(|| async {
                 let request = self
                     .request(reqwest::Method::POST, path, forwarded)
                     .json(body);
-                self.json_answer(request).await
+                self.json_answer(request, header).await
             })
             .await
     }
@@ -118,7 +137,8 @@ impl HttpRemote {
         self.resilience
             .unary(|| async {
                 let request = self.request(reqwest::Method::GET, path, forwarded);
-                self.json_answer(request).await
+                let (answer, _) = self.json_answer(request, "").await?;
+                Ok(answer)
             })
             .await
     }
@@ -187,18 +207,30 @@ impl HttpRemote {
         Ok(with_idle_timeout(Box::pin(events), idle, idle_error).boxed())
     }
 
+    /// The JSON answer and the value of its `header` (none asked for when empty).
     async fn json_answer<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
-    ) -> Result<T, RuntimeError> {
+        header: &str,
+    ) -> Result<(T, Option<String>), RuntimeError> {
         let timeout = self.endpoint.request_timeout;
         let read = async {
             let response = self.send(request).await?;
+            let value = (!header.is_empty())
+                .then(|| {
+                    response
+                        .headers()
+                        .get(header)?
+                        .to_str()
+                        .ok()
+                        .map(str::to_string)
+                })
+                .flatten();
             let bytes = response
                 .bytes()
                 .await
                 .map_err(|e| transport_error(&self.name, &e))?;
-            serde_json::from_slice(&bytes).map_err(|e| {
+            let answer = serde_json::from_slice(&bytes).map_err(|e| {
                 self.error(
                     RemoteFailure::Failed,
                     format!(
@@ -206,7 +238,8 @@ impl HttpRemote {
                         excerpt(&String::from_utf8_lossy(&bytes))
                     ),
                 )
-            })
+            })?;
+            Ok((answer, value))
         };
         tokio::time::timeout(timeout, read)
             .await
@@ -255,6 +288,8 @@ fn status_failure(status: u16) -> RemoteFailure {
         // Not ready (starting, draining): nothing ran, so a retry is safe.
         503 => RemoteFailure::Unreachable,
         408 => RemoteFailure::TimedOut,
+        // TEI and TGI: the model failed to run the (valid) request.
+        424 => RemoteFailure::Failed,
         400..=499 => RemoteFailure::Rejected,
         _ => RemoteFailure::Failed,
     }
@@ -378,6 +413,7 @@ mod tests {
         assert_eq!(status_failure(400), RemoteFailure::Rejected);
         assert_eq!(status_failure(404), RemoteFailure::Rejected);
         assert_eq!(status_failure(422), RemoteFailure::Rejected);
+        assert_eq!(status_failure(424), RemoteFailure::Failed);
         assert_eq!(status_failure(429), RemoteFailure::Busy);
         assert_eq!(status_failure(503), RemoteFailure::Unreachable);
         assert_eq!(status_failure(500), RemoteFailure::Failed);

@@ -7,6 +7,7 @@ pub mod kserve;
 pub mod openai;
 pub mod resilience;
 pub mod sse;
+pub mod tei;
 pub mod tgis;
 pub mod tls;
 

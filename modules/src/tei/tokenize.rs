@@ -1,0 +1,25 @@
+//! `tokenization` through `/tokenize`, with the model's special tokens counted but not listed
+//! (as in process).
+
+use taskgate_schemas::TokenizationResults;
+
+use super::{Tei, check_texts};
+use crate::tasks::Tokenization;
+use crate::tokenization::token_spans;
+use crate::{Predict, TaskFuture, TaskInput};
+
+impl Predict<Tokenization> for Tei {
+    fn predict(&self, input: TaskInput<Tokenization>) -> TaskFuture<TokenizationResults> {
+        let this = self.clone();
+        Box::pin(async move {
+            // TEI refuses empty input; here the field can be named.
+            check_texts([(&input.inputs, "/inputs".to_string())])?;
+            let client = this.clients.pick(&input)?;
+            let tokens = client.tokenize(&input.inputs, &input.forwarded()).await?;
+            Ok(TokenizationResults {
+                results: token_spans(&input.inputs, &tokens.offsets),
+                token_count: tokens.offsets.len() as u64,
+            })
+        })
+    }
+}
