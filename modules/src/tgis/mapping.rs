@@ -8,6 +8,7 @@ use taskgate_schemas::{
 };
 
 use crate::text_generation::DEFAULT_MAX_NEW_TOKENS;
+use crate::text_generation::output::DetailOptions;
 
 pub fn parameters(p: &TextGenerationParameters) -> fmaas::Parameters {
     let sampling = p.decoding_method == Some(DecodingMethod::Sampling);
@@ -75,10 +76,8 @@ pub fn finish_reason(reason: i32) -> FinishReason {
 /// Which details the caller asked for; TGIS fills unasked fields with zeros.
 #[derive(Debug, Clone, Copy)]
 pub struct Details {
-    generated_tokens: bool,
-    input_tokens: bool,
-    logprobs: bool,
-    ranks: bool,
+    /// The same choices as in-process generation reads.
+    asked: DetailOptions,
     /// The seed is meaningful only when sampling.
     sampling: bool,
 }
@@ -86,10 +85,7 @@ pub struct Details {
 impl Details {
     pub fn from_parameters(p: &TextGenerationParameters) -> Self {
         Self {
-            generated_tokens: p.generated_tokens.unwrap_or(false),
-            input_tokens: p.input_tokens.unwrap_or(false),
-            logprobs: p.token_logprobs.unwrap_or(false),
-            ranks: p.token_ranks.unwrap_or(false),
+            asked: DetailOptions::from_parameters(p),
             sampling: p.decoding_method == Some(DecodingMethod::Sampling),
         }
     }
@@ -102,8 +98,8 @@ impl Details {
             .into_iter()
             .map(|t| GeneratedToken {
                 text: t.text,
-                logprob: self.logprobs.then_some(f64::from(t.logprob)),
-                rank: self.ranks.then_some(u64::from(t.rank)),
+                logprob: self.asked.logprobs.then_some(f64::from(t.logprob)),
+                rank: self.asked.ranks.then_some(u64::from(t.rank)),
             })
             .collect()
     }
@@ -124,8 +120,8 @@ impl Details {
             producer_id: Some(producer),
             input_token_count: u64::from(r.input_token_count),
             seed: self.seed(r.seed),
-            tokens: self.tokens(self.generated_tokens, r.tokens),
-            input_tokens: self.tokens(self.input_tokens, r.input_tokens),
+            tokens: self.tokens(self.asked.generated_tokens, r.tokens),
+            input_tokens: self.tokens(self.asked.input_tokens, r.input_tokens),
         }
     }
 }
@@ -162,7 +158,9 @@ impl StreamShaper {
         let finished = reason != FinishReason::NotFinished;
         GeneratedTextStreamResult {
             generated_text: r.text,
-            tokens: self.details.tokens(self.details.generated_tokens, r.tokens),
+            tokens: self
+                .details
+                .tokens(self.details.asked.generated_tokens, r.tokens),
             details: (opening || finished).then_some(TokenStreamDetails {
                 finish_reason: reason,
                 generated_tokens: r.generated_token_count,
@@ -172,7 +170,7 @@ impl StreamShaper {
             producer_id: finished.then(|| self.producer.clone()),
             input_tokens: self
                 .details
-                .tokens(self.details.input_tokens, r.input_tokens),
+                .tokens(self.details.asked.input_tokens, r.input_tokens),
         }
     }
 }

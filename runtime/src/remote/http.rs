@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -345,27 +345,6 @@ fn excerpt(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-/// Ends `stream` at its first error, so a broken upstream ends the caller's stream too.
-pub fn until_error<T>(
-    stream: impl Stream<Item = Result<T, RuntimeError>> + Send + 'static,
-) -> BoxStream<'static, Result<T, RuntimeError>>
-where
-    T: Send + 'static,
-{
-    futures::stream::unfold(
-        (Box::pin(stream), false),
-        |(mut stream, failed)| async move {
-            if failed {
-                return None;
-            }
-            let item = stream.next().await?;
-            let failed = item.is_err();
-            Some((item, (stream, failed)))
-        },
-    )
-    .boxed()
 }
 
 #[cfg(test)]
