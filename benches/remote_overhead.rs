@@ -65,6 +65,8 @@ fn start_llama(port: u16) -> Killed {
             "1",
         ])
         .args(["--verbose", "false"])
+        // Otherwise a health check arriving mid-stream ends that stream early.
+        .args(["--interrupt_requests", "false"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -68,7 +68,9 @@ async fn greedy_output_equals_in_process_generation() {
             {"id": "remote", "backend": remote("completions", &llama, json!({}))},
             {"id": "remote-chat", "backend": remote("chat", &llama, json!({}))},
         ]),
-        json!({}),
+        // Health checks far more often than calls: none may disturb a running call (probes
+        // wait while calls are in flight rather than queue behind them for the model).
+        json!({"remote_health_check_ms": 100}),
     );
     let generate = |model: &'static str, prompt: String, parameters: Value| {
         let (server, llama) = (&server, &llama);

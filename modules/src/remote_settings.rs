@@ -220,12 +220,19 @@ impl<C> Routed<C> {
 }
 
 impl<C: RemoteClient + Send + Sync + 'static> Routed<C> {
-    /// The main endpoint's health check.
+    /// The main endpoint's health check. While calls to it are in flight they are the check:
+    /// a probe would compete with them for the model (llama-cpp-python even ends a running
+    /// stream early whenever another request waits), and a failing call opens the circuit.
     pub fn probe(&self) -> Probe {
         let main = self.main.clone();
         Arc::new(move || {
             let main = main.clone();
-            Box::pin(async move { main.probe().await.map_err(|e| e.to_string()) })
+            Box::pin(async move {
+                if main.resilience().calls_in_flight() > 0 {
+                    return Ok(());
+                }
+                main.probe().await.map_err(|e| e.to_string())
+            })
         })
     }
 

@@ -79,6 +79,9 @@ impl LlamaServer {
                 "1",
             ])
             .args(["--embedding", if self.embedding { "true" } else { "false" }])
+            // As an operator behind a gateway would: by default a new request (another user's,
+            // a health check) ends the running stream early.
+            .args(["--interrupt_requests", "false"])
             .args(["--verbose", "false"])
             .stdout(Stdio::null())
             .stderr(log)

@@ -105,7 +105,7 @@ impl BinaryServer {
             .map(|l| {
                 let data = l
                     .strip_prefix("data: ")
-                    .unwrap_or_else(|| panic!("not a data line: {l}"));
+                    .unwrap_or_else(|| panic!("not a data line: {l}\nin the stream:\n{text}"));
                 serde_json::from_str(data).unwrap()
             })
             .collect()

@@ -204,7 +204,8 @@ impl HttpRemote {
             RemoteFailure::TimedOut,
             format!("no event within {} ms", idle.as_millis()),
         );
-        Ok(with_idle_timeout(Box::pin(events), idle, idle_error).boxed())
+        let running = self.resilience.in_flight();
+        Ok(with_idle_timeout(Box::pin(events), idle, idle_error, running).boxed())
     }
 
     /// The JSON answer and the value of its `header` (none asked for when empty).

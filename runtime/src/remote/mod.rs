@@ -111,21 +111,23 @@ pub(crate) fn remote_error(
     }
 }
 
-/// Ends the stream with `error` when no item arrives within `idle`.
+/// Ends the stream with `error` when no item arrives within `idle`. `running` stays held until
+/// the stream ends or is dropped, so health checks see the call as in flight.
 pub(crate) fn with_idle_timeout<S, T>(
     stream: S,
     idle: Duration,
     error: RuntimeError,
+    running: resilience::InFlight,
 ) -> impl Stream<Item = Result<T, RuntimeError>>
 where
     S: Stream<Item = Result<T, RuntimeError>> + Unpin,
 {
-    futures::stream::unfold(Some(stream), move |stream| {
+    futures::stream::unfold(Some((stream, running)), move |state| {
         let error = error.clone();
         async move {
-            let mut stream = stream?;
+            let (mut stream, running) = state?;
             match tokio::time::timeout(idle, stream.next()).await {
-                Ok(next) => next.map(|item| (item, Some(stream))),
+                Ok(next) => next.map(|item| (item, Some((stream, running)))),
                 Err(_) => Some((Err(error), None)),
             }
         }

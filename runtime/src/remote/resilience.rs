@@ -3,8 +3,10 @@
 //! there), and a circuit breaker fails calls fast while the remote keeps failing, letting one
 //! probe through after a cooldown.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use rand::Rng;
@@ -177,6 +179,33 @@ pub struct Resilience {
     pub breaker: CircuitBreaker,
     /// Named in errors.
     backend: String,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// The in-flight count of the server at `url`, shared by every client of it alive.
+fn endpoint_counter(url: &str) -> Arc<AtomicUsize> {
+    static COUNTERS: OnceLock<Mutex<HashMap<String, Weak<AtomicUsize>>>> = OnceLock::new();
+    let mut counters = COUNTERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    counters.retain(|_, counter| counter.strong_count() > 0);
+    let counter = counters
+        .get(url)
+        .and_then(Weak::upgrade)
+        .unwrap_or_default();
+    counters.insert(url.to_string(), Arc::downgrade(&counter));
+    counter
+}
+
+/// Counts one call to the remote as running until dropped (streams hold it to their end).
+#[derive(Debug)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Resilience {
@@ -185,13 +214,29 @@ impl Resilience {
             retry,
             breaker,
             backend: backend.into(),
+            in_flight: Arc::default(),
         }
     }
 
-    /// The retries and circuit an endpoint's settings ask for.
+    /// Marks a call as running until the guard is dropped.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.in_flight.clone())
+    }
+
+    /// Calls (and streams) to this remote running now.
+    pub fn calls_in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The retries and circuit an endpoint's settings ask for. Calls in flight are counted
+    /// per endpoint URL: models served by one remote server share its count.
     pub fn for_endpoint(backend: impl Into<String>, endpoint: &super::RemoteEndpoint) -> Self {
         let breaker = CircuitBreaker::new(endpoint.circuit_failures, endpoint.circuit_cooldown);
-        Self::new(backend, endpoint.retry, breaker)
+        Self {
+            in_flight: endpoint_counter(&endpoint.url),
+            ..Self::new(backend, endpoint.retry, breaker)
+        }
     }
 
     fn open_error(&self, retry_in: Duration) -> RuntimeError {
@@ -212,6 +257,7 @@ impl Resilience {
         F: Future<Output = Result<T, RuntimeError>>,
     {
         self.breaker.admit().map_err(|wait| self.open_error(wait))?;
+        let _running = self.in_flight();
         let result = call.await;
         self.breaker
             .record(!result.as_ref().err().is_some_and(unhealthy));
@@ -354,5 +400,36 @@ mod tests {
             .unwrap_err();
         assert!(!called);
         assert!(error.to_string().contains("circuit open"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn calls_count_as_in_flight_until_they_end() {
+        let resilience = Resilience::new(
+            "b",
+            RetryPolicy::default(),
+            CircuitBreaker::new(3, Duration::from_secs(1)),
+        );
+        let during = resilience
+            .once(async { Ok::<_, RuntimeError>(resilience.calls_in_flight()) })
+            .await
+            .unwrap();
+        assert_eq!(during, 1);
+        assert_eq!(resilience.calls_in_flight(), 0);
+        let stream = resilience.in_flight();
+        let another = resilience.in_flight();
+        assert_eq!(resilience.calls_in_flight(), 2);
+        drop(stream);
+        drop(another);
+        assert_eq!(resilience.calls_in_flight(), 0);
+    }
+
+    #[test]
+    fn clients_of_one_server_share_its_count() {
+        let first = endpoint_counter("http://127.0.0.1:1");
+        let second = endpoint_counter("http://127.0.0.1:1");
+        let other = endpoint_counter("http://127.0.0.1:2");
+        first.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(second.load(Ordering::Relaxed), 1);
+        assert_eq!(other.load(Ordering::Relaxed), 0);
     }
 }

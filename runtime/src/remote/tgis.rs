@@ -78,7 +78,8 @@ impl TgisClient {
             self.grpc.timed_out("message", idle),
         );
         let mapped = stream.map(move |item| item.map_err(|status| status_error(&name, status)));
-        Ok(with_idle_timeout(mapped, idle, idle_error).boxed())
+        let running = self.resilience.in_flight();
+        Ok(with_idle_timeout(mapped, idle, idle_error, running).boxed())
     }
 
     /// Tokenizes one text, with token strings and offsets.
