@@ -86,7 +86,7 @@ async fn over_http(dir: &Path, clients: usize) -> f64 {
     let mut spec = ModelSpec::new("all-minilm", "sentence-embeddings");
     spec.path = Some(dir.to_path_buf());
     spec.max_concurrent_requests = 256;
-    let mut registry = ModelRegistry::new();
+    let registry = ModelRegistry::new();
     registry
         .insert(ModuleCatalog::standard().build(&spec).unwrap())
         .unwrap();

@@ -30,6 +30,7 @@ const UNARY_ROUNDS: usize = 200;
 const STREAM_ROUNDS: usize = 15;
 const STREAM_TOKENS: usize = 64;
 const UNARY_PROMPT: &str = "The capital of France is";
+const FORWARD_FLAG: &str = "--forward-to";
 const STREAM_PROMPT: &str =
     "<|im_start|>user\nTell me a long story.<|im_end|>\n<|im_start|>assistant\n";
 
@@ -220,6 +221,39 @@ async fn start_tap(upstream: std::net::SocketAddr) -> Tap {
     Tap { url, forwarded }
 }
 
+/// The floor for any proxy: this binary re-run as a plain TCP forwarder (tokio's default
+/// runtime, bytes copied both ways, nothing parsed) in front of `upstream`, a process of its
+/// own as taskgate is. Returns it and its address.
+fn start_forwarder(upstream: &str) -> (Killed, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([FORWARD_FLAG, upstream])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the forwarder starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (Killed(child), format!("http://{}", line.trim()))
+}
+
+fn forward(upstream: &str) {
+    let upstream: std::net::SocketAddr = upstream.parse().unwrap();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            println!("{}", listener.local_addr().unwrap());
+            while let Ok((mut downstream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut upstream = TcpStream::connect(upstream).await.unwrap();
+                    let _ = (downstream.set_nodelay(true), upstream.set_nodelay(true));
+                    let _ = tokio::io::copy_bidirectional(&mut downstream, &mut upstream).await;
+                });
+            }
+        });
+}
+
 /// CPU time (user + system) a process has used so far, from procfs.
 fn cpu_time(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
@@ -293,69 +327,60 @@ async fn run() -> String {
     let direct_stream = direct_body(STREAM_PROMPT, STREAM_TOKENS, true);
     let mut gateway_stream = gateway_body(STREAM_PROMPT, STREAM_TOKENS);
     gateway_stream["model_id"] = "tapped".into();
-    let (mut theirs_total, mut ours_total) = (Vec::new(), Vec::new());
-    let mut delays = Vec::new();
-    let mut cpu_streaming = Duration::ZERO;
-    // The direct streams go through the same relay, so its own hop is in both delays.
-    let tapped_direct = format!("{}/v1/completions", tap.url);
-    let mut direct_delays = Vec::new();
+    // Every path's streams go through the tap, so its own hop is in all the delays.
+    let (forwarder, forwarder_url) = start_forwarder(tap.url.trim_start_matches("http://"));
+    let paths = [
+        StreamPath::new(
+            format!("{}/v1/completions", tap.url),
+            &direct_stream,
+            0,
+            None,
+        ),
+        StreamPath::new(
+            format!("{forwarder_url}/v1/completions"),
+            &direct_stream,
+            0,
+            Some(forwarder.0.id()),
+        ),
+        // taskgate's first event (input token count) comes before the first token.
+        StreamPath::new(streamed, &gateway_stream, 1, Some(pid)),
+    ];
+    let mut measured: Vec<Measured> = paths.iter().map(|_| Measured::default()).collect();
     for _ in 0..STREAM_ROUNDS {
-        tap.forwarded.lock().unwrap().clear();
-        let start = Instant::now();
-        let arrivals = timed_stream(&client, &tapped_direct, &direct_stream).await;
-        assert!(arrivals.len() > STREAM_TOKENS, "{} events", arrivals.len());
-        theirs_total.push(*arrivals.last().unwrap() - start);
-        let forwarded = tap.forwarded.lock().unwrap().clone();
-        for i in 0..STREAM_TOKENS {
-            direct_delays.push(arrivals[i] - forwarded[i]);
-        }
-        tap.forwarded.lock().unwrap().clear();
-        let cpu_before = cpu_time(pid);
-        let start = Instant::now();
-        let arrivals = timed_stream(&client, &streamed, &gateway_stream).await;
-        cpu_streaming += cpu_time(pid) - cpu_before;
-        ours_total.push(*arrivals.last().unwrap() - start);
-        let forwarded = tap.forwarded.lock().unwrap().clone();
-        assert!(forwarded.len() > STREAM_TOKENS && arrivals.len() > STREAM_TOKENS);
-        // Token i: event i from the server, event i + 1 from taskgate (after its opening one).
-        for i in 0..STREAM_TOKENS {
-            delays.push(arrivals[i + 1] - forwarded[i]);
+        for (path, measured) in paths.iter().zip(&mut measured) {
+            path.measure(&client, &tap, measured).await;
         }
     }
-    let us = |d: Duration| d.as_secs_f64() * 1e6;
-    let relay_p50 = us(percentile(&mut direct_delays, 0.5));
-    let relay_p99 = us(percentile(&mut direct_delays, 0.99));
-    let token_delay_p50 = us(percentile(&mut delays, 0.5));
-    let token_delay_p99 = us(percentile(&mut delays, 0.99));
-    let added_per_token_us = token_delay_p50 - relay_p50;
-    let cpu_per_token_us =
-        cpu_streaming.as_secs_f64() * 1e6 / (STREAM_ROUNDS * STREAM_TOKENS) as f64;
-    let direct_stream_p50 = percentile(&mut theirs_total, 0.5);
-    let ours_stream_p50 = percentile(&mut ours_total, 0.5);
+    let [direct, forwarded, ours] = &mut measured[..] else {
+        unreachable!()
+    };
     let load_after = common::load_average();
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     let added_p50 = ms(ours_p50) - ms(direct_p50);
+    let added_per_token_us = ours.delay_us(0.5) - direct.delay_us(0.5);
     format!(
         "## Remote overhead: taskgate → llama.cpp server vs calling it directly\n\n\
 `cargo bench --bench remote_overhead`: llama-cpp-python's OpenAI server (`--n_threads 1`) on SmolLM2-135M Q4_1, \
 the real `taskgate` binary with an `openai` backend (llama-cpp dialect) on the same machine, one client over \
-HTTP/1.1 keep-alive; direct and gateway requests alternate so both see the same load. Load average before / after: \
+HTTP/1.1 keep-alive; the paths alternate so all see the same load. Load average before / after: \
 {load_before} / {load_after}.\n\n\
-| measure | direct | through taskgate | added | target |\n|---|---|---|---|---|\n\
-| unary, 1 token from a cached prompt, p50 (ms) | {:.2} | {:.2} | {:.2} | ≤ 1 ms: {} |\n\
-| unary, 1 token from a cached prompt, p99 (ms) | {:.2} | {:.2} | {:.2} | |\n\
-| stream of {STREAM_TOKENS} tokens, end to end, median of {STREAM_ROUNDS} (ms) | {:.1} | {:.1} | {:.1} | |\n\
-| delay from relay to client per streamed token, p50 (µs) | {:.0} | {:.0} | {:.0} | ≤ 100 µs: {} |\n\
-| delay from relay to client per streamed token, p99 (µs) | {:.0} | {:.0} | {:.0} | |\n\
-| taskgate CPU time per streamed token (µs) | | | {:.0} | |\n\
-| taskgate CPU time per unary request (µs) | | | {:.0} | |\n\n\
-{UNARY_ROUNDS} unary rounds, {STREAM_ROUNDS} streams each way. Tokens arrive in a pipeline, so what taskgate adds to \
-a stream is a delay on each token, not a sum: both paths' streams go through a TCP relay in the benchmark process \
+| measure | direct | through a plain TCP forwarder | through taskgate | taskgate adds | target |\n\
+|---|---|---|---|---|---|\n\
+| unary, 1 token from a cached prompt, p50 (ms) | {:.2} | | {:.2} | {:.2} | ≤ 1 ms: {} |\n\
+| unary, 1 token from a cached prompt, p99 (ms) | {:.2} | | {:.2} | {:.2} | |\n\
+| stream of {STREAM_TOKENS} tokens, end to end, median of {STREAM_ROUNDS} (ms) | {:.1} | {:.1} | {:.1} | {:.1} | |\n\
+| delay from tap to client per streamed token, p50 (µs) | {:.0} | {:.0} | {:.0} | {:.0} | ≤ 100 µs: {} |\n\
+| delay from tap to client per streamed token, p99 (µs) | {:.0} | {:.0} | {:.0} | {:.0} | |\n\
+| proxy CPU time per streamed token (µs) | | {:.0} | {:.0} | | |\n\
+| taskgate CPU time per unary request (µs) | | | {:.0} | | |\n\n\
+{UNARY_ROUNDS} unary rounds, {STREAM_ROUNDS} streams per path. Tokens arrive in a pipeline, so what taskgate adds to \
+a stream is a delay on each token, not a sum: every path's streams go through a TCP tap in the benchmark process \
 that notes when it passes on each server event, and the delay is from there to the client receiving the same token \
-({STREAM_ROUNDS} × {STREAM_TOKENS} tokens each way; one clock, no generation noise). \
-The CPU time taskgate's process spent while streaming (procfs, 10 ms ticks summed over every streamed token) \
-includes the kernel's loopback TCP work charged to it; it is the cost that would pile up if taskgate could not keep \
-pace. Unary latencies include the server's own run-to-run noise.\n",
+({STREAM_ROUNDS} × {STREAM_TOKENS} tokens per path; one clock, no generation noise). The plain TCP forwarder (this \
+benchmark re-run as a separate process: tokio, bytes copied, nothing parsed) is the floor for any proxy on this \
+machine: one more process to wake and one more loopback hop per token. \
+CPU time is the proxy process's own (procfs, 10 ms ticks summed over every streamed token) and includes the kernel's \
+loopback TCP work charged to it. Unary latencies include the server's own run-to-run noise.\n",
         ms(direct_p50),
         ms(ours_p50),
         added_p50,
@@ -363,23 +388,100 @@ pace. Unary latencies include the server's own run-to-run noise.\n",
         ms(direct_p99),
         ms(ours_p99),
         ms(ours_p99) - ms(direct_p99),
-        ms(direct_stream_p50),
-        ms(ours_stream_p50),
-        ms(ours_stream_p50) - ms(direct_stream_p50),
-        relay_p50,
-        token_delay_p50,
+        direct.total_ms(),
+        forwarded.total_ms(),
+        ours.total_ms(),
+        ours.total_ms() - direct.total_ms(),
+        direct.delay_us(0.5),
+        forwarded.delay_us(0.5),
+        ours.delay_us(0.5),
         added_per_token_us,
         verdict(added_per_token_us <= 100.0),
-        relay_p99,
-        token_delay_p99,
-        token_delay_p99 - relay_p99,
-        cpu_per_token_us,
+        direct.delay_us(0.99),
+        forwarded.delay_us(0.99),
+        ours.delay_us(0.99),
+        ours.delay_us(0.99) - direct.delay_us(0.99),
+        forwarded.cpu_per_token_us(),
+        ours.cpu_per_token_us(),
         cpu_per_request.as_secs_f64() * 1e6,
     )
 }
 
+/// One way of streaming the same completion: where to, what to send, how many events come
+/// before the first token, and the proxy process whose CPU time to count.
+struct StreamPath {
+    url: String,
+    body: Value,
+    opening_events: usize,
+    proxy: Option<u32>,
+}
+
+#[derive(Default)]
+struct Measured {
+    delays: Vec<Duration>,
+    totals: Vec<Duration>,
+    cpu: Duration,
+}
+
+impl StreamPath {
+    fn new(url: String, body: &Value, opening_events: usize, proxy: Option<u32>) -> Self {
+        let body = body.clone();
+        Self {
+            url,
+            body,
+            opening_events,
+            proxy,
+        }
+    }
+
+    async fn measure(&self, client: &reqwest::Client, tap: &Tap, into: &mut Measured) {
+        tap.forwarded.lock().unwrap().clear();
+        let cpu_before = self.proxy.map(cpu_time);
+        let start = Instant::now();
+        let arrivals = timed_stream(client, &self.url, &self.body).await;
+        if let (Some(pid), Some(before)) = (self.proxy, cpu_before) {
+            into.cpu += cpu_time(pid) - before;
+        }
+        into.totals.push(*arrivals.last().unwrap() - start);
+        let forwarded = tap.forwarded.lock().unwrap().clone();
+        assert!(
+            forwarded.len() >= STREAM_TOKENS
+                && arrivals.len() >= STREAM_TOKENS + self.opening_events,
+            "{}: {} events forwarded, {} arrived",
+            self.url,
+            forwarded.len(),
+            arrivals.len()
+        );
+        for (i, forwarded) in forwarded.iter().take(STREAM_TOKENS).enumerate() {
+            into.delays
+                .push(arrivals[i + self.opening_events] - *forwarded);
+        }
+    }
+}
+
+impl Measured {
+    fn delay_us(&mut self, p: f64) -> f64 {
+        percentile(&mut self.delays, p).as_secs_f64() * 1e6
+    }
+
+    fn total_ms(&mut self) -> f64 {
+        ms(percentile(&mut self.totals, 0.5))
+    }
+
+    fn cpu_per_token_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / (STREAM_ROUNDS * STREAM_TOKENS) as f64
+    }
+}
+
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, upstream] = &args[..]
+        && flag == FORWARD_FLAG
+    {
+        forward(upstream);
+        return;
+    }
+    if !args.iter().any(|a| a == "--bench") {
         println!("benchmark not run: use `cargo bench --bench remote_overhead`");
         return;
     }

@@ -227,7 +227,7 @@ async fn model_without_the_task_is_400_naming_what_it_serves() {
 
 #[tokio::test]
 async fn sampling_parameters_with_greedy_are_400() {
-    let mut registry = ModelRegistry::new();
+    let registry = ModelRegistry::new();
     registry
         .insert(common::fakes::echo_model("echo", Default::default()))
         .unwrap();
@@ -295,7 +295,7 @@ async fn overload_is_429_with_retry_after_and_recovers() {
         .max_concurrent_requests(1)
         .serve::<TextClassification>(classifier)
         .build();
-    let mut registry = ModelRegistry::new();
+    let registry = ModelRegistry::new();
     registry.insert(model).unwrap();
     let s = InProcessServer::start(registry).await;
     let url = s.url("/api/v1/task/text-classification");

@@ -14,7 +14,7 @@ use taskgate_modules::ModelRegistry;
 const STREAM: &str = "/api/v1/task/server-streaming-text-generation";
 
 async fn serve(generator: EchoGenerator) -> InProcessServer {
-    let mut registry = ModelRegistry::new();
+    let registry = ModelRegistry::new();
     registry.insert(echo_model("echo", generator)).unwrap();
     InProcessServer::start(registry).await
 }

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use taskgate_modules::ModelRegistry;
+use taskgate_modules::tuning::TrainingManager;
+use taskgate_schemas::ClassifierTrainRequest;
+use taskgate_schemas::json_schema::standalone;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::grpc::{GrpcApi, grpc_api};
 use crate::task_routes::TaskRoutes;
 use crate::validation::Validators;
-use crate::{info, openapi, request_id};
+use crate::{info, openapi, request_id, training_routes};
 
 /// Default request body limit (2 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -28,6 +31,7 @@ struct Shared {
     validators: Validators,
     task_names: Vec<&'static str>,
     max_body_bytes: usize,
+    training: Option<TrainingManager>,
 }
 
 impl AppState {
@@ -46,6 +50,11 @@ impl AppState {
     pub fn max_body_bytes(&self) -> usize {
         self.shared.max_body_bytes
     }
+
+    /// The training job manager, unless training is disabled.
+    pub fn training(&self) -> Option<&TrainingManager> {
+        self.shared.training.as_ref()
+    }
 }
 
 /// Builds the HTTP router.
@@ -53,6 +62,7 @@ pub struct GatewayBuilder {
     registry: ModelRegistry,
     routes: TaskRoutes,
     max_body_bytes: usize,
+    training: Option<TrainingManager>,
 }
 
 impl GatewayBuilder {
@@ -61,7 +71,14 @@ impl GatewayBuilder {
             registry,
             routes: TaskRoutes::standard(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            training: None,
         }
+    }
+
+    /// Serves the training API with `manager`.
+    pub fn training(mut self, manager: TrainingManager) -> Self {
+        self.training = Some(manager);
+        self
     }
 
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
@@ -85,21 +102,32 @@ impl GatewayBuilder {
         for route in self.routes.iter() {
             validators.insert(route.name, &route.request_schema());
         }
+        validators.insert(
+            training_routes::CLASSIFIER_TRAIN,
+            &standalone::<ClassifierTrainRequest>(),
+        );
+        let training_enabled = self.training.is_some();
         let state = AppState {
             shared: Arc::new(Shared {
                 registry: self.registry,
                 validators,
                 task_names: self.routes.names(),
                 max_body_bytes: self.max_body_bytes,
+                training: self.training,
             }),
         };
         let api = Router::new()
             .route("/health", get(info::health))
             .route("/info/version", get(info::version))
             .route("/info/models", get(info::models));
-        let api = self
-            .routes
-            .mount(api)
+        let api = self.routes.mount(api);
+        // Without training, its routes answer 404 like any unknown route.
+        let api = if training_enabled {
+            training_routes::mount(api)
+        } else {
+            api
+        };
+        let api = api
             .fallback(info::route_not_found)
             .method_not_allowed_fallback(info::method_not_allowed)
             .with_state(state.clone());

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::app::DEFAULT_MAX_BODY_BYTES;
 pub use crate::backend_config::{BackendConfig, BackendKind};
+pub use crate::training_config::TrainingConfig;
 
 /// Prefix of environment overrides; `__` separates nesting levels
 /// (`TASKGATE_HTTP__PORT=9000` sets `http.port`).
@@ -46,6 +47,7 @@ pub struct Config {
     pub remote_health_check_ms: u64,
     /// Models to serve (besides those found in `models_dir`).
     pub models: Vec<ModelConfig>,
+    pub training: TrainingConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -169,6 +171,7 @@ impl Default for Config {
                 backend: None,
                 max_concurrent_requests: None,
             }],
+            training: TrainingConfig::default(),
         }
     }
 }

@@ -81,7 +81,7 @@ impl ApiError {
                 TaskError::InvalidArgument { .. } | TaskError::TaskNotServed { .. } => {
                     Code::InvalidArgument
                 }
-                TaskError::ModelNotFound(_) => Code::NotFound,
+                TaskError::ModelNotFound(_) | TaskError::TrainingNotFound(_) => Code::NotFound,
                 TaskError::Cancelled => Code::Cancelled,
                 TaskError::DeadlineExceeded(_) => Code::DeadlineExceeded,
                 TaskError::Runtime(RuntimeError::Overloaded { .. }) => Code::ResourceExhausted,
@@ -154,7 +154,7 @@ fn task_status(error: &TaskError) -> StatusCode {
         TaskError::InvalidArgument { .. } | TaskError::TaskNotServed { .. } => {
             StatusCode::BAD_REQUEST
         }
-        TaskError::ModelNotFound(_) => StatusCode::NOT_FOUND,
+        TaskError::ModelNotFound(_) | TaskError::TrainingNotFound(_) => StatusCode::NOT_FOUND,
         // 499 is the de-facto "client closed request"; the client rarely sees it.
         TaskError::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status"),
         TaskError::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,

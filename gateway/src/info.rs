@@ -36,7 +36,7 @@ pub(crate) fn runtime_info(state: &AppState) -> RuntimeInfo {
 pub(crate) fn models_info(state: &AppState, wanted: &[String]) -> Result<ModelsInfo, TaskError> {
     let registry = state.registry();
     let models = if wanted.is_empty() {
-        registry.iter().map(|m| m.info()).collect()
+        registry.models().iter().map(|m| m.info()).collect()
     } else {
         wanted
             .iter()

@@ -1,4 +1,5 @@
-//! The checked-in JSON Schemas (`schemas/json/`): one per task request, plus the config.
+//! The checked-in JSON Schemas (`schemas/json/`): one per task request, the training request,
+//! plus the config.
 
 use std::path::Path;
 
@@ -20,6 +21,10 @@ pub fn all() -> Vec<(String, Value)> {
             schemas.push((format!("{name}.json"), schema));
         }
     }
+    schemas.push((
+        "ClassifierTrainRequest.json".to_string(),
+        taskgate_schemas::json_schema::standalone::<taskgate_schemas::ClassifierTrainRequest>(),
+    ));
     schemas.push(("Config.json".to_string(), crate::config::schema()));
     schemas
 }

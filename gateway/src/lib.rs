@@ -19,6 +19,8 @@ pub mod shutdown;
 pub mod task_handlers;
 pub mod task_routes;
 pub mod trace_context;
+pub mod training_config;
+pub mod training_routes;
 pub mod validation;
 
 pub use app::{AppState, GatewayBuilder};

@@ -10,14 +10,18 @@ use crate::config::Config;
 /// Builds every model the config describes (then drops them); returns their ids.
 pub fn check_models(config: &Config) -> Result<Vec<String>, ModuleError> {
     let registry = build_registry(config, &ModuleCatalog::standard())?;
-    Ok(registry.iter().map(|m| m.id().to_string()).collect())
+    Ok(registry
+        .models()
+        .iter()
+        .map(|m| m.id().to_string())
+        .collect())
 }
 
 pub fn build_registry(
     config: &Config,
     catalog: &ModuleCatalog,
 ) -> Result<ModelRegistry, ModuleError> {
-    let mut registry = ModelRegistry::new();
+    let registry = ModelRegistry::new();
     for model in &config.models {
         // A remote backend is served by the module that speaks its protocol, with the backend
         // settings as that module's config.
@@ -64,7 +68,7 @@ pub fn build_registry(
         };
         registry.insert(catalog.build(&spec)?)?;
     }
-    for model in registry.iter() {
+    for model in registry.models() {
         tracing::info!(model = model.id(), tasks = ?model.tasks(), "model ready");
     }
     Ok(registry)

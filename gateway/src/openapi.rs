@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use taskgate_modules::Task;
-use taskgate_schemas::{ErrorBody, FieldError, ModelInfo, ModelsInfo, RuntimeInfo};
+use taskgate_schemas::{ErrorBody, FieldError, ModelInfo, ModelsInfo, RuntimeInfo, TrainingList};
 use utoipa::openapi::example::Example;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
 use utoipa::openapi::request_body::RequestBody;
@@ -27,11 +27,15 @@ const TASKS_TAG: &str = "tasks";
             runtimes. Wire-compatible with the Caikit runtime's REST API.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    paths(crate::info::health, crate::info::version, crate::info::models),
-    components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo)),
+    paths(crate::info::health, crate::info::version, crate::info::models,
+        crate::training_routes::classifier_train, crate::training_routes::trainings,
+        crate::training_routes::cancel_training, crate::training_routes::training_events),
+    components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo, TrainingList)),
     tags(
         (name = "tasks", description = "Run a task on a model: `{model_id, inputs, parameters}`"),
         (name = "info", description = "Health, version and the served models"),
+        (name = "training", description = "Train models on your records and follow the jobs; \
+            a trained model is served under its `model_name` as soon as the job completes"),
     )
 )]
 pub struct ApiDoc;

@@ -15,6 +15,8 @@ use crate::GatewayBuilder;
 use crate::config::{Config, ConfigError};
 use crate::grpc::Health;
 use crate::models::build_registry;
+use std::collections::HashMap;
+use taskgate_modules::tuning::{ModelLoader, TrainingManager, tuned_classifier};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -73,10 +75,21 @@ impl Servers {
         let registry =
             build_registry(config, &ModuleCatalog::standard()).map_err(ConfigError::from)?;
         let remotes = registry
+            .models()
             .iter()
             .filter_map(|m| Some((m.id().to_string(), m.health()?.clone())))
             .collect();
-        let builder = GatewayBuilder::new(registry).max_body_bytes(config.http.max_body_bytes);
+        let mut builder =
+            GatewayBuilder::new(registry.clone()).max_body_bytes(config.http.max_body_bytes);
+        if config.training.enabled {
+            let loaders = HashMap::from([(
+                tuned_classifier::TRAINER,
+                tuned_classifier::load as ModelLoader,
+            )]);
+            let manager = TrainingManager::start(config.training.settings(), registry, loaders)
+                .map_err(ConfigError::from)?;
+            builder = builder.training(manager);
+        }
         let (http_router, grpc) = builder.build_with_grpc(config.grpc.max_message_bytes).await;
         let http = bind(&config.listen_address(), http_router).await?;
         let grpc = if config.grpc.enabled {

@@ -18,6 +18,8 @@ pub enum TaskError {
         task: String,
         serves: Vec<String>,
     },
+    #[error("training '{0}' not found")]
+    TrainingNotFound(String),
     #[error("request cancelled")]
     Cancelled,
     #[error("{0}")]
@@ -63,4 +65,6 @@ pub enum ModuleError {
     DuplicateModel(String),
     #[error("model '{model}': {source}")]
     Runtime { model: String, source: RuntimeError },
+    #[error("training: {0}")]
+    Training(String),
 }

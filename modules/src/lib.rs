@@ -25,6 +25,7 @@ pub mod text_generation;
 pub mod tgis;
 pub mod token_classifier;
 pub mod tokenization;
+pub mod tuning;
 
 pub use catalog::{ModelSpec, ModuleCatalog, ModuleFactory};
 pub use error::{ModuleError, TaskError};

@@ -1,12 +1,13 @@
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::{Model, ModuleError, TaskError};
 
-/// The models this process serves, by id.
+/// The models this process serves, by id. Clones share one set: models trained while serving
+/// join it and are callable at once.
 #[derive(Debug, Default, Clone)]
 pub struct ModelRegistry {
-    models: BTreeMap<String, Arc<Model>>,
+    models: Arc<RwLock<BTreeMap<String, Arc<Model>>>>,
 }
 
 impl ModelRegistry {
@@ -14,36 +15,48 @@ impl ModelRegistry {
         Self::default()
     }
 
-    pub fn insert(&mut self, model: Model) -> Result<(), ModuleError> {
+    // A panic while holding the lock cannot leave the map half-changed (each change is one
+    // insert), so a poisoned lock is still sound to use.
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Arc<Model>>> {
+        self.models.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Arc<Model>>> {
+        self.models.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn insert(&self, model: Model) -> Result<Arc<Model>, ModuleError> {
         let id = model.id().to_string();
-        if self.models.contains_key(&id) {
+        let mut models = self.write();
+        if models.contains_key(&id) {
             return Err(ModuleError::DuplicateModel(id));
         }
-        self.models.insert(id, Arc::new(model));
-        Ok(())
+        let model = Arc::new(model);
+        models.insert(id, model.clone());
+        Ok(model)
     }
 
     pub fn get(&self, id: &str) -> Result<Arc<Model>, TaskError> {
-        self.models
+        self.read()
             .get(id)
             .cloned()
             .ok_or_else(|| TaskError::ModelNotFound(id.to_string()))
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.models.contains_key(id)
+        self.read().contains_key(id)
     }
 
-    /// All models, ordered by id.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Model>> {
-        self.models.values()
+    /// All models now, ordered by id.
+    pub fn models(&self) -> Vec<Arc<Model>> {
+        self.read().values().cloned().collect()
     }
 
     pub fn len(&self) -> usize {
-        self.models.len()
+        self.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.models.is_empty()
+        self.read().is_empty()
     }
 }

@@ -13,6 +13,7 @@ pub mod gguf;
 pub mod llama;
 pub mod remote;
 pub mod sampling;
+pub mod tuning;
 pub mod worker;
 
 pub use admission::{Admission, Permit};

@@ -22,6 +22,29 @@ pub struct ClassificationResults {
     pub producer_id: Option<ProducerId>,
 }
 
+impl ClassificationResults {
+    /// Each label with its score, highest score first.
+    pub fn ranked(
+        labels: impl IntoIterator<Item = String>,
+        scores: impl IntoIterator<Item = f32>,
+        producer_id: Option<ProducerId>,
+    ) -> Self {
+        let mut results: Vec<ClassificationResult> = labels
+            .into_iter()
+            .zip(scores)
+            .map(|(label, score)| ClassificationResult {
+                label,
+                score: f64::from(score),
+            })
+            .collect();
+        results.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Self {
+            results,
+            producer_id,
+        }
+    }
+}
+
 /// One entity span found in a text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TokenClassificationResult {

@@ -13,6 +13,7 @@ pub mod info;
 pub mod json_schema;
 pub mod requests;
 pub mod tokenization;
+pub mod training;
 
 pub use classification::*;
 pub use common::*;
@@ -22,3 +23,4 @@ pub use generation::*;
 pub use info::*;
 pub use requests::*;
 pub use tokenization::*;
+pub use training::*;

@@ -12,6 +12,7 @@ pub mod tei_fake;
 pub mod tei_rules;
 pub mod tgis_fake;
 pub mod tls;
+pub mod training;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -241,7 +242,7 @@ impl Drop for InProcessServer {
 
 /// A registry with the default `pii-rules` model.
 pub fn pii_registry() -> ModelRegistry {
-    let mut registry = ModelRegistry::new();
+    let registry = ModelRegistry::new();
     let spec = ModelSpec::new("pii-rules", "pii-rules");
     let model = ModuleCatalog::standard().build(&spec).unwrap();
     registry.insert(model).unwrap();

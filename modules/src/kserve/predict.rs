@@ -3,7 +3,7 @@
 use taskgate_runtime::RemoteFailure;
 use taskgate_runtime::RuntimeError;
 use taskgate_runtime::remote::RemoteClient;
-use taskgate_schemas::{ClassificationResult, ClassificationResults, ProducerId};
+use taskgate_schemas::{ClassificationResults, ProducerId};
 
 use super::{KserveService, producer};
 use crate::embedding_tasks::{EmbedCall, Embedded, Embedder};
@@ -72,19 +72,11 @@ impl Predict<TextClassification> for KserveService {
                 }
                 .into());
             }
-            let mut results: Vec<ClassificationResult> = labels
-                .into_iter()
-                .zip(scores)
-                .map(|(label, score)| ClassificationResult {
-                    label,
-                    score: f64::from(score),
-                })
-                .collect();
-            results.sort_by(|a, b| b.score.total_cmp(&a.score));
-            Ok(ClassificationResults {
-                results,
-                producer_id: Some(producer()),
-            })
+            Ok(ClassificationResults::ranked(
+                labels,
+                scores,
+                Some(producer()),
+            ))
         })
     }
 }

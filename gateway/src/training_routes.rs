@@ -1,0 +1,189 @@
+//! The training API, Caikit-compatible: `POST /api/v1/<Task><Module>Train` queues a job;
+//! `/management/trainings` reports (`GET`), lists (`GET` without an id) and cancels (`DELETE`)
+//! jobs; `/management/trainings/events` streams a job's progress until it ends.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::StreamExt;
+use taskgate_modules::TaskError;
+use taskgate_modules::tuning::{TrainingManager, classifier_training};
+use taskgate_schemas::{
+    ClassifierTrainRequest, ErrorBody, FieldError, TrainingJob, TrainingList,
+    TrainingStatusResponse,
+};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::request_id::RequestId;
+
+/// The validator key and route name of classifier training.
+pub const CLASSIFIER_TRAIN: &str = "TextClassificationTaskClassifierTrain";
+pub const TRAININGS_PATH: &str = "/management/trainings";
+pub const TRAINING_EVENTS_PATH: &str = "/management/trainings/events";
+
+pub fn classifier_train_path() -> String {
+    format!("/api/v1/{CLASSIFIER_TRAIN}")
+}
+
+pub fn mount(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route(&classifier_train_path(), post(classifier_train))
+        .route(TRAININGS_PATH, get(trainings).delete(cancel_training))
+        .route(TRAINING_EVENTS_PATH, get(training_events))
+}
+
+fn manager(state: &AppState) -> Result<&TrainingManager, ApiError> {
+    state.training().ok_or_else(|| {
+        TaskError::Runtime(taskgate_runtime::RuntimeError::Unavailable(
+            "training is disabled on this server".into(),
+        ))
+        .into()
+    })
+}
+
+/// The `training_id` query parameter, or an error naming it when `required`.
+fn training_id(query: Option<String>, required: bool) -> Result<Option<String>, ApiError> {
+    let id = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "training_id")
+        .map(|(_, value)| value.into_owned())
+        .filter(|value| !value.is_empty());
+    if required && id.is_none() {
+        return Err(ApiError::Schema(vec![FieldError::new(
+            "training_id",
+            "the query parameter training_id is required",
+        )]));
+    }
+    Ok(id)
+}
+
+fn respond<T: serde::Serialize>(result: Result<T, ApiError>, request_id: &str) -> Response {
+    match result {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(error) => error.into_response_with_id(request_id),
+    }
+}
+
+/// Train a text classifier: a head over a served embedding model's vectors.
+#[utoipa::path(post, path = "/api/v1/TextClassificationTaskClassifierTrain", tag = "training",
+    request_body = ClassifierTrainRequest,
+    responses(
+        (status = 200, description = "The job was queued", body = TrainingJob),
+        (status = 400, description = "A parameter or record is not acceptable", body = ErrorBody),
+        (status = 422, description = "The body does not match the request schema", body = ErrorBody),
+        (status = 429, description = "The training queue is full", body = ErrorBody),
+    ))]
+pub async fn classifier_train(
+    State(state): State<AppState>,
+    RequestId(id): RequestId,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        let manager = manager(&state)?;
+        let json = crate::body::read_json(&headers, body, state.max_body_bytes()).await?;
+        let errors = state.validators().check(CLASSIFIER_TRAIN, &json);
+        if !errors.is_empty() {
+            return Err(ApiError::Schema(errors));
+        }
+        let request: ClassifierTrainRequest = serde_json::from_value(json)
+            .map_err(|e| ApiError::Schema(vec![FieldError::new("", e.to_string())]))?;
+        Ok(classifier_training::submit(manager, request, &id).await?)
+    }
+    .await;
+    respond(result, &id)
+}
+
+/// One job's status (`?training_id=`), or every job, newest first.
+#[utoipa::path(get, path = "/management/trainings", tag = "training",
+    params(("training_id" = Option<String>, Query, description = "The job; omit to list all")),
+    responses(
+        (status = 200, description = "The job's status, or `TrainingList` without an id",
+            body = TrainingStatusResponse),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ))]
+pub async fn trainings(
+    State(state): State<AppState>,
+    RequestId(id): RequestId,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = (|| {
+        let manager = manager(&state)?;
+        match training_id(query, false)? {
+            Some(training) => Ok(axum::Json(manager.status(&training)?).into_response()),
+            None => Ok(axum::Json(TrainingList {
+                trainings: manager.list(),
+            })
+            .into_response()),
+        }
+    })();
+    result.unwrap_or_else(|error: ApiError| error.into_response_with_id(&id))
+}
+
+/// Cancels a job: a queued one at once, a running one within one training step (the answer
+/// comes once it stopped). An ended job keeps its state.
+#[utoipa::path(delete, path = "/management/trainings", tag = "training",
+    params(("training_id" = String, Query, description = "The job")),
+    responses(
+        (status = 200, description = "The job's status after the cancel", body = TrainingStatusResponse),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ))]
+pub async fn cancel_training(
+    State(state): State<AppState>,
+    RequestId(id): RequestId,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let manager = manager(&state)?;
+        let training = training_id(query, true)?.unwrap_or_default();
+        Ok(manager.cancel(&training).await?)
+    }
+    .await;
+    respond(result, &id)
+}
+
+/// The job's status as server-sent events: now, then at each change, until it ends.
+#[utoipa::path(get, path = "/management/trainings/events", tag = "training",
+    params(("training_id" = String, Query, description = "The job")),
+    responses(
+        (status = 200, description = "One `data: <TrainingStatusResponse>` event per change; \
+            the stream ends after the job's final state", body = TrainingStatusResponse,
+            content_type = "text/event-stream"),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ))]
+pub async fn training_events(
+    State(state): State<AppState>,
+    RequestId(id): RequestId,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let updates = (|| {
+        let training = training_id(query, true)?.unwrap_or_default();
+        Ok::<_, ApiError>(manager(&state)?.watch(&training)?)
+    })();
+    let updates = match updates {
+        Ok(updates) => updates,
+        Err(error) => return error.into_response_with_id(&id),
+    };
+    // The status now, then each change; the final state is sent, then the stream ends.
+    let events = futures::stream::unfold(Some((updates, true)), |state| async move {
+        let (mut updates, first) = state?;
+        if !first && updates.changed().await.is_err() {
+            return None;
+        }
+        let status = updates.borrow_and_update().clone();
+        let next = (!status.state.is_terminal()).then_some((updates, false));
+        Some((status, next))
+    })
+    .map(|status| {
+        let json =
+            serde_json::to_string(&status).expect("wire types always serialize. This is a bug.");
+        Ok::<_, Infallible>(Event::default().data(json))
+    });
+    Sse::new(events).into_response()
+}

@@ -1,0 +1,230 @@
+//! `TextClassificationTaskClassifierTrain`: checks a classifier training request completely
+//! (base model, every record, labels) before queuing it; the job embeds the records with the
+//! base model, trains a head on them and writes the tuned model.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use rand::seq::SliceRandom;
+use rand::{SeedableRng, rngs::StdRng};
+use taskgate_runtime::tuning::{
+    ClassifierHead, HeadExamples, HeadSettings, TrainingObserver, TuningError,
+};
+use taskgate_schemas::{
+    ClassificationTrainRecord, ClassifierTrainRequest, DataStream, TrainingJob,
+};
+
+use super::data_stream::read_records;
+use super::manager::TrainingManager;
+use super::tuned_classifier::{self, HEAD, MANIFEST, Manifest, TRAINER};
+use crate::TaskError;
+use crate::tasks::EmbeddingTasks;
+
+const DEFAULT_EPOCHS: u32 = 40;
+const DEFAULT_LEARNING_RATE: f64 = 0.02;
+const DEFAULT_BATCH_SIZE: u32 = 16;
+const DEFAULT_SEED: u64 = 42;
+
+/// Checks `request` and queues its job.
+pub async fn submit(
+    manager: &TrainingManager,
+    request: ClassifierTrainRequest,
+    request_id: &str,
+) -> Result<TrainingJob, TaskError> {
+    let p = &request.parameters;
+    let registry = manager.registry().clone();
+    let base = registry.get(&p.base_model).map_err(|_| {
+        TaskError::invalid_field(
+            "/parameters/base_model",
+            format!("no model '{}' is served here", p.base_model),
+        )
+    })?;
+    if base.unary::<EmbeddingTasks>().is_err() {
+        return Err(TaskError::invalid_field(
+            "/parameters/base_model",
+            format!(
+                "model '{}' does not embed text (it serves: {})",
+                p.base_model,
+                base.tasks().join(", ")
+            ),
+        ));
+    }
+    let (train, validation) = {
+        let (p, limits) = (p.clone(), manager.data_limits().clone());
+        tokio::task::spawn_blocking(move || {
+            let train = read_records(&p.train_stream, "/parameters/train_stream", &limits)?;
+            let validation = p
+                .val_stream
+                .as_ref()
+                .map(|s| read_records(s, "/parameters/val_stream", &limits))
+                .transpose()?;
+            Ok::<_, TaskError>((train, validation))
+        })
+        .await
+        .map_err(|e| {
+            TaskError::Runtime(taskgate_runtime::RuntimeError::Unavailable(e.to_string()))
+        })??
+    };
+    let multi_label = p.multi_label.unwrap_or(false);
+    let labels = label_set(
+        &train,
+        multi_label,
+        &p.train_stream.data_stream,
+        "/parameters/train_stream",
+    )?;
+    if let (Some(validation), Some(stream)) = (&validation, &p.val_stream) {
+        check_known_labels(
+            validation,
+            &labels,
+            &stream.data_stream,
+            "/parameters/val_stream",
+        )?;
+    }
+    let settings = HeadSettings {
+        num_epochs: p.num_epochs.unwrap_or(DEFAULT_EPOCHS) as usize,
+        learning_rate: p.learning_rate.unwrap_or(DEFAULT_LEARNING_RATE),
+        batch_size: p.batch_size.unwrap_or(DEFAULT_BATCH_SIZE) as usize,
+        seed: p.seed.unwrap_or(DEFAULT_SEED),
+        multi_label,
+    };
+    let (train, validation) = match validation {
+        Some(validation) => (train, validation),
+        None => hold_out(train, p.validation_split.unwrap_or(0.0), settings.seed),
+    };
+    let base_model = p.base_model.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let request_id = request_id.to_string();
+    let model_name = request.model_name.clone();
+    let submitted = manager.submit(
+        &request.model_name,
+        TRAINER,
+        Box::new(move |observer: &mut dyn TrainingObserver, staged: &Path| {
+            let examples = |records: &[ClassificationTrainRecord]| {
+                let texts: Vec<String> = records.iter().map(|r| r.text.clone()).collect();
+                // Long texts are cut to what the base model takes.
+                let vectors = runtime
+                    .block_on(tuned_classifier::embed(
+                        &registry,
+                        &base_model,
+                        &texts,
+                        Some(-1),
+                        &request_id,
+                    ))
+                    .map_err(|e| {
+                        TuningError::Failed(format!("embedding with '{base_model}': {e}"))
+                    })?;
+                let labels = records
+                    .iter()
+                    .map(|r| r.labels.iter().map(|l| index_of(&labels, l)).collect())
+                    .collect();
+                Ok::<_, TuningError>(HeadExamples { vectors, labels })
+            };
+            let train = examples(&train)?;
+            let validation = (!validation.is_empty())
+                .then(|| examples(&validation))
+                .transpose()?;
+            let head = ClassifierHead::train(
+                &settings,
+                labels.len(),
+                &train,
+                validation.as_ref(),
+                observer,
+            )?;
+            head.save(&staged.join(HEAD))?;
+            let manifest = Manifest {
+                trainer: TRAINER.into(),
+                base_model,
+                labels,
+                multi_label,
+            };
+            let bytes = serde_json::to_vec_pretty(&manifest)
+                .map_err(|e| TuningError::Failed(e.to_string()))?;
+            std::fs::write(staged.join(MANIFEST), bytes).map_err(|source| TuningError::Write {
+                path: staged.join(MANIFEST),
+                source,
+            })
+        }),
+    )?;
+    tracing::info!(training_id = %submitted.training_id, model = %model_name, "classifier training queued");
+    Ok(submitted)
+}
+
+fn index_of(labels: &[String], label: &str) -> usize {
+    labels.iter().position(|l| l == label).unwrap_or(0)
+}
+
+/// JSON pointer of record `i`'s labels, for inline data; the file field otherwise.
+fn record_path<R>(stream: &DataStream<R>, field: &str, i: usize) -> String {
+    match stream {
+        DataStream::Inline { .. } => format!("{field}/data_stream/data/{i}/labels"),
+        DataStream::File { .. } => format!("{field}/data_stream/file/filename"),
+    }
+}
+
+/// The sorted labels of the training records, refusing several labels on one record unless
+/// multi-label, and fewer than two labels in all.
+fn label_set(
+    records: &[ClassificationTrainRecord],
+    multi_label: bool,
+    stream: &DataStream<ClassificationTrainRecord>,
+    field: &str,
+) -> Result<Vec<String>, TaskError> {
+    let mut labels = BTreeSet::new();
+    for (i, record) in records.iter().enumerate() {
+        if !multi_label && record.labels.len() != 1 {
+            return Err(TaskError::invalid_field(
+                record_path(stream, field, i),
+                format!(
+                    "record {i} has {} labels; one each, or set multi_label",
+                    record.labels.len()
+                ),
+            ));
+        }
+        labels.extend(record.labels.iter().cloned());
+    }
+    if !multi_label && labels.len() < 2 {
+        return Err(TaskError::invalid_field(
+            format!("{field}/data_stream"),
+            format!(
+                "the records use {} label(s); a classifier needs at least two",
+                labels.len()
+            ),
+        ));
+    }
+    Ok(labels.into_iter().collect())
+}
+
+fn check_known_labels(
+    records: &[ClassificationTrainRecord],
+    labels: &[String],
+    stream: &DataStream<ClassificationTrainRecord>,
+    field: &str,
+) -> Result<(), TaskError> {
+    for (i, record) in records.iter().enumerate() {
+        if let Some(unknown) = record.labels.iter().find(|l| !labels.contains(l)) {
+            return Err(TaskError::invalid_field(
+                record_path(stream, field, i),
+                format!("record {i} has label '{unknown}', which no training record has"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Splits off `share` of the records (seeded) for validation.
+fn hold_out(
+    mut records: Vec<ClassificationTrainRecord>,
+    share: f64,
+    seed: u64,
+) -> (
+    Vec<ClassificationTrainRecord>,
+    Vec<ClassificationTrainRecord>,
+) {
+    let held = (records.len() as f64 * share).round() as usize;
+    if held == 0 || held >= records.len() {
+        return (records, Vec::new());
+    }
+    records.shuffle(&mut StdRng::seed_from_u64(seed));
+    let validation = records.split_off(records.len() - held);
+    (records, validation)
+}

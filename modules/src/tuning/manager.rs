@@ -1,0 +1,429 @@
+//! The training job manager: takes jobs into a bounded queue, runs them on its own threads (so
+//! inference keeps its cores' worth of threads responsive), keeps their status (persisted on
+//! every state change and epoch), cancels them within one step, and serves each trained model
+//! under its name as soon as it is published.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use taskgate_runtime::RuntimeError;
+use taskgate_runtime::tuning::{EpochReport, StepReport, TrainingObserver, TuningError, durable};
+use taskgate_schemas::{TrainingJob, TrainingProgress, TrainingState, TrainingStatusResponse};
+use tokio::sync::watch;
+
+use super::clock;
+use super::data_stream::DataLimits;
+use super::job_store::{JobRecord, JobStore};
+use crate::{Model, ModelRegistry, ModuleError, TaskError};
+
+/// How long a cancel waits for a running job to stop before answering with its state.
+const CANCEL_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSettings {
+    /// Job records and trained models: `<output_dir>/<training_id>/`.
+    pub output_dir: PathBuf,
+    pub data: DataLimits,
+    /// Jobs trained at once.
+    pub threads: usize,
+    /// Jobs waiting beyond those; more are refused with "retry later".
+    pub queue: usize,
+}
+
+/// A trainer's work for one job, run on a training thread: write the model into the staging
+/// directory, reporting progress to the observer (which may stop it).
+pub type TrainWork =
+    Box<dyn FnOnce(&mut dyn TrainingObserver, &Path) -> Result<(), TuningError> + Send>;
+
+/// Builds the servable model `name` from a trained model directory.
+pub type ModelLoader = fn(&ModelRegistry, &str, &Path) -> Result<Model, ModuleError>;
+
+struct Entry {
+    record: JobRecord,
+    cancel: Arc<AtomicBool>,
+    updates: watch::Sender<TrainingStatusResponse>,
+}
+
+struct Queued {
+    training_id: String,
+    work: TrainWork,
+}
+
+struct Inner {
+    store: JobStore,
+    registry: ModelRegistry,
+    loaders: HashMap<&'static str, ModelLoader>,
+    jobs: Mutex<BTreeMap<String, Entry>>,
+    queue: SyncSender<Queued>,
+    queue_size: usize,
+    data: DataLimits,
+}
+
+#[derive(Clone)]
+pub struct TrainingManager {
+    inner: Arc<Inner>,
+}
+
+fn not_found(training_id: &str) -> TaskError {
+    TaskError::TrainingNotFound(training_id.to_string())
+}
+
+impl TrainingManager {
+    /// Reads the jobs on disk (marking interrupted ones errored), serves the models of completed
+    /// ones, and starts the training threads. `loaders` builds models per trainer name.
+    pub fn start(
+        settings: TrainingSettings,
+        registry: ModelRegistry,
+        loaders: HashMap<&'static str, ModelLoader>,
+    ) -> Result<Self, ModuleError> {
+        let store = JobStore::new(&settings.output_dir);
+        let (queue, receiver) = std::sync::mpsc::sync_channel(settings.queue);
+        let inner = Arc::new(Inner {
+            store,
+            registry,
+            loaders,
+            jobs: Mutex::new(BTreeMap::new()),
+            queue,
+            queue_size: settings.queue,
+            data: settings.data,
+        });
+        for record in inner.store.recover(&clock::now()) {
+            if record.status.state == TrainingState::Completed {
+                inner.serve(&record)?;
+            }
+            let id = record.status.training_id.clone();
+            let (updates, _) = watch::channel(record.status.clone());
+            let entry = Entry {
+                record,
+                cancel: Arc::default(),
+                updates,
+            };
+            inner.lock().insert(id, entry);
+        }
+        let receiver = Arc::new(Mutex::new(receiver));
+        for n in 0..settings.threads.max(1) {
+            let (inner, receiver) = (inner.clone(), receiver.clone());
+            std::thread::Builder::new()
+                .name(format!("training-{n}"))
+                .spawn(move || inner.run_jobs(&receiver))
+                .map_err(|e| {
+                    ModuleError::Training(format!("cannot start a training thread: {e}"))
+                })?;
+        }
+        Ok(Self { inner })
+    }
+
+    pub fn data_limits(&self) -> &DataLimits {
+        &self.inner.data
+    }
+
+    pub fn registry(&self) -> &ModelRegistry {
+        &self.inner.registry
+    }
+
+    /// Queues `work` as a job training `model_name` with `trainer`.
+    pub fn submit(
+        &self,
+        model_name: &str,
+        trainer: &'static str,
+        work: TrainWork,
+    ) -> Result<TrainingJob, TaskError> {
+        let inner = &self.inner;
+        let mut jobs = inner.lock();
+        let taken = inner.registry.contains(model_name)
+            || jobs.values().any(|e| {
+                e.record.status.model_name == model_name
+                    && matches!(
+                        e.record.status.state,
+                        TrainingState::Queued | TrainingState::Running | TrainingState::Completed
+                    )
+            });
+        if taken {
+            return Err(TaskError::invalid_field(
+                "/model_name",
+                format!("a model named '{model_name}' is already served or being trained"),
+            ));
+        }
+        let training_id = uuid::Uuid::new_v4().to_string();
+        let status = TrainingStatusResponse {
+            training_id: training_id.clone(),
+            model_name: model_name.to_string(),
+            state: TrainingState::Queued,
+            submission_timestamp: clock::now(),
+            completion_timestamp: None,
+            reasons: Vec::new(),
+            progress: TrainingProgress::default(),
+        };
+        let record = JobRecord {
+            status: status.clone(),
+            trainer: trainer.to_string(),
+        };
+        inner.store.save(&record).map_err(|e| {
+            TaskError::Runtime(RuntimeError::Unavailable(format!(
+                "cannot record the job: {e}"
+            )))
+        })?;
+        let queued = Queued {
+            training_id: training_id.clone(),
+            work,
+        };
+        if let Err(error) = inner.queue.try_send(queued) {
+            let _ = std::fs::remove_dir_all(inner.store.job_dir(&training_id));
+            return Err(match error {
+                TrySendError::Full(_) => TaskError::Runtime(RuntimeError::Overloaded {
+                    what: "the training queue".into(),
+                    limit: inner.queue_size,
+                }),
+                TrySendError::Disconnected(_) => TaskError::Runtime(RuntimeError::Unavailable(
+                    "training threads are gone".into(),
+                )),
+            });
+        }
+        let (updates, _) = watch::channel(status);
+        let entry = Entry {
+            record,
+            cancel: Arc::default(),
+            updates,
+        };
+        jobs.insert(training_id.clone(), entry);
+        Ok(TrainingJob {
+            training_id,
+            model_name: model_name.to_string(),
+        })
+    }
+
+    pub fn status(&self, training_id: &str) -> Result<TrainingStatusResponse, TaskError> {
+        let jobs = self.inner.lock();
+        let entry = jobs
+            .get(training_id)
+            .ok_or_else(|| not_found(training_id))?;
+        Ok(entry.record.status.clone())
+    }
+
+    /// Every job, newest first.
+    pub fn list(&self) -> Vec<TrainingStatusResponse> {
+        let jobs = self.inner.lock();
+        let mut all: Vec<_> = jobs.values().map(|e| e.record.status.clone()).collect();
+        all.sort_by(|a, b| b.submission_timestamp.cmp(&a.submission_timestamp));
+        all
+    }
+
+    /// Every change of the job's status, from now until it ends.
+    pub fn watch(
+        &self,
+        training_id: &str,
+    ) -> Result<watch::Receiver<TrainingStatusResponse>, TaskError> {
+        let jobs = self.inner.lock();
+        let entry = jobs
+            .get(training_id)
+            .ok_or_else(|| not_found(training_id))?;
+        Ok(entry.updates.subscribe())
+    }
+
+    /// Cancels the job: a queued one at once, a running one within one training step (this
+    /// waits for it). A job already ended keeps its state.
+    pub async fn cancel(&self, training_id: &str) -> Result<TrainingStatusResponse, TaskError> {
+        let mut updates = {
+            let mut jobs = self.inner.lock();
+            let entry = jobs
+                .get_mut(training_id)
+                .ok_or_else(|| not_found(training_id))?;
+            entry.cancel.store(true, Ordering::SeqCst);
+            if entry.record.status.state == TrainingState::Queued {
+                self.inner.finish(
+                    entry,
+                    TrainingState::Canceled,
+                    vec!["canceled by request".into()],
+                );
+            }
+            entry.updates.subscribe()
+        };
+        let ended = updates.wait_for(|s| s.state.is_terminal());
+        let _ = tokio::time::timeout(CANCEL_WAIT, ended).await;
+        self.status(training_id)
+    }
+}
+
+impl Inner {
+    // A panic under this lock leaves every entry whole (each change is one assignment).
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn serve(&self, record: &JobRecord) -> Result<(), ModuleError> {
+        let status = &record.status;
+        let loader = self.loaders.get(record.trainer.as_str()).ok_or_else(|| {
+            ModuleError::Training(format!(
+                "training {}: no trainer '{}' to load its model",
+                status.training_id, record.trainer
+            ))
+        })?;
+        let model = loader(
+            &self.registry,
+            &status.model_name,
+            &self.store.model_dir(status),
+        )?;
+        self.registry.insert(model)?;
+        Ok(())
+    }
+
+    /// Applies `change` to the job's status, saves it (when `persist`) and tells watchers.
+    fn update(
+        &self,
+        training_id: &str,
+        persist: bool,
+        change: impl FnOnce(&mut TrainingStatusResponse),
+    ) {
+        let mut jobs = self.lock();
+        let Some(entry) = jobs.get_mut(training_id) else {
+            return;
+        };
+        change(&mut entry.record.status);
+        if persist {
+            self.save(&entry.record);
+        }
+        entry.updates.send_replace(entry.record.status.clone());
+    }
+
+    fn save(&self, record: &JobRecord) {
+        if let Err(e) = self.store.save(record) {
+            tracing::error!(training_id = %record.status.training_id, error = %e, "cannot save the training job's state");
+        }
+    }
+
+    fn finish(&self, entry: &mut Entry, state: TrainingState, reasons: Vec<String>) {
+        let status = &mut entry.record.status;
+        status.state = state;
+        status.reasons.extend(reasons);
+        status.completion_timestamp = Some(clock::now());
+        self.save(&entry.record);
+        entry.updates.send_replace(entry.record.status.clone());
+    }
+
+    fn finish_job(&self, training_id: &str, state: TrainingState, reasons: Vec<String>) {
+        let mut jobs = self.lock();
+        if let Some(entry) = jobs.get_mut(training_id) {
+            self.finish(entry, state, reasons);
+        }
+        match state {
+            TrainingState::Completed => tracing::info!(%training_id, "training completed"),
+            _ => tracing::warn!(%training_id, ?state, "training ended without a model"),
+        }
+    }
+
+    fn run_jobs(self: &Arc<Self>, receiver: &Mutex<Receiver<Queued>>) {
+        loop {
+            let next = receiver.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            let Ok(job) = next else {
+                return;
+            };
+            self.run(job);
+        }
+    }
+
+    fn run(self: &Arc<Self>, job: Queued) {
+        let id = job.training_id;
+        // Checked and changed under one lock: a cancel cannot slip in between.
+        let (record, cancel) = {
+            let mut jobs = self.lock();
+            let Some(entry) = jobs.get_mut(&id) else {
+                return;
+            };
+            if entry.record.status.state != TrainingState::Queued {
+                return;
+            }
+            entry.record.status.state = TrainingState::Running;
+            self.save(&entry.record);
+            entry.updates.send_replace(entry.record.status.clone());
+            (entry.record.clone(), entry.cancel.clone())
+        };
+        tracing::info!(training_id = %id, model = %record.status.model_name, "training started");
+        let staged = match self.store.staging_dir(&record.status) {
+            Ok(staged) => staged,
+            Err(e) => return self.finish_job(&id, TrainingState::Errored, vec![e.to_string()]),
+        };
+        let mut observer = JobObserver {
+            inner: self.clone(),
+            training_id: id.clone(),
+            cancel,
+        };
+        let work = job.work;
+        let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            work(&mut observer, &staged)
+        }));
+        let outcome = match trained {
+            Ok(Ok(())) => self.publish(&record, &staged),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(TuningError::Failed(
+                "the trainer failed unexpectedly".into(),
+            )),
+        };
+        let _ = std::fs::remove_dir_all(&staged);
+        match outcome {
+            Ok(()) => self.finish_job(&id, TrainingState::Completed, Vec::new()),
+            Err(TuningError::Canceled) => self.finish_job(
+                &id,
+                TrainingState::Canceled,
+                vec!["canceled by request".into()],
+            ),
+            Err(e) => self.finish_job(&id, TrainingState::Errored, vec![e.to_string()]),
+        }
+    }
+
+    /// Moves the trained model into place and serves it.
+    fn publish(&self, record: &JobRecord, staged: &Path) -> Result<(), TuningError> {
+        let target = self.store.model_dir(&record.status);
+        durable::publish_dir(staged, &target)?;
+        self.serve(record).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&target);
+            TuningError::Failed(e.to_string())
+        })
+    }
+}
+
+/// Progress into the job's status; stops the trainer once the job is canceled.
+struct JobObserver {
+    inner: Arc<Inner>,
+    training_id: String,
+    cancel: Arc<AtomicBool>,
+}
+
+impl JobObserver {
+    fn go_on(&self) -> ControlFlow<()> {
+        if self.cancel.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
+impl TrainingObserver for JobObserver {
+    fn step(&mut self, report: &StepReport) -> ControlFlow<()> {
+        self.inner.update(&self.training_id, false, |s| {
+            let p = &mut s.progress;
+            p.epoch = report.epoch as u64;
+            p.num_epochs = report.num_epochs as u64;
+            p.step = report.step as u64;
+            p.total_steps = report.total_steps as u64;
+            p.loss = Some(report.loss);
+        });
+        self.go_on()
+    }
+
+    fn epoch(&mut self, report: &EpochReport) -> ControlFlow<()> {
+        self.inner.update(&self.training_id, true, |s| {
+            let p = &mut s.progress;
+            p.epoch = report.epoch as u64;
+            p.num_epochs = report.num_epochs as u64;
+            p.validation_loss = report.validation_loss.or(p.validation_loss);
+            p.validation_accuracy = report.validation_accuracy.or(p.validation_accuracy);
+        });
+        self.go_on()
+    }
+}

@@ -1,0 +1,11 @@
+//! Training in process: trainers report progress to a [`TrainingObserver`] (which can stop
+//! them within one step) and write what they learn with [`durable`] writes, never half a file.
+
+pub mod classifier_head;
+pub mod durable;
+pub mod error;
+pub mod progress;
+
+pub use classifier_head::{ClassifierHead, HeadExamples, HeadSettings};
+pub use error::TuningError;
+pub use progress::{EpochReport, StepReport, TrainingObserver};

@@ -1,0 +1,170 @@
+//! Training: the Caikit train request envelope, data streams, training records, and the status
+//! of a training job.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One labelled text for classifier training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassificationTrainRecord {
+    #[schema(example = "The battery lasts all day.", min_length = 1)]
+    pub text: String,
+    /// One label, or several for a multi-label classifier.
+    #[schema(example = json!(["positive"]), min_items = 1)]
+    pub labels: Vec<String>,
+}
+
+/// One prompt and the answer the tuned model should give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationTrainRecord {
+    #[schema(example = "The battery lasts all day.", min_length = 1)]
+    pub input: String,
+    #[schema(example = "positive", min_length = 1)]
+    pub output: String,
+}
+
+/// A file inside the server's training data directory: `.jsonl` (one record per line),
+/// `.json` (an array of records) or `.csv` (a header row naming the record's fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileReference {
+    /// Relative to the data directory; paths leading outside it are refused.
+    #[schema(example = "sentiment/train.jsonl", min_length = 1)]
+    pub filename: String,
+}
+
+/// Where training records come from: inline, or a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum DataStream<R> {
+    Inline {
+        #[schema(min_items = 1)]
+        data: Vec<R>,
+    },
+    File {
+        file: FileReference,
+    },
+}
+
+/// The REST form of a Caikit data stream argument.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataStreamSource<R> {
+    pub data_stream: DataStream<R>,
+}
+
+/// Training a text classifier: a linear head over a served embedding model's sentence vectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierTrainParameters {
+    /// A model served here that embeds text (any `embedding` model, in process or remote).
+    #[schema(example = "all-minilm", min_length = 1)]
+    pub base_model: String,
+    pub train_stream: DataStreamSource<ClassificationTrainRecord>,
+    /// Validation records; without them, `validation_split` of the training records is held out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_stream: Option<DataStreamSource<ClassificationTrainRecord>>,
+    /// Share of training records held out for validation when there is no `val_stream`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 0.5, example = 0.1)]
+    pub validation_split: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000, example = 30)]
+    pub num_epochs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0.0, maximum = 10.0, example = 0.01)]
+    pub learning_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4096, example = 16)]
+    pub batch_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, example = 42)]
+    pub seed: Option<u64>,
+    /// Score each label on its own (sigmoid) and answer every label scoring ≥ 0.5.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_label: Option<bool>,
+}
+
+/// `POST /api/v1/TextClassificationTaskClassifierTrain`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierTrainRequest {
+    /// The id the trained model is served under.
+    #[schema(
+        example = "sentiment-tuned",
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
+    pub model_name: String,
+    pub parameters: ClassifierTrainParameters,
+}
+
+/// The answer to a train request: the job to follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrainingJob {
+    #[schema(example = "3f1c2b7e-4d5a-4f6b-9c8d-0e1f2a3b4c5d")]
+    pub training_id: String,
+    #[schema(example = "sentiment-tuned")]
+    pub model_name: String,
+}
+
+/// Where a training job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TrainingState {
+    Queued,
+    Running,
+    Completed,
+    Canceled,
+    Errored,
+}
+
+impl TrainingState {
+    /// Completed, canceled or errored: nothing will change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Canceled | Self::Errored)
+    }
+}
+
+/// How far a job has come.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrainingProgress {
+    pub epoch: u64,
+    pub num_epochs: u64,
+    pub step: u64,
+    pub total_steps: u64,
+    /// Training loss of the last step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    /// After the last epoch with validation data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_accuracy: Option<f64>,
+}
+
+/// `GET /management/trainings?training_id=…`: Caikit's status fields plus progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrainingStatusResponse {
+    pub training_id: String,
+    pub model_name: String,
+    pub state: TrainingState,
+    /// RFC 3339, UTC.
+    #[schema(example = "2026-11-28T09:00:00.000Z")]
+    pub submission_timestamp: String,
+    /// When the job reached a terminal state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_timestamp: Option<String>,
+    /// Why it errored or was canceled.
+    pub reasons: Vec<String>,
+    pub progress: TrainingProgress,
+}
+
+/// Every training job this server knows, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TrainingList {
+    pub trainings: Vec<TrainingStatusResponse>,
+}

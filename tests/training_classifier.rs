@@ -1,0 +1,150 @@
+//! Classifier training end to end over the real protocols: a job on the example sentiment set
+//! (a head over all-MiniLM's vectors) is followed to COMPLETED through status and the progress
+//! stream, the trained model answers `text-classification` at once over REST and gRPC with
+//! ≥ 90% held-out accuracy, and is served again after a restart.
+
+mod common;
+
+use common::grpc::{for_model, nlp};
+use common::training::{events, example_records, manage, post, serve, status, training_config};
+use serde_json::{Value, json};
+use taskgate_gateway::grpc::pb::caikit::runtime::nlp as rpc;
+
+const TRAIN: &str = "TextClassificationTaskClassifierTrain";
+
+fn minilm_model(dir: &std::path::Path) -> Value {
+    json!([{"id": "all-minilm", "module": "sentence-embeddings", "config": {"path": dir}}])
+}
+
+fn from_file(name: &str) -> Value {
+    json!({"data_stream": {"file": {"filename": name}}})
+}
+
+async fn held_out_accuracy(server: &common::BinaryServer, model: &str) -> f64 {
+    let test = example_records("sentiment/test.jsonl");
+    let mut right = 0;
+    for record in &test {
+        let (code, answer) = server
+            .call(
+                "text-classification",
+                json!({"model_id": model, "inputs": record["text"]}),
+            )
+            .await;
+        assert_eq!(code, 200, "{answer}");
+        if answer["results"][0]["label"] == record["labels"][0] {
+            right += 1;
+        }
+    }
+    f64::from(right) / test.len() as f64
+}
+
+#[tokio::test]
+async fn a_trained_classifier_is_served_at_once_and_after_a_restart() {
+    let test = "train_classifier";
+    let Some(minilm) = common::minilm_dir(test) else {
+        return;
+    };
+    let dirs = training_config(test, minilm_model(&minilm), json!({}));
+    let server = serve(&dirs);
+    let (code, job) = post(
+        &server,
+        TRAIN,
+        &json!({"model_name": "sentiment", "parameters": {"base_model": "all-minilm",
+            "train_stream": from_file("sentiment/train.jsonl"),
+            "val_stream": from_file("sentiment/test.jsonl"), "seed": 7}}),
+    )
+    .await;
+    assert_eq!(code, 200, "{job}");
+    assert_eq!(job["model_name"], "sentiment");
+    let id = job["training_id"].as_str().unwrap().to_string();
+
+    // The progress stream runs to the final state; steps only go up.
+    let progress = events(&server, &id).await;
+    let last = progress.last().unwrap();
+    assert_eq!(last["state"], "COMPLETED", "{last}");
+    let steps: Vec<u64> = progress
+        .iter()
+        .map(|e| e["progress"]["step"].as_u64().unwrap())
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "{steps:?}");
+    assert!(progress.len() >= 2, "{progress:?}");
+
+    let done = status(&server, &id).await;
+    assert_eq!(done["state"], "COMPLETED");
+    assert!(
+        done["completion_timestamp"].as_str().unwrap()
+            >= done["submission_timestamp"].as_str().unwrap()
+    );
+    let progress = &done["progress"];
+    assert_eq!(progress["step"], progress["total_steps"]);
+    assert!(
+        progress["validation_accuracy"].as_f64().unwrap() >= 0.9,
+        "{done}"
+    );
+
+    // Served at once, in /info/models and over REST and gRPC.
+    let info = server.get_json("/info/models?model_ids=sentiment").await;
+    let model = &info["models"][0];
+    assert_eq!(model["module"], "tuned-classifier", "{model}");
+    assert_eq!(model["tasks"], json!(["text-classification"]));
+    assert_eq!(model["metadata"]["base_model"], "all-minilm", "{model}");
+    let accuracy = held_out_accuracy(&server, "sentiment").await;
+    assert!(accuracy >= 0.9, "held-out accuracy {accuracy}");
+    let rest = server
+        .call_ok(
+            "text-classification",
+            json!({"model_id": "sentiment",
+            "inputs": "Absolutely wonderful service, I will come back."}),
+        )
+        .await;
+    assert_eq!(rest["results"][0]["label"], "positive");
+    let scores: f64 = rest["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .sum();
+    assert!((scores - 1.0).abs() < 1e-4, "{rest}");
+    let mut client = nlp(&server).await;
+    let reply = client
+        .text_classification_task_predict(for_model(
+            "sentiment",
+            rpc::TextClassificationTaskRequest {
+                text: "Absolutely wonderful service, I will come back.".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.results[0].label, "positive");
+    assert!((reply.results[0].score - rest["results"][0]["score"].as_f64().unwrap()).abs() < 1e-6);
+
+    // The listing knows the job; a second job may not take the name.
+    let (_, list) = manage(&server, reqwest::Method::GET, "").await;
+    assert_eq!(list["trainings"][0]["training_id"], id.as_str());
+    let (code, refused) = post(
+        &server,
+        TRAIN,
+        &json!({"model_name": "sentiment", "parameters": {"base_model": "all-minilm",
+            "train_stream": from_file("sentiment/train.jsonl")}}),
+    )
+    .await;
+    assert_eq!(code, 400, "{refused}");
+    assert_eq!(refused["additional_info"][0]["path"], "/model_name");
+
+    // After a restart the trained model is served again and the job is still COMPLETED.
+    drop(server);
+    let server = serve(&dirs);
+    assert_eq!(status(&server, &id).await["state"], "COMPLETED");
+    let again = server
+        .call_ok(
+            "text-classification",
+            json!({"model_id": "sentiment",
+            "inputs": "Absolutely wonderful service, I will come back."}),
+        )
+        .await;
+    assert_eq!(again["results"], rest["results"]);
+    let model_dir = dirs.output.join(&id).join("sentiment");
+    assert!(model_dir.join("head.safetensors").is_file());
+}
