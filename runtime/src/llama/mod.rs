@@ -8,4 +8,5 @@ mod qlinear;
 
 pub use kv_cache::KvCache;
 pub use model::{LlamaConfig, LlamaModel, LogitsAt, argmax};
+pub(crate) use model::{causal_mask, repeat_kv, rope_tables};
 pub use qlinear::QLinear;

@@ -21,7 +21,7 @@ pub struct LlamaConfig {
 }
 
 impl LlamaConfig {
-    fn from_gguf(ct: &gguf_file::Content) -> Result<Self> {
+    pub(crate) fn from_gguf(ct: &gguf_file::Content) -> Result<Self> {
         let get = |key: &str| {
             ct.metadata
                 .get(key)
@@ -114,21 +114,10 @@ impl LlamaModel {
                 down: QLinear::from_qtensor(q("ffn_down")?)?,
             });
         }
-        let half = config.head_dim / 2;
-        let inv_freq: Vec<f32> = (0..half)
-            .map(|i| {
-                1.0 / config
-                    .rope_base
-                    .powf(2.0 * i as f32 / config.head_dim as f32)
-            })
-            .collect();
-        let positions = Tensor::arange(0u32, config.context_length as u32, &device)?
-            .to_dtype(DType::F32)?
-            .reshape((config.context_length, 1))?;
-        let angles = positions.matmul(&Tensor::from_vec(inv_freq, (1, half), &device)?)?;
+        let (cos, sin) = rope_tables(&config, &device)?;
         Ok(Self {
-            cos: angles.cos()?,
-            sin: angles.sin()?,
+            cos,
+            sin,
             config,
             embeddings,
             layers,
@@ -255,8 +244,26 @@ pub enum LogitsAt {
     All,
 }
 
+/// RoPE `(cos, sin)` tables `(context_length, head_dim / 2)`, shared with the trainable forward
+/// pass in `tuning` so both compute the same angles.
+pub(crate) fn rope_tables(config: &LlamaConfig, device: &Device) -> Result<(Tensor, Tensor)> {
+    let half = config.head_dim / 2;
+    let inv_freq: Vec<f32> = (0..half)
+        .map(|i| {
+            1.0 / config
+                .rope_base
+                .powf(2.0 * i as f32 / config.head_dim as f32)
+        })
+        .collect();
+    let positions = Tensor::arange(0u32, config.context_length as u32, device)?
+        .to_dtype(DType::F32)?
+        .reshape((config.context_length, 1))?;
+    let angles = positions.matmul(&Tensor::from_vec(inv_freq, (1, half), device)?)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
 /// `(t, start + t)`: query `i` (absolute `start + i`) sees keys up to `start + i`.
-fn causal_mask(t: usize, start: usize, device: &Device) -> Result<Tensor> {
+pub(crate) fn causal_mask(t: usize, start: usize, device: &Device) -> Result<Tensor> {
     let total = start + t;
     let values: Vec<f32> = (0..t)
         .flat_map(|i| {
@@ -272,7 +279,7 @@ fn causal_mask(t: usize, start: usize, device: &Device) -> Result<Tensor> {
     Tensor::from_vec(values, (t, total), device)
 }
 
-fn repeat_kv(x: &Tensor, times: usize) -> Result<Tensor> {
+pub(crate) fn repeat_kv(x: &Tensor, times: usize) -> Result<Tensor> {
     if times == 1 {
         return Ok(x.clone());
     }

@@ -5,6 +5,7 @@ pub mod classifier_head;
 pub mod durable;
 pub mod error;
 pub mod progress;
+pub mod prompt;
 
 pub use classifier_head::{ClassifierHead, HeadExamples, HeadSettings};
 pub use error::TuningError;
