@@ -42,10 +42,6 @@ pub struct TrainableLlama {
     device: Device,
 }
 
-fn unavailable(path: &Path, e: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Unavailable(format!("model {}: {e}", path.display()))
-}
-
 impl TrainableLlama {
     pub fn load(path: &Path) -> std::result::Result<Self, RuntimeError> {
         Self::from_content(path, &crate::gguf::read_content(path)?)
@@ -57,8 +53,7 @@ impl TrainableLlama {
         path: &Path,
         ct: &gguf_file::Content,
     ) -> std::result::Result<Self, RuntimeError> {
-        let mut file = std::fs::File::open(path).map_err(|e| unavailable(path, e))?;
-        Self::from_gguf(ct, &mut file).map_err(|e| unavailable(path, e))
+        crate::gguf::load_tensors(path, ct, Self::from_gguf)
     }
 
     fn from_gguf(ct: &gguf_file::Content, file: &mut std::fs::File) -> Result<Self> {
