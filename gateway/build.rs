@@ -4,7 +4,12 @@
 use std::path::PathBuf;
 
 /// Every proto file that declares a service; their imports come along.
-const SERVICE_PROTOS: [&str; 2] = ["caikit_runtime_Nlp.proto", "caikit_runtime_info.proto"];
+const SERVICE_PROTOS: [&str; 4] = [
+    "caikit_runtime_Nlp.proto",
+    "caikit_runtime_Nlp_training.proto",
+    "caikit_runtime_info.proto",
+    "caikit_runtime_training.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);

@@ -148,3 +148,123 @@ async fn a_trained_classifier_is_served_at_once_and_after_a_restart() {
     let model_dir = dirs.output.join(&id).join("sentiment");
     assert!(model_dir.join("head.safetensors").is_file());
 }
+
+#[tokio::test]
+async fn training_over_grpc_takes_the_same_checks_and_serves_the_model() {
+    use taskgate_gateway::grpc::pb::caikit::runtime::nlp::data_stream_source_classification_train_record::DataStream;
+    use taskgate_gateway::grpc::pb::caikit::runtime::nlp::nlp_training_service_client::NlpTrainingServiceClient;
+    use taskgate_gateway::grpc::pb::caikit::runtime::training::training_management_client::TrainingManagementClient;
+    use taskgate_gateway::grpc::pb::caikit_data_model::common::TrainingStatus;
+    use taskgate_gateway::grpc::pb::caikit_data_model::nlp::ClassificationTrainRecord;
+    use taskgate_gateway::grpc::pb::caikit_data_model::runtime::TrainingInfoRequest;
+
+    let test = "train_classifier_grpc";
+    let Some(minilm) = common::minilm_dir(test) else {
+        return;
+    };
+    let server = serve(&training_config(test, minilm_model(&minilm), json!({})));
+    let channel = common::grpc::channel(&server).await;
+    let (mut trainer, mut jobs) = (
+        NlpTrainingServiceClient::new(channel.clone()),
+        TrainingManagementClient::new(channel),
+    );
+    let records: Vec<ClassificationTrainRecord> = example_records("sentiment/train.jsonl")
+        .iter()
+        .map(|r| ClassificationTrainRecord {
+            text: r["text"].as_str().unwrap().into(),
+            labels: vec![r["labels"][0].as_str().unwrap().into()],
+        })
+        .collect();
+    let request = |name: &str, records: Vec<ClassificationTrainRecord>| {
+        rpc::TextClassificationTaskClassifierTrainRequest {
+            model_name: name.into(),
+            parameters: Some(rpc::TextClassificationTaskClassifierTrainParameters {
+                base_model: "all-minilm".into(),
+                train_stream: Some(rpc::DataStreamSourceClassificationTrainRecord {
+                    data_stream: Some(DataStream::Jsondata(
+                        rpc::DataStreamSourceClassificationTrainRecordJsonData { data: records },
+                    )),
+                }),
+                validation_split: Some(0.2),
+                seed: Some(11),
+                ..Default::default()
+            }),
+        }
+    };
+
+    // A bad record is refused with the REST field path.
+    let mut bad = records[..4].to_vec();
+    bad[2].text.clear();
+    let refused = trainer
+        .text_classification_task_classifier_train(request("grpc-bad", bad))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    let fields = refused
+        .metadata()
+        .get("x-field-errors")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        fields.contains("/parameters/train_stream/data_stream/data/2/text"),
+        "{fields}"
+    );
+
+    let job = trainer
+        .text_classification_task_classifier_train(request("sentiment-grpc", records))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(job.model_name, "sentiment-grpc");
+    let info = || TrainingInfoRequest {
+        training_id: job.training_id.clone(),
+    };
+    let started = std::time::Instant::now();
+    let done = loop {
+        let status = jobs.get_training_status(info()).await.unwrap().into_inner();
+        if status.state == TrainingStatus::Completed as i32 {
+            break status;
+        }
+        assert!(
+            status.state < TrainingStatus::Completed as i32,
+            "{status:?}"
+        );
+        assert!(started.elapsed().as_secs() < 120, "{status:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(done.submission_timestamp.is_some() && done.completion_timestamp.is_some());
+    let progress = done.progress.unwrap();
+    assert!(progress.validation_accuracy.unwrap() >= 0.8, "{progress:?}");
+    // REST reports the same job.
+    assert_eq!(
+        status(&server, &job.training_id).await["state"],
+        "COMPLETED"
+    );
+    // Cancelling an ended job leaves it as it was.
+    let after = jobs.cancel_training(info()).await.unwrap().into_inner();
+    assert_eq!(after.state, TrainingStatus::Completed as i32);
+
+    let mut client = nlp(&server).await;
+    let reply = client
+        .text_classification_task_predict(for_model(
+            "sentiment-grpc",
+            rpc::TextClassificationTaskRequest {
+                text: "Terrible, it broke on the first day.".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.results[0].label, "negative");
+
+    let missing = jobs
+        .get_training_status(TrainingInfoRequest {
+            training_id: "missing".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    assert_eq!(missing.message(), "training 'missing' not found");
+}

@@ -39,7 +39,7 @@ pub fn mount(router: Router<AppState>) -> Router<AppState> {
         .route(TRAINING_EVENTS_PATH, get(training_events))
 }
 
-fn manager(state: &AppState) -> Result<&TrainingManager, ApiError> {
+pub fn manager(state: &AppState) -> Result<&TrainingManager, ApiError> {
     state.training().ok_or_else(|| {
         TaskError::Runtime(taskgate_runtime::RuntimeError::Unavailable(
             "training is disabled on this server".into(),
@@ -86,18 +86,28 @@ pub async fn classifier_train(
     body: Body,
 ) -> Response {
     let result = async {
-        let manager = manager(&state)?;
         let json = crate::body::read_json(&headers, body, state.max_body_bytes()).await?;
-        let errors = state.validators().check(CLASSIFIER_TRAIN, &json);
-        if !errors.is_empty() {
-            return Err(ApiError::Schema(errors));
-        }
-        let request: ClassifierTrainRequest = serde_json::from_value(json)
-            .map_err(|e| ApiError::Schema(vec![FieldError::new("", e.to_string())]))?;
-        Ok(classifier_training::submit(manager, request, &id).await?)
+        submit_classifier(&state, json, &id).await
     }
     .await;
     respond(result, &id)
+}
+
+/// A classifier train request in its REST form (gRPC converts to it): schema, then the
+/// trainer's own checks, then the queue.
+pub async fn submit_classifier(
+    state: &AppState,
+    json: serde_json::Value,
+    request_id: &str,
+) -> Result<TrainingJob, ApiError> {
+    let manager = manager(state)?;
+    let errors = state.validators().check(CLASSIFIER_TRAIN, &json);
+    if !errors.is_empty() {
+        return Err(ApiError::Schema(errors));
+    }
+    let request: ClassifierTrainRequest = serde_json::from_value(json)
+        .map_err(|e| ApiError::Schema(vec![FieldError::new("", e.to_string())]))?;
+    Ok(classifier_training::submit(manager, request, request_id).await?)
 }
 
 /// One job's status (`?training_id=`), or every job, newest first.

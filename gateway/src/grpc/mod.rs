@@ -8,5 +8,6 @@ pub mod nlp_service;
 pub mod pb;
 pub mod protos;
 pub mod router;
+pub mod training_service;
 
 pub use router::{DEFAULT_MAX_MESSAGE_BYTES, GrpcApi, Health, grpc_api};

@@ -15,6 +15,9 @@ pub mod caikit_data_model {
     pub mod caikit_nlp {
         tonic::include_proto!("caikit_data_model.caikit_nlp");
     }
+    pub mod runtime {
+        tonic::include_proto!("caikit_data_model.runtime");
+    }
 }
 
 pub mod caikit {
@@ -24,6 +27,9 @@ pub mod caikit {
         }
         pub mod info {
             tonic::include_proto!("caikit.runtime.info");
+        }
+        pub mod training {
+            tonic::include_proto!("caikit.runtime.training");
         }
     }
 }

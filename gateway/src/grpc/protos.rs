@@ -13,13 +13,16 @@ macro_rules! proto {
 }
 
 /// Every file under `schemas/proto`, by name.
-pub const PROTO_FILES: [(&str, &str); 6] = [
+pub const PROTO_FILES: [(&str, &str); 9] = [
     proto!("caikit_data_model_common.proto"),
     proto!("caikit_data_model_common_runtime.proto"),
     proto!("caikit_data_model_nlp.proto"),
     proto!("caikit_data_model_caikit_nlp.proto"),
+    proto!("caikit_data_model_runtime.proto"),
     proto!("caikit_runtime_Nlp.proto"),
+    proto!("caikit_runtime_Nlp_training.proto"),
     proto!("caikit_runtime_info.proto"),
+    proto!("caikit_runtime_training.proto"),
 ];
 
 /// Writes every proto file into `dir` (created if needed); returns how many.

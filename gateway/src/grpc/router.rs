@@ -10,6 +10,9 @@ use super::nlp_service::NlpGrpc;
 use super::pb;
 use super::pb::caikit::runtime::info::info_service_server::InfoServiceServer;
 use super::pb::caikit::runtime::nlp::nlp_service_server::NlpServiceServer;
+use super::pb::caikit::runtime::nlp::nlp_training_service_server::NlpTrainingServiceServer;
+use super::pb::caikit::runtime::training::training_management_server::TrainingManagementServer;
+use super::training_service::TrainingGrpc;
 use crate::app::AppState;
 
 /// Default limit on one gRPC message, each way (gRPC's customary 4 MiB).
@@ -80,15 +83,26 @@ pub async fn grpc_api(state: AppState, max_message_bytes: usize) -> GrpcApi {
     let nlp = NlpServiceServer::new(NlpGrpc::new(state.clone()))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
-    let info = InfoServiceServer::new(InfoGrpc::new(state))
+    let info = InfoServiceServer::new(InfoGrpc::new(state.clone()))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
-    let router = tonic::service::Routes::new(nlp)
+    let training_enabled = state.training().is_some();
+    let training = || TrainingGrpc::new(state.clone());
+    let mut routes = tonic::service::Routes::new(nlp)
         .add_service(info)
         .add_service(health_service)
         .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .prepare()
-        .into_axum_router();
+        .add_service(reflection_v1alpha);
+    // Without training its services are unknown (UNIMPLEMENTED), like its REST routes.
+    if training_enabled {
+        routes = routes
+            .add_service(
+                NlpTrainingServiceServer::new(training())
+                    .max_decoding_message_size(max_message_bytes)
+                    .max_encoding_message_size(max_message_bytes),
+            )
+            .add_service(TrainingManagementServer::new(training()));
+    }
+    let router = routes.prepare().into_axum_router();
     GrpcApi { router, health }
 }
