@@ -1,9 +1,12 @@
 //! The `taskgate` binary.
 
+mod train_cli;
+
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 use taskgate_gateway::config::{Config, ConfigSources};
@@ -37,6 +40,8 @@ enum Command {
         /// Output directory (the checked-in copy is `schemas/json`).
         dir: PathBuf,
     },
+    /// Train a model on a running server from a local data file, following its progress.
+    Train(train_cli::TrainArgs),
     /// Validate a config file and build its models without serving.
     CheckConfig {
         /// The YAML config file.
@@ -76,6 +81,7 @@ enum LogFormatArg {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve(args) => serve(args),
+        Command::Train(args) => tokio::runtime::Runtime::new()?.block_on(train_cli::train(args)),
         Command::Openapi => {
             let json = openapi::document_json(&TaskRoutes::standard());
             std::io::stdout().write_all(json.as_bytes())?;

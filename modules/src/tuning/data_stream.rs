@@ -113,6 +113,16 @@ fn confined_path(filename: &str, limits: &DataLimits) -> Result<PathBuf, String>
     Ok(path)
 }
 
+/// Records of a local file (a client sending them inline): the same formats and per-record
+/// checks as files read on the server, without the data-directory confinement.
+pub fn read_local_file<R: TrainRecord>(path: &Path, limits: &DataLimits) -> Result<Vec<R>, String> {
+    let name = path.display().to_string();
+    read_file(path, &name, limits).map_err(|errors| match errors {
+        FileErrors::File(reason) => reason,
+        FileErrors::Records(reasons) => reasons.join("\n"),
+    })
+}
+
 enum FileErrors {
     File(String),
     Records(Vec<String>),

@@ -1,0 +1,176 @@
+//! `taskgate train`: submits a training job to a running server with the records of a local
+//! file (sent inline, so the server needs no access to it) and follows the job's progress
+//! stream with a progress bar until it ends.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use taskgate_modules::tuning::DataLimits;
+use taskgate_modules::tuning::data_stream::read_local_file;
+use taskgate_schemas::ClassificationTrainRecord;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum TrainTask {
+    /// A text classifier: a head over a served embedding model (`{text, labels}` records).
+    Classifier,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// The server's HTTP address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    #[arg(long, value_enum)]
+    task: TrainTask,
+    /// The id the trained model is served under.
+    #[arg(long)]
+    model_name: String,
+    /// The served model to train on top of.
+    #[arg(long)]
+    base_model: String,
+    /// Training records: a .jsonl, .json or .csv file.
+    #[arg(long)]
+    data: PathBuf,
+    /// Validation records (same formats); without them the server holds out `--validation-split`.
+    #[arg(long)]
+    validation: Option<PathBuf>,
+    #[arg(long)]
+    validation_split: Option<f64>,
+    #[arg(long)]
+    epochs: Option<u32>,
+    #[arg(long)]
+    learning_rate: Option<f64>,
+    #[arg(long)]
+    batch_size: Option<u32>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Several labels per record, each scored on its own.
+    #[arg(long)]
+    multi_label: bool,
+}
+
+fn inline_records(path: &Path) -> anyhow::Result<Value> {
+    let limits = DataLimits {
+        data_dir: None,
+        max_records: usize::MAX,
+        max_file_bytes: u64::MAX,
+    };
+    let records: Vec<ClassificationTrainRecord> =
+        read_local_file(path, &limits).map_err(anyhow::Error::msg)?;
+    Ok(json!({"data_stream": {"data": records}}))
+}
+
+fn request_body(args: &TrainArgs) -> anyhow::Result<Value> {
+    let mut parameters = json!({"base_model": args.base_model,
+        "train_stream": inline_records(&args.data)?});
+    let map = parameters.as_object_mut().expect("an object");
+    if let Some(path) = &args.validation {
+        map.insert("val_stream".into(), inline_records(path)?);
+    }
+    let optional = [
+        ("validation_split", args.validation_split.map(Value::from)),
+        ("num_epochs", args.epochs.map(Value::from)),
+        ("learning_rate", args.learning_rate.map(Value::from)),
+        ("batch_size", args.batch_size.map(Value::from)),
+        ("seed", args.seed.map(Value::from)),
+        ("multi_label", args.multi_label.then_some(Value::Bool(true))),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            map.insert(key.into(), value);
+        }
+    }
+    Ok(json!({"model_name": args.model_name, "parameters": parameters}))
+}
+
+/// One line of progress, redrawn in place.
+fn draw(status: &Value) {
+    let p = &status["progress"];
+    let (step, total) = (
+        p["step"].as_u64().unwrap_or(0),
+        p["total_steps"].as_u64().unwrap_or(0),
+    );
+    let filled = (step * 30).checked_div(total).unwrap_or(0).min(30) as usize;
+    let loss = p["loss"]
+        .as_f64()
+        .map_or(String::new(), |l| format!(" loss {l:.4}"));
+    let accuracy = p["validation_accuracy"]
+        .as_f64()
+        .map_or(String::new(), |a| format!(" val acc {a:.3}"));
+    eprint!(
+        "\r[{}{}] {} epoch {}/{} step {step}/{total}{loss}{accuracy}   ",
+        "#".repeat(filled),
+        "-".repeat(30 - filled),
+        status["state"].as_str().unwrap_or("?"),
+        p["epoch"],
+        p["num_epochs"],
+    );
+    let _ = std::io::stderr().flush();
+}
+
+pub async fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let TrainTask::Classifier = args.task;
+    let body = request_body(&args).with_context(|| format!("reading {}", args.data.display()))?;
+    taskgate_runtime::remote::tls::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let server = args.server.trim_end_matches('/');
+    let response = client
+        .post(format!(
+            "{server}/api/v1/TextClassificationTaskClassifierTrain"
+        ))
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}"))?;
+    let status = response.status();
+    let answer: Value = response
+        .json()
+        .await
+        .context("the server's answer is not JSON")?;
+    if !status.is_success() {
+        bail!(
+            "the server refused the job ({status}): {}",
+            answer["details"].as_str().unwrap_or_default()
+        );
+    }
+    let training_id = answer["training_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    eprintln!("training {} as {training_id}", args.model_name);
+    let events = client
+        .get(format!(
+            "{server}/management/trainings/events?training_id={training_id}"
+        ))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut bytes = events.bytes_stream();
+    let (mut buffer, mut last) = (String::new(), Value::Null);
+    while let Some(chunk) = bytes.next().await {
+        buffer.push_str(&String::from_utf8_lossy(&chunk?));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data:")) {
+                last = serde_json::from_str(data.trim()).context("an unreadable progress event")?;
+                draw(&last);
+            }
+        }
+    }
+    eprintln!();
+    match last["state"].as_str() {
+        Some("COMPLETED") => {
+            println!(
+                "COMPLETED: model '{}' is served (training {training_id})",
+                args.model_name
+            );
+            Ok(())
+        }
+        Some(state) => bail!("training {training_id} ended {state}: {}", last["reasons"]),
+        None => bail!("the progress stream of training {training_id} ended without a state"),
+    }
+}

@@ -1,0 +1,85 @@
+//! `taskgate train` against a running server: a local CSV file's records are sent inline, the
+//! progress is followed to COMPLETED and the model answers; a refused job exits non-zero with
+//! the server's reason.
+
+mod common;
+
+use std::process::Command;
+
+use common::training::{examples_dir, serve, training_config};
+use serde_json::json;
+
+fn train(server: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_taskgate"))
+        .args(["train", "--server", server, "--task", "classifier"])
+        .args(extra)
+        .output()
+        .expect("taskgate train runs")
+}
+
+#[tokio::test]
+async fn the_cli_trains_from_a_local_file_and_follows_the_job() {
+    let test = "train_cli";
+    let Some(minilm) = common::minilm_dir(test) else {
+        return;
+    };
+    let models =
+        json!([{"id": "all-minilm", "module": "sentence-embeddings", "config": {"path": minilm}}]);
+    // No data directory on the server: the CLI sends the records itself.
+    let server = serve(&training_config(test, models, json!({"data_dir": null})));
+    let (data, validation) = (
+        examples_dir().join("sentiment/train.csv"),
+        examples_dir().join("sentiment/test.jsonl"),
+    );
+    let output = train(
+        &server.base,
+        &[
+            "--model-name",
+            "cli-sentiment",
+            "--base-model",
+            "all-minilm",
+            "--epochs",
+            "10",
+            "--data",
+            data.to_str().unwrap(),
+            "--validation",
+            validation.to_str().unwrap(),
+        ],
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("COMPLETED: model 'cli-sentiment' is served"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("step 170/170"), "{stderr}");
+    let answer = server
+        .call_ok(
+            "text-classification",
+            json!({"model_id": "cli-sentiment",
+            "inputs": "Wonderful staff and a spotless room."}),
+        )
+        .await;
+    assert_eq!(answer["results"][0]["label"], "positive");
+
+    let refused = train(
+        &server.base,
+        &[
+            "--model-name",
+            "other",
+            "--base-model",
+            "missing",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("no model 'missing' is served here"),
+        "{stderr}"
+    );
+}
