@@ -8,10 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use taskgate_modules::tuning::DataLimits;
 use taskgate_modules::tuning::data_stream::read_local_file;
-use taskgate_schemas::ClassificationTrainRecord;
+use taskgate_schemas::{
+    ClassificationTrainRecord, ClassifierTrainParameters, ClassifierTrainRequest, DataStream,
+    DataStreamSource,
+};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum TrainTask {
@@ -53,38 +56,34 @@ pub struct TrainArgs {
     multi_label: bool,
 }
 
-fn inline_records(path: &Path) -> anyhow::Result<Value> {
+fn inline_records(path: &Path) -> anyhow::Result<DataStreamSource<ClassificationTrainRecord>> {
     let limits = DataLimits {
         data_dir: None,
         max_records: usize::MAX,
         max_file_bytes: u64::MAX,
     };
-    let records: Vec<ClassificationTrainRecord> =
-        read_local_file(path, &limits).map_err(anyhow::Error::msg)?;
-    Ok(json!({"data_stream": {"data": records}}))
+    let data = read_local_file(path, &limits).map_err(anyhow::Error::msg)?;
+    Ok(DataStreamSource {
+        data_stream: DataStream::Inline { data },
+    })
 }
 
-fn request_body(args: &TrainArgs) -> anyhow::Result<Value> {
-    let mut parameters = json!({"base_model": args.base_model,
-        "train_stream": inline_records(&args.data)?});
-    let map = parameters.as_object_mut().expect("an object");
-    if let Some(path) = &args.validation {
-        map.insert("val_stream".into(), inline_records(path)?);
-    }
-    let optional = [
-        ("validation_split", args.validation_split.map(Value::from)),
-        ("num_epochs", args.epochs.map(Value::from)),
-        ("learning_rate", args.learning_rate.map(Value::from)),
-        ("batch_size", args.batch_size.map(Value::from)),
-        ("seed", args.seed.map(Value::from)),
-        ("multi_label", args.multi_label.then_some(Value::Bool(true))),
-    ];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            map.insert(key.into(), value);
-        }
-    }
-    Ok(json!({"model_name": args.model_name, "parameters": parameters}))
+/// The typed request; unset options are left out of its JSON, so the server's defaults apply.
+fn request(args: &TrainArgs) -> anyhow::Result<ClassifierTrainRequest> {
+    Ok(ClassifierTrainRequest {
+        model_name: args.model_name.clone(),
+        parameters: ClassifierTrainParameters {
+            base_model: args.base_model.clone(),
+            train_stream: inline_records(&args.data)?,
+            val_stream: args.validation.as_deref().map(inline_records).transpose()?,
+            validation_split: args.validation_split,
+            num_epochs: args.epochs,
+            learning_rate: args.learning_rate,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            multi_label: args.multi_label.then_some(true),
+        },
+    })
 }
 
 /// One line of progress, redrawn in place.
@@ -114,7 +113,7 @@ fn draw(status: &Value) {
 
 pub async fn train(args: TrainArgs) -> anyhow::Result<()> {
     let TrainTask::Classifier = args.task;
-    let body = request_body(&args).with_context(|| format!("reading {}", args.data.display()))?;
+    let body = request(&args).with_context(|| format!("reading {}", args.data.display()))?;
     taskgate_runtime::remote::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let server = args.server.trim_end_matches('/');
