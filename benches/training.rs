@@ -21,8 +21,7 @@ use taskgate_modules::tuning::tuned_classifier;
 use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog};
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
 use taskgate_runtime::tuning::prompt::{
-    Control, PromptInit, PromptTuner, PromptTuningConfig, StepReport as PromptStep, TrainableLlama,
-    TrainingObserver as PromptObserver, TrainingRecord,
+    PromptInit, PromptTuner, PromptTuningConfig, TrainableLlama, TrainingRecord,
 };
 use taskgate_runtime::tuning::{
     ClassifierHead, EpochReport, HeadExamples, HeadSettings, StepReport, TrainingObserver,
@@ -53,7 +52,7 @@ fn peak_rss_mib() -> f64 {
     kib / 1024.0
 }
 
-/// Times every step.
+/// Times every step (from the previous step or epoch report, so validation is not counted).
 #[derive(Default)]
 struct Steps {
     last: Option<Instant>,
@@ -83,14 +82,8 @@ impl TrainingObserver for Steps {
     }
 
     fn epoch(&mut self, _: &EpochReport) -> ControlFlow<()> {
+        self.last = Some(Instant::now());
         ControlFlow::Continue(())
-    }
-}
-
-impl PromptObserver for Steps {
-    fn on_step(&mut self, _: &PromptStep) -> Control {
-        self.tick();
-        Control::Continue
     }
 }
 
@@ -199,18 +192,15 @@ fn prompt_tuning() -> Value {
         &train[..train.len() / 4],
         &validation[..validation.len() / 2],
     );
-    let before = tuner
-        .loss(&tuner.initial_prompt().unwrap(), validation)
-        .unwrap();
     let mut steps = Steps::default();
-    let started = Instant::now();
     let outcome = tuner.train(train, validation, &mut steps).unwrap();
-    let step_ms = started.elapsed().as_secs_f64() * 1e3 / outcome.steps as f64;
+    let step_ms = steps.median_ms();
+    let before = outcome.initial_validation_loss.unwrap_or(f64::NAN);
     let after = outcome
         .epochs
         .last()
         .and_then(|e| e.validation_loss)
-        .unwrap_or(f32::NAN);
+        .unwrap_or(f64::NAN);
     json!({"records": train.len(), "steps": outcome.steps, "step_ms": step_ms,
         "batch_size": 4, "validation_loss_before": before, "validation_loss_after": after,
         "peak_rss_mib": peak_rss_mib()})

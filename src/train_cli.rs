@@ -10,16 +10,27 @@ use clap::Args;
 use futures::StreamExt;
 use serde_json::Value;
 use taskgate_modules::tuning::DataLimits;
-use taskgate_modules::tuning::data_stream::read_local_file;
+use taskgate_modules::tuning::data_stream::{TrainRecord, read_local_file};
 use taskgate_schemas::{
-    ClassificationTrainRecord, ClassifierTrainParameters, ClassifierTrainRequest, DataStream,
-    DataStreamSource,
+    ClassifierTrainParameters, ClassifierTrainRequest, DataStream, DataStreamSource,
+    PromptTuningTrainParameters, PromptTuningTrainRequest, TuningConfig,
 };
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum TrainTask {
     /// A text classifier: a head over a served embedding model (`{text, labels}` records).
     Classifier,
+    /// A soft prompt for a served in-process text-generation model (`{input, output}` records).
+    PromptTuning,
+}
+
+impl TrainTask {
+    fn route(self) -> &'static str {
+        match self {
+            Self::Classifier => "/api/v1/TextClassificationTaskClassifierTrain",
+            Self::PromptTuning => "/api/v1/TextGenerationTaskPeftPromptTuningTrain",
+        }
+    }
 }
 
 #[derive(Args)]
@@ -51,12 +62,27 @@ pub struct TrainArgs {
     batch_size: Option<u32>,
     #[arg(long)]
     seed: Option<u64>,
-    /// Several labels per record, each scored on its own.
+    /// Classifier: several labels per record, each scored on its own.
     #[arg(long)]
     multi_label: bool,
+    /// Prompt tuning: rows of the soft prompt.
+    #[arg(long)]
+    num_virtual_tokens: Option<u32>,
+    /// Prompt tuning: start the soft prompt from this text's embeddings (random otherwise).
+    #[arg(long)]
+    init_text: Option<String>,
+    /// Prompt tuning: the template inputs are written into; must contain {{input}}.
+    #[arg(long)]
+    verbalizer: Option<String>,
+    /// Prompt tuning: most tokens of a verbalized input.
+    #[arg(long)]
+    max_source_length: Option<u32>,
+    /// Prompt tuning: most tokens of an output.
+    #[arg(long)]
+    max_target_length: Option<u32>,
 }
 
-fn inline_records(path: &Path) -> anyhow::Result<DataStreamSource<ClassificationTrainRecord>> {
+fn inline_records<R: TrainRecord>(path: &Path) -> anyhow::Result<DataStreamSource<R>> {
     let limits = DataLimits {
         data_dir: None,
         max_records: usize::MAX,
@@ -68,8 +94,16 @@ fn inline_records(path: &Path) -> anyhow::Result<DataStreamSource<Classification
     })
 }
 
-/// The typed request; unset options are left out of its JSON, so the server's defaults apply.
-fn request(args: &TrainArgs) -> anyhow::Result<ClassifierTrainRequest> {
+/// The request's JSON; unset options are left out, so the server's defaults apply.
+fn request(args: &TrainArgs) -> anyhow::Result<Value> {
+    let typed = match args.task {
+        TrainTask::Classifier => serde_json::to_value(classifier_request(args)?),
+        TrainTask::PromptTuning => serde_json::to_value(prompt_tuning_request(args)?),
+    };
+    Ok(typed?)
+}
+
+fn classifier_request(args: &TrainArgs) -> anyhow::Result<ClassifierTrainRequest> {
     Ok(ClassifierTrainRequest {
         model_name: args.model_name.clone(),
         parameters: ClassifierTrainParameters {
@@ -86,6 +120,34 @@ fn request(args: &TrainArgs) -> anyhow::Result<ClassifierTrainRequest> {
     })
 }
 
+fn prompt_tuning_request(args: &TrainArgs) -> anyhow::Result<PromptTuningTrainRequest> {
+    if args.validation_split.is_some() || args.multi_label {
+        bail!("--validation-split and --multi-label are for --task classifier");
+    }
+    let tuning = TuningConfig {
+        num_virtual_tokens: args.num_virtual_tokens,
+        prompt_tuning_init_method: None,
+        prompt_tuning_init_text: args.init_text.clone(),
+    };
+    Ok(PromptTuningTrainRequest {
+        model_name: args.model_name.clone(),
+        parameters: PromptTuningTrainParameters {
+            base_model: args.base_model.clone(),
+            train_stream: inline_records(&args.data)?,
+            val_stream: args.validation.as_deref().map(inline_records).transpose()?,
+            tuning_config: (tuning != TuningConfig::default()).then_some(tuning),
+            tuning_type: None,
+            num_epochs: args.epochs,
+            learning_rate: args.learning_rate,
+            verbalizer: args.verbalizer.clone(),
+            batch_size: args.batch_size,
+            max_source_length: args.max_source_length,
+            max_target_length: args.max_target_length,
+            seed: args.seed,
+        },
+    })
+}
+
 /// One line of progress, redrawn in place.
 fn draw(status: &Value) {
     let p = &status["progress"];
@@ -97,11 +159,14 @@ fn draw(status: &Value) {
     let loss = p["loss"]
         .as_f64()
         .map_or(String::new(), |l| format!(" loss {l:.4}"));
+    let validation_loss = p["validation_loss"]
+        .as_f64()
+        .map_or(String::new(), |l| format!(" val loss {l:.4}"));
     let accuracy = p["validation_accuracy"]
         .as_f64()
         .map_or(String::new(), |a| format!(" val acc {a:.3}"));
     eprint!(
-        "\r[{}{}] {} epoch {}/{} step {step}/{total}{loss}{accuracy}   ",
+        "\r[{}{}] {} epoch {}/{} step {step}/{total}{loss}{validation_loss}{accuracy}   ",
         "#".repeat(filled),
         "-".repeat(30 - filled),
         status["state"].as_str().unwrap_or("?"),
@@ -112,15 +177,12 @@ fn draw(status: &Value) {
 }
 
 pub async fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let TrainTask::Classifier = args.task;
     let body = request(&args).with_context(|| format!("reading {}", args.data.display()))?;
     taskgate_runtime::remote::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let server = args.server.trim_end_matches('/');
     let response = client
-        .post(format!(
-            "{server}/api/v1/TextClassificationTaskClassifierTrain"
-        ))
+        .post(format!("{server}{}", args.task.route()))
         .json(&body)
         .send()
         .await

@@ -7,8 +7,8 @@ use axum::Router;
 use axum::routing::get;
 use taskgate_modules::ModelRegistry;
 use taskgate_modules::tuning::TrainingManager;
-use taskgate_schemas::ClassifierTrainRequest;
 use taskgate_schemas::json_schema::standalone;
+use taskgate_schemas::{ClassifierTrainRequest, PromptTuningTrainRequest};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -105,6 +105,10 @@ impl GatewayBuilder {
         validators.insert(
             training_routes::CLASSIFIER_TRAIN,
             &standalone::<ClassifierTrainRequest>(),
+        );
+        validators.insert(
+            training_routes::PROMPT_TUNING_TRAIN,
+            &standalone::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
         let state = AppState {

@@ -25,6 +25,10 @@ pub fn all() -> Vec<(String, Value)> {
         "ClassifierTrainRequest.json".to_string(),
         taskgate_schemas::json_schema::standalone::<taskgate_schemas::ClassifierTrainRequest>(),
     ));
+    schemas.push((
+        "PromptTuningTrainRequest.json".to_string(),
+        taskgate_schemas::json_schema::standalone::<taskgate_schemas::PromptTuningTrainRequest>(),
+    ));
     schemas.push(("Config.json".to_string(), crate::config::schema()));
     schemas
 }

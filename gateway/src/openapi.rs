@@ -28,7 +28,8 @@ const TASKS_TAG: &str = "tasks";
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(crate::info::health, crate::info::version, crate::info::models,
-        crate::training_routes::classifier_train, crate::training_routes::trainings,
+        crate::training_routes::classifier_train, crate::training_routes::prompt_tuning_train,
+        crate::training_routes::trainings,
         crate::training_routes::cancel_training, crate::training_routes::training_events),
     components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo, TrainingList)),
     tags(

@@ -16,7 +16,7 @@ use crate::config::{Config, ConfigError};
 use crate::grpc::Health;
 use crate::models::build_registry;
 use std::collections::HashMap;
-use taskgate_modules::tuning::{ModelLoader, TrainingManager, tuned_classifier};
+use taskgate_modules::tuning::{ModelLoader, TrainingManager, tuned_classifier, tuned_generation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -82,10 +82,16 @@ impl Servers {
         let mut builder =
             GatewayBuilder::new(registry.clone()).max_body_bytes(config.http.max_body_bytes);
         if config.training.enabled {
-            let loaders = HashMap::from([(
-                tuned_classifier::TRAINER,
-                tuned_classifier::load as ModelLoader,
-            )]);
+            let loaders = HashMap::from([
+                (
+                    tuned_classifier::TRAINER,
+                    tuned_classifier::load as ModelLoader,
+                ),
+                (
+                    tuned_generation::TRAINER,
+                    tuned_generation::load as ModelLoader,
+                ),
+            ]);
             let manager = TrainingManager::start(config.training.settings(), registry, loaders)
                 .map_err(ConfigError::from)?;
             builder = builder.training(manager);

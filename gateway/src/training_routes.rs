@@ -12,11 +12,12 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures::StreamExt;
+use serde::de::DeserializeOwned;
 use taskgate_modules::TaskError;
-use taskgate_modules::tuning::{TrainingManager, classifier_training};
+use taskgate_modules::tuning::{TrainingManager, classifier_training, prompt_tuning_training};
 use taskgate_schemas::{
-    ClassifierTrainRequest, ErrorBody, FieldError, TrainingJob, TrainingList,
-    TrainingStatusResponse,
+    ClassifierTrainRequest, ErrorBody, FieldError, PromptTuningTrainRequest, TrainingJob,
+    TrainingList, TrainingStatusResponse,
 };
 
 use crate::app::AppState;
@@ -25,6 +26,8 @@ use crate::request_id::RequestId;
 
 /// The validator key and route name of classifier training.
 pub const CLASSIFIER_TRAIN: &str = "TextClassificationTaskClassifierTrain";
+/// The validator key and route name of prompt tuning.
+pub const PROMPT_TUNING_TRAIN: &str = "TextGenerationTaskPeftPromptTuningTrain";
 pub const TRAININGS_PATH: &str = "/management/trainings";
 pub const TRAINING_EVENTS_PATH: &str = "/management/trainings/events";
 
@@ -32,9 +35,14 @@ pub fn classifier_train_path() -> String {
     format!("/api/v1/{CLASSIFIER_TRAIN}")
 }
 
+pub fn prompt_tuning_train_path() -> String {
+    format!("/api/v1/{PROMPT_TUNING_TRAIN}")
+}
+
 pub fn mount(router: Router<AppState>) -> Router<AppState> {
     router
         .route(&classifier_train_path(), post(classifier_train))
+        .route(&prompt_tuning_train_path(), post(prompt_tuning_train))
         .route(TRAININGS_PATH, get(trainings).delete(cancel_training))
         .route(TRAINING_EVENTS_PATH, get(training_events))
 }
@@ -85,12 +93,65 @@ pub async fn classifier_train(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    train(&state, Trainer::Classifier, &id, &headers, body).await
+}
+
+/// Tune a soft prompt for a served in-process text-generation model; the tuned model serves
+/// `text-generation`, `server-streaming-text-generation` and `tokenization`.
+#[utoipa::path(post, path = "/api/v1/TextGenerationTaskPeftPromptTuningTrain", tag = "training",
+    request_body = PromptTuningTrainRequest,
+    responses(
+        (status = 200, description = "The job was queued", body = TrainingJob),
+        (status = 400, description = "A parameter or record is not acceptable", body = ErrorBody),
+        (status = 422, description = "The body does not match the request schema", body = ErrorBody),
+        (status = 429, description = "The training queue is full", body = ErrorBody),
+    ))]
+pub async fn prompt_tuning_train(
+    State(state): State<AppState>,
+    RequestId(id): RequestId,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    train(&state, Trainer::PromptTuning, &id, &headers, body).await
+}
+
+/// The trainers a train route submits to.
+#[derive(Debug, Clone, Copy)]
+enum Trainer {
+    Classifier,
+    PromptTuning,
+}
+
+async fn train(
+    state: &AppState,
+    trainer: Trainer,
+    request_id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
     let result = async {
-        let json = crate::body::read_json(&headers, body, state.max_body_bytes()).await?;
-        submit_classifier(&state, json, &id).await
+        let json = crate::body::read_json(headers, body, state.max_body_bytes()).await?;
+        match trainer {
+            Trainer::Classifier => submit_classifier(state, json, request_id).await,
+            Trainer::PromptTuning => submit_prompt_tuning(state, json, request_id).await,
+        }
     }
     .await;
-    respond(result, &id)
+    respond(result, request_id)
+}
+
+/// The request `json` checked against the schema `key` and read as `R`.
+fn checked<R: DeserializeOwned>(
+    state: &AppState,
+    key: &str,
+    json: serde_json::Value,
+) -> Result<R, ApiError> {
+    let errors = state.validators().check(key, &json);
+    if !errors.is_empty() {
+        return Err(ApiError::Schema(errors));
+    }
+    serde_json::from_value(json)
+        .map_err(|e| ApiError::Schema(vec![FieldError::new("", e.to_string())]))
 }
 
 /// A classifier train request in its REST form (gRPC converts to it): schema, then the
@@ -101,13 +162,19 @@ pub async fn submit_classifier(
     request_id: &str,
 ) -> Result<TrainingJob, ApiError> {
     let manager = manager(state)?;
-    let errors = state.validators().check(CLASSIFIER_TRAIN, &json);
-    if !errors.is_empty() {
-        return Err(ApiError::Schema(errors));
-    }
-    let request: ClassifierTrainRequest = serde_json::from_value(json)
-        .map_err(|e| ApiError::Schema(vec![FieldError::new("", e.to_string())]))?;
+    let request: ClassifierTrainRequest = checked(state, CLASSIFIER_TRAIN, json)?;
     Ok(classifier_training::submit(manager, request, request_id).await?)
+}
+
+/// A prompt-tuning request in its REST form (gRPC converts to it), checked like the above.
+pub async fn submit_prompt_tuning(
+    state: &AppState,
+    json: serde_json::Value,
+    request_id: &str,
+) -> Result<TrainingJob, ApiError> {
+    let manager = manager(state)?;
+    let request: PromptTuningTrainRequest = checked(state, PROMPT_TUNING_TRAIN, json)?;
+    Ok(prompt_tuning_training::submit(manager, request, request_id).await?)
 }
 
 /// One job's status (`?training_id=`), or every job, newest first.

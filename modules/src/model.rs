@@ -1,6 +1,6 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -32,6 +32,9 @@ pub struct Model {
     // Keyed by the TypeId of `Arc<dyn Predict<T>>` / `Arc<dyn PredictStream<T>>`, which keeps
     // the task set open: a new task needs no change here.
     handlers: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    /// What other modules may build on (e.g. a prompt-tuned model on its base's generation
+    /// engine), keyed by type.
+    extensions: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Model {
@@ -64,6 +67,7 @@ impl Model {
                 health: None,
                 tasks: Vec::new(),
                 handlers: HashMap::new(),
+                extensions: HashMap::new(),
             },
         }
     }
@@ -97,12 +101,27 @@ impl Model {
             })
     }
 
-    /// A slot for one request; refused at once when the model is at its concurrency limit.
+    /// Where the model's files are, for models loaded from files.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub fn module(&self) -> &str {
+        &self.module
+    }
+
+    /// The module's extension of type `E`, when it provides one.
+    pub fn extension<E: Send + Sync + 'static>(&self) -> Option<Arc<E>> {
+        let any = self.extensions.get(&TypeId::of::<E>())?.clone();
+        any.downcast::<E>().ok()
+    }
+
     /// The remote's health check, for remote models.
     pub fn health(&self) -> Option<&Arc<RemoteHealth>> {
         self.health.as_ref()
     }
 
+    /// A slot for one request; refused at once when the model is at its concurrency limit.
     pub fn admit(&self) -> Result<Permit, TaskError> {
         Ok(self.admission.try_admit()?)
     }
@@ -174,6 +193,12 @@ impl ModelBuilder {
     /// How the gateway checks this remote model's runtime.
     pub fn health_check(mut self, probe: Probe) -> Self {
         self.model.health = Some(Arc::new(RemoteHealth::new(probe)));
+        self
+    }
+
+    /// Offers `extension` to other modules ([`Model::extension`]).
+    pub fn extension<E: Send + Sync + 'static>(mut self, extension: Arc<E>) -> Self {
+        self.model.extensions.insert(TypeId::of::<E>(), extension);
         self
     }
 

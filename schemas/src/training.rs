@@ -102,6 +102,97 @@ pub struct ClassifierTrainRequest {
     pub parameters: ClassifierTrainParameters,
 }
 
+/// How a soft prompt starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PromptTuningInit {
+    /// Noise shaped like the model's token embeddings.
+    Random,
+    /// The embeddings of `prompt_tuning_init_text`'s tokens, repeated or cut to fit.
+    Text,
+}
+
+/// The kinds of PEFT tuning; this server trains plain prompt tuning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PeftTuningType {
+    PromptTuning,
+}
+
+/// The soft prompt's shape and start (Caikit's `TuningConfig`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TuningConfig {
+    /// Learned embeddings placed before every input (default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 512, example = 8)]
+    pub num_virtual_tokens: Option<u32>,
+    /// Default: `TEXT` when `prompt_tuning_init_text` is given, `RANDOM` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tuning_init_method: Option<PromptTuningInit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, example = "Classify the sentiment of this review.")]
+    pub prompt_tuning_init_text: Option<String>,
+}
+
+/// Prompt tuning: a soft prompt learned for a served in-process text-generation model, which
+/// stays frozen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptTuningTrainParameters {
+    /// A `text-generation` model served in process here (its weights are needed).
+    #[schema(example = "smollm2", min_length = 1)]
+    pub base_model: String,
+    pub train_stream: DataStreamSource<GenerationTrainRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning_config: Option<TuningConfig>,
+    /// Validation records: their loss is reported before training and after every epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_stream: Option<DataStreamSource<GenerationTrainRecord>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning_type: Option<PeftTuningType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 1000, example = 20)]
+    pub num_epochs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0.0, maximum = 10.0, example = 0.03)]
+    pub learning_rate: Option<f64>,
+    /// The template each input is written into, training and serving alike; must contain
+    /// `{{input}}` (default `{{input}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, example = "Review: {{input}}\nSentiment:")]
+    pub verbalizer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 64, example = 8)]
+    pub batch_size: Option<u32>,
+    /// Most tokens of a verbalized input; longer inputs are cut (default 256).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 8192, example = 256)]
+    pub max_source_length: Option<u32>,
+    /// Most tokens of an output (default 128).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 8192, example = 128)]
+    pub max_target_length: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, example = 42)]
+    pub seed: Option<u64>,
+}
+
+/// `POST /api/v1/TextGenerationTaskPeftPromptTuningTrain`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptTuningTrainRequest {
+    /// The id the tuned model is served under.
+    #[schema(
+        example = "sentiment-prompt",
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    )]
+    pub model_name: String,
+    pub parameters: PromptTuningTrainParameters,
+}
+
 /// The answer to a train request: the job to follow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TrainingJob {
@@ -139,6 +230,9 @@ pub struct TrainingProgress {
     /// Training loss of the last step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f64>,
+    /// Validation loss before training, to compare `validation_loss` with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_validation_loss: Option<f64>,
     /// After the last epoch with validation data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_loss: Option<f64>,

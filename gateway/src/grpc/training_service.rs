@@ -9,13 +9,14 @@ use tonic::{Request, Response, Status};
 use super::call;
 use super::pb::caikit::runtime::nlp as train;
 use super::pb::caikit::runtime::nlp::data_stream_source_classification_train_record::DataStream;
+use super::pb::caikit::runtime::nlp::data_stream_source_generation_train_record::DataStream as GenerationStream;
 use super::pb::caikit::runtime::nlp::nlp_training_service_server::NlpTrainingService;
 use super::pb::caikit::runtime::training::training_management_server::TrainingManagement;
 use super::pb::caikit_data_model::common::TrainingStatus;
 use super::pb::caikit_data_model::runtime as jobs;
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::training_routes::{manager, submit_classifier};
+use crate::training_routes::{manager, submit_classifier, submit_prompt_tuning};
 
 pub struct TrainingGrpc {
     state: AppState,
@@ -27,21 +28,58 @@ impl TrainingGrpc {
     }
 }
 
-fn stream_json(source: train::DataStreamSourceClassificationTrainRecord) -> Value {
-    let stream = match source.data_stream {
-        Some(DataStream::Jsondata(inline)) => {
-            let data: Vec<Value> = inline
-                .data
-                .into_iter()
-                .map(|r| json!({"text": r.text, "labels": r.labels}))
-                .collect();
-            json!({"data": data})
-        }
-        Some(DataStream::File(file)) => json!({"file": {"filename": file.filename}}),
-        // Fails the schema, which names the field.
-        None => json!({}),
+/// `{"data_stream": {"data": records}}`, `{"data_stream": {"file": ...}}`, or (neither set)
+/// an empty stream that fails the schema, which names the field.
+fn data_stream(records: Option<Vec<Value>>, filename: Option<String>) -> Value {
+    let stream = match (records, filename) {
+        (Some(data), _) => json!({ "data": data }),
+        (None, Some(filename)) => json!({"file": {"filename": filename}}),
+        (None, None) => json!({}),
     };
     json!({ "data_stream": stream })
+}
+
+fn stream_json(source: train::DataStreamSourceClassificationTrainRecord) -> Value {
+    match source.data_stream {
+        Some(DataStream::Jsondata(inline)) => {
+            let data = inline.data.into_iter();
+            data_stream(
+                Some(
+                    data.map(|r| json!({"text": r.text, "labels": r.labels}))
+                        .collect(),
+                ),
+                None,
+            )
+        }
+        Some(DataStream::File(file)) => data_stream(None, Some(file.filename)),
+        None => data_stream(None, None),
+    }
+}
+
+fn generation_stream_json(source: train::DataStreamSourceGenerationTrainRecord) -> Value {
+    match source.data_stream {
+        Some(GenerationStream::Jsondata(inline)) => {
+            let data = inline.data.into_iter();
+            data_stream(
+                Some(
+                    data.map(|r| json!({"input": r.input, "output": r.output}))
+                        .collect(),
+                ),
+                None,
+            )
+        }
+        Some(GenerationStream::File(file)) => data_stream(None, Some(file.filename)),
+        None => data_stream(None, None),
+    }
+}
+
+/// Sets each present value of `optional` in `object`.
+fn insert_present(object: &mut Map<String, Value>, optional: Vec<(&str, Option<Value>)>) {
+    for (key, value) in optional {
+        if let Some(value) = value {
+            object.insert(key.into(), value);
+        }
+    }
 }
 
 /// The REST body of a classifier train request; unset optional fields stay absent.
@@ -55,7 +93,7 @@ fn classifier_request_json(request: train::TextClassificationTaskClassifierTrain
         if let Some(stream) = p.val_stream {
             parameters.insert("val_stream".into(), stream_json(stream));
         }
-        let optional = [
+        let optional = vec![
             ("validation_split", p.validation_split.map(Value::from)),
             ("num_epochs", p.num_epochs.map(Value::from)),
             ("learning_rate", p.learning_rate.map(Value::from)),
@@ -63,13 +101,69 @@ fn classifier_request_json(request: train::TextClassificationTaskClassifierTrain
             ("seed", p.seed.map(Value::from)),
             ("multi_label", p.multi_label.map(Value::from)),
         ];
-        for (key, value) in optional {
-            if let Some(value) = value {
-                parameters.insert(key.into(), value);
-            }
-        }
+        insert_present(&mut parameters, optional);
     }
     json!({"model_name": request.model_name, "parameters": parameters})
+}
+
+/// The REST body of a prompt-tuning request; unset optional fields stay absent.
+fn prompt_tuning_request_json(
+    request: train::TextGenerationTaskPeftPromptTuningTrainRequest,
+) -> Value {
+    let mut parameters = Map::new();
+    if let Some(p) = request.parameters {
+        parameters.insert("base_model".into(), p.base_model.into());
+        if let Some(stream) = p.train_stream {
+            parameters.insert("train_stream".into(), generation_stream_json(stream));
+        }
+        if let Some(stream) = p.val_stream {
+            parameters.insert("val_stream".into(), generation_stream_json(stream));
+        }
+        if let Some(tuning) = p.tuning_config {
+            let mut config = Map::new();
+            let optional = vec![
+                (
+                    "num_virtual_tokens",
+                    tuning.num_virtual_tokens.map(Value::from),
+                ),
+                (
+                    "prompt_tuning_init_text",
+                    tuning.prompt_tuning_init_text.map(Value::from),
+                ),
+                (
+                    "prompt_tuning_init_method",
+                    tuning.prompt_tuning_init_method.map(Value::from),
+                ),
+            ];
+            insert_present(&mut config, optional);
+            parameters.insert("tuning_config".into(), config.into());
+        }
+        let optional = vec![
+            ("tuning_type", p.tuning_type.map(Value::from)),
+            ("num_epochs", p.num_epochs.map(Value::from)),
+            ("learning_rate", p.learning_rate.map(Value::from)),
+            ("verbalizer", p.verbalizer.map(Value::from)),
+            ("batch_size", p.batch_size.map(Value::from)),
+            ("max_source_length", p.max_source_length.map(Value::from)),
+            ("max_target_length", p.max_target_length.map(Value::from)),
+            ("seed", p.seed.map(Value::from)),
+        ];
+        insert_present(&mut parameters, optional);
+    }
+    json!({"model_name": request.model_name, "parameters": parameters})
+}
+
+fn job_response(
+    job: Result<taskgate_schemas::TrainingJob, ApiError>,
+    request_id: &str,
+) -> Result<Response<jobs::TrainingJob>, Status> {
+    match job {
+        Ok(job) => Ok(Response::new(jobs::TrainingJob {
+            training_id: job.training_id,
+            model_name: job.model_name,
+        })),
+        Err(error) => Err(error.into_grpc_status(request_id)),
+    }
 }
 
 fn timestamp(rfc3339: &str) -> Option<prost_types::Timestamp> {
@@ -85,6 +179,7 @@ fn progress(p: TrainingProgress) -> jobs::TrainingProgress {
         loss: p.loss,
         validation_loss: p.validation_loss,
         validation_accuracy: p.validation_accuracy,
+        initial_validation_loss: p.initial_validation_loss,
     }
 }
 
@@ -115,13 +210,22 @@ impl NlpTrainingService for TrainingGrpc {
     ) -> Result<Response<jobs::TrainingJob>, Status> {
         let request_id = call::request_id(request.metadata());
         let json = classifier_request_json(request.into_inner());
-        match submit_classifier(&self.state, json, &request_id).await {
-            Ok(job) => Ok(Response::new(jobs::TrainingJob {
-                training_id: job.training_id,
-                model_name: job.model_name,
-            })),
-            Err(error) => Err(error.into_grpc_status(&request_id)),
-        }
+        job_response(
+            submit_classifier(&self.state, json, &request_id).await,
+            &request_id,
+        )
+    }
+
+    async fn text_generation_task_peft_prompt_tuning_train(
+        &self,
+        request: Request<train::TextGenerationTaskPeftPromptTuningTrainRequest>,
+    ) -> Result<Response<jobs::TrainingJob>, Status> {
+        let request_id = call::request_id(request.metadata());
+        let json = prompt_tuning_request_json(request.into_inner());
+        job_response(
+            submit_prompt_tuning(&self.state, json, &request_id).await,
+            &request_id,
+        )
     }
 }
 

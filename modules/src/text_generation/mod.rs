@@ -2,7 +2,8 @@
 //! own engine, serving `text-generation` and `server-streaming-text-generation` with every
 //! Caikit/TGIS parameter, and `tokenization` with the model's own tokenizer. Unary calls run
 //! the same event stream as streaming ones and fold it, so the unary text is always the
-//! concatenation of the streamed deltas.
+//! concatenation of the streamed deltas. Prompt-tuned models generate through their base
+//! model's engine: the [`TextGenerator`] extension, with a soft prompt set.
 
 pub(crate) mod output;
 mod request;
@@ -16,6 +17,7 @@ use taskgate_runtime::RuntimeError;
 use taskgate_runtime::generation::{EngineConfig, GenerationEngine, GenerationStream};
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
 use taskgate_runtime::llama::LlamaModel;
+use taskgate_runtime::tuning::prompt::SoftPrompt;
 use taskgate_schemas::{
     GeneratedTextResult, GeneratedTextStreamResult, ProducerId, TokenizationResults,
 };
@@ -37,11 +39,15 @@ const CONFIG_KEYS: [&str; 4] = ["path", "max_sequences", "queue_capacity", "cont
 
 pub struct TextGenerationFactory;
 
+/// Generation on one model's engine; a model of this module offers it as an extension.
 #[derive(Clone)]
-struct TextGenerator {
+pub struct TextGenerator {
     engine: GenerationEngine,
     tokenizer: Arc<GgufTokenizer>,
     context_length: usize,
+    hidden_size: usize,
+    /// Run before every prompt, whose input it verbalizes (prompt-tuned models only).
+    soft_prompt: Option<Arc<SoftPrompt>>,
 }
 
 fn producer() -> Option<ProducerId> {
@@ -114,6 +120,7 @@ impl ModuleFactory for TextGenerationFactory {
             ));
         }
         model.limit_context(context_length);
+        let hidden_size = model.hidden_size();
         let engine = GenerationEngine::spawn(
             &format!("generate-{}", spec.id),
             Arc::new(model),
@@ -127,6 +134,8 @@ impl ModuleFactory for TextGenerationFactory {
             engine: engine.clone(),
             tokenizer,
             context_length,
+            hidden_size,
+            soft_prompt: None,
         });
         Ok(Model::builder(&spec.id, MODULE_NAME, "candle")
             .max_concurrent_requests(spec.max_concurrent_requests)
@@ -165,12 +174,47 @@ impl ModuleFactory for TextGenerationFactory {
             }))
             .serve::<TextGeneration>(service.clone())
             .serve_stream::<ServerStreamingTextGeneration>(service.clone())
-            .serve::<Tokenization>(service)
+            .serve::<Tokenization>(service.clone())
+            .extension(service)
             .build())
     }
 }
 
 impl TextGenerator {
+    /// This generator with `prompt` run before every (verbalized) input; `Err` says why the
+    /// prompt does not fit this model.
+    pub fn with_soft_prompt(&self, prompt: Arc<SoftPrompt>) -> Result<Self, String> {
+        let (rows, width) = prompt
+            .embeddings
+            .dims2()
+            .map_err(|e| format!("the soft prompt is not a matrix: {e}"))?;
+        if width != self.hidden_size {
+            return Err(format!(
+                "the soft prompt's embeddings are {width} wide, the model's {}",
+                self.hidden_size
+            ));
+        }
+        if rows >= self.context_length {
+            return Err(format!(
+                "the soft prompt's {rows} virtual tokens leave no room in the context of {}",
+                self.context_length
+            ));
+        }
+        Ok(Self {
+            soft_prompt: Some(prompt),
+            ..self.clone()
+        })
+    }
+
+    pub fn tokenizer(&self) -> &Arc<GgufTokenizer> {
+        &self.tokenizer
+    }
+
+    /// Tokens a sequence may hold, soft prompt included.
+    pub fn context_length(&self) -> usize {
+        self.context_length
+    }
+
     /// Tokenizes (off the async threads: prompts can be long) and queues the generation.
     async fn start(
         &self,
@@ -179,9 +223,19 @@ impl TextGenerator {
         let TaskInput {
             inputs, parameters, ..
         } = input;
-        let (tokenizer, context) = (self.tokenizer.clone(), self.context_length);
+        let (tokenizer, prompt) = (self.tokenizer.clone(), self.soft_prompt.clone());
+        let context = self.context_length - prompt.as_ref().map_or(0, |p| p.num_virtual_tokens());
         let (request, inputs, parameters) = tokio::task::spawn_blocking(move || {
-            let request = generation_request(&inputs, &parameters, &tokenizer, context);
+            let request = match &prompt {
+                Some(prompt) => {
+                    generation_request(&prompt.verbalize(&inputs), &parameters, &tokenizer, context)
+                        .map(|mut request| {
+                            request.prefix = Some(prompt.embeddings.clone());
+                            request
+                        })
+                }
+                None => generation_request(&inputs, &parameters, &tokenizer, context),
+            };
             (request, inputs, parameters)
         })
         .await
@@ -193,7 +247,15 @@ impl TextGenerator {
             String::new()
         };
         let options = DetailOptions::from_parameters(&parameters);
-        Ok((events, StreamShaper::new(options, producer(), preface)))
+        // A prompt-tuned model's answers are its own, not its base model's.
+        let producer = match self.soft_prompt {
+            Some(_) => Some(ProducerId::new(
+                crate::tuning::tuned_generation::MODULE_NAME,
+                env!("CARGO_PKG_VERSION"),
+            )),
+            None => producer(),
+        };
+        Ok((events, StreamShaper::new(options, producer, preface)))
     }
 }
 

@@ -48,6 +48,7 @@ pub fn generation_request(
     let neutral = SamplingParams::default();
     Ok(GenerationRequest {
         prompt,
+        prefix: None,
         sampling: SamplingParams {
             greedy: !sampling,
             temperature: params.temperature.map_or(neutral.temperature, |t| t as f32),

@@ -14,9 +14,10 @@ use taskgate_schemas::{
     ClassificationTrainRecord, ClassifierTrainRequest, DataStream, TrainingJob,
 };
 
-use super::data_stream::read_records;
+use super::MANIFEST;
+use super::data_stream::read_train_and_validation;
 use super::manager::TrainingManager;
-use super::tuned_classifier::{self, HEAD, MANIFEST, Manifest, TRAINER};
+use super::tuned_classifier::{self, HEAD, Manifest, TRAINER};
 use crate::TaskError;
 use crate::tasks::EmbeddingTasks;
 
@@ -49,22 +50,12 @@ pub async fn submit(
             ),
         ));
     }
-    let (train, validation) = {
-        let (p, limits) = (p.clone(), manager.data_limits().clone());
-        tokio::task::spawn_blocking(move || {
-            let train = read_records(&p.train_stream, "/parameters/train_stream", &limits)?;
-            let validation = p
-                .val_stream
-                .as_ref()
-                .map(|s| read_records(s, "/parameters/val_stream", &limits))
-                .transpose()?;
-            Ok::<_, TaskError>((train, validation))
-        })
-        .await
-        .map_err(|e| {
-            TaskError::Runtime(taskgate_runtime::RuntimeError::Unavailable(e.to_string()))
-        })??
-    };
+    let (train, validation) = read_train_and_validation(
+        &p.train_stream,
+        p.val_stream.as_ref(),
+        manager.data_limits(),
+    )
+    .await?;
     let multi_label = p.multi_label.unwrap_or(false);
     let labels = label_set(
         &train,

@@ -42,6 +42,25 @@ pub struct DataLimits {
 }
 
 /// The records of `source`, the request field at JSON pointer `field`.
+/// Reads a job's training stream (`/parameters/train_stream`) and its validation stream
+/// (`/parameters/val_stream`), off the async threads: files may be large.
+pub async fn read_train_and_validation<R: TrainRecord + Clone>(
+    train: &DataStreamSource<R>,
+    validation: Option<&DataStreamSource<R>>,
+    limits: &DataLimits,
+) -> Result<(Vec<R>, Option<Vec<R>>), TaskError> {
+    let (train, validation, limits) = (train.clone(), validation.cloned(), limits.clone());
+    tokio::task::spawn_blocking(move || {
+        let train = read_records(&train, "/parameters/train_stream", &limits)?;
+        let validation = validation
+            .map(|s| read_records(&s, "/parameters/val_stream", &limits))
+            .transpose()?;
+        Ok((train, validation))
+    })
+    .await
+    .map_err(|e| TaskError::Runtime(taskgate_runtime::RuntimeError::Unavailable(e.to_string())))?
+}
+
 pub fn read_records<R: TrainRecord + Clone>(
     source: &DataStreamSource<R>,
     field: &str,

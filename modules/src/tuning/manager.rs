@@ -419,8 +419,12 @@ impl TrainingObserver for JobObserver {
     fn epoch(&mut self, report: &EpochReport) -> ControlFlow<()> {
         self.inner.update(&self.training_id, true, |s| {
             let p = &mut s.progress;
-            p.epoch = report.epoch as u64;
             p.num_epochs = report.num_epochs as u64;
+            if report.epoch == 0 {
+                p.initial_validation_loss = report.validation_loss;
+                return;
+            }
+            p.epoch = report.epoch as u64;
             p.validation_loss = report.validation_loss.or(p.validation_loss);
             p.validation_accuracy = report.validation_accuracy.or(p.validation_accuracy);
         });

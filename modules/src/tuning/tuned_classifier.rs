@@ -10,12 +10,12 @@ use serde_json::json;
 use taskgate_runtime::tuning::ClassifierHead;
 use taskgate_schemas::{ClassificationResults, EmbeddingParameters, ProducerId};
 
+use super::{read_manifest, training_id_of};
 use crate::tasks::{EmbeddingTasks, TextClassification};
 use crate::{Model, ModelRegistry, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
 
 pub const TRAINER: &str = "classifier";
 pub const MODULE_NAME: &str = "tuned-classifier";
-pub const MANIFEST: &str = "tuned_model.json";
 pub const HEAD: &str = "head.safetensors";
 /// Texts per call to the base model while embedding training data.
 const EMBED_BATCH: usize = 16;
@@ -45,10 +45,7 @@ pub fn load(registry: &ModelRegistry, name: &str, dir: &Path) -> Result<Model, M
     let invalid = |reason: String| {
         ModuleError::Training(format!("model '{name}' in {}: {reason}", dir.display()))
     };
-    let manifest: Manifest = std::fs::read(dir.join(MANIFEST))
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        .map_err(|e| invalid(format!("{MANIFEST}: {e}")))?;
+    let manifest: Manifest = read_manifest(dir).map_err(invalid)?;
     let head = ClassifierHead::load(&dir.join(HEAD), manifest.multi_label)
         .map_err(|e| invalid(e.to_string()))?;
     if head.label_count() != manifest.labels.len() {
@@ -63,15 +60,7 @@ pub fn load(registry: &ModelRegistry, name: &str, dir: &Path) -> Result<Model, M
         .metadata("base_model", json!(manifest.base_model))
         .metadata("labels", json!(manifest.labels))
         .metadata("multi_label", json!(manifest.multi_label))
-        // Trained models live in `<output>/<training_id>/<name>`.
-        .metadata(
-            "training_id",
-            json!(
-                dir.parent()
-                    .and_then(Path::file_name)
-                    .map(|n| n.to_string_lossy())
-            ),
-        );
+        .metadata("training_id", training_id_of(dir));
     let classifier = TunedClassifier {
         registry: registry.clone(),
         manifest,

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use candle_core::Tensor;
+
 use crate::sampling::{LengthPenalty, SamplingParams};
 
 /// One sequence to generate.
@@ -9,6 +11,9 @@ use crate::sampling::{LengthPenalty, SamplingParams};
 pub struct GenerationRequest {
     /// The prompt, already tokenized and truncated; never empty.
     pub prompt: Vec<u32>,
+    /// Input embeddings `(n, hidden)` run before the prompt (a tuned soft prompt). They take
+    /// `n` positions of the context but are not tokens: counts and details leave them out.
+    pub prefix: Option<Tensor>,
     pub sampling: SamplingParams,
     /// Sampling seed; drawn (and reported) when absent.
     pub seed: Option<u64>,

@@ -178,6 +178,14 @@ impl Sequence {
         };
         let mut last: Option<Vec<f32>> = None;
         let mut prompt_tokens = Vec::new();
+        if let Some(prefix) = &self.request.prefix {
+            // Its last position scores the first prompt token, as training saw it.
+            let logits = model
+                .forward_embeddings(prefix, &mut self.cache, LogitsAt::Last)
+                .and_then(|l| l.to_vec1::<f32>())
+                .map_err(inference)?;
+            last = Some(logits);
+        }
         for chunk in prompt.chunks(chunk_size) {
             let logits = model
                 .embed(chunk)

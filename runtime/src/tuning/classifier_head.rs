@@ -65,7 +65,8 @@ fn matrix(vectors: &[&Vec<f32>], width: usize) -> Result<Tensor, TuningError> {
 }
 
 impl ClassifierHead {
-    /// Trains a head for `label_count` labels on `train`, reporting each step and epoch.
+    /// Trains a head for `label_count` labels on `train`, reporting each step and epoch; the
+    /// untrained head's validation is reported as epoch 0.
     pub fn train(
         settings: &HeadSettings,
         label_count: usize,
@@ -116,6 +117,25 @@ impl ClassifierHead {
         let total_steps = batches_per_epoch * settings.num_epochs;
         let mut order: Vec<usize> = (0..train.len()).collect();
         let mut step = 0;
+        let evaluate = |head: &Self, epoch| -> Result<EpochReport, TuningError> {
+            let (validation_loss, validation_accuracy) = match validation.filter(|v| !v.is_empty())
+            {
+                Some(validation) => {
+                    let (loss, accuracy) = head.evaluate(validation, label_count, width)?;
+                    (Some(loss), Some(accuracy))
+                }
+                None => (None, None),
+            };
+            Ok(EpochReport {
+                epoch,
+                num_epochs: settings.num_epochs,
+                validation_loss,
+                validation_accuracy,
+            })
+        };
+        if observer.epoch(&evaluate(&head, 0)?).is_break() {
+            return Err(TuningError::Canceled);
+        }
         for epoch in 1..=settings.num_epochs {
             order.shuffle(&mut rng);
             for chunk in order.chunks(settings.batch_size) {
@@ -134,21 +154,7 @@ impl ClassifierHead {
                     return Err(TuningError::Canceled);
                 }
             }
-            let (validation_loss, validation_accuracy) = match validation.filter(|v| !v.is_empty())
-            {
-                Some(validation) => {
-                    let (loss, accuracy) = head.evaluate(validation, label_count, width)?;
-                    (Some(loss), Some(accuracy))
-                }
-                None => (None, None),
-            };
-            let report = EpochReport {
-                epoch,
-                num_epochs: settings.num_epochs,
-                validation_loss,
-                validation_accuracy,
-            };
-            if let ControlFlow::Break(()) = observer.epoch(&report) {
+            if let ControlFlow::Break(()) = observer.epoch(&evaluate(&head, epoch)?) {
                 return Err(TuningError::Canceled);
             }
         }
@@ -400,6 +406,9 @@ mod tests {
                 .unwrap();
         assert_eq!(recorder.steps.len(), 30 * 8);
         assert_eq!(recorder.steps.last().unwrap().total_steps, 240);
+        // Epoch 0 is the untrained head.
+        let epochs: Vec<usize> = recorder.epochs.iter().map(|e| e.epoch).collect();
+        assert_eq!(epochs, (0..=30).collect::<Vec<_>>());
         let first = recorder.epochs.first().unwrap().validation_loss.unwrap();
         let last = recorder.epochs.last().unwrap();
         assert!(

@@ -20,6 +20,12 @@ pub enum TuningError {
     Read { path: PathBuf, reason: String },
 }
 
+impl From<crate::RuntimeError> for TuningError {
+    fn from(e: crate::RuntimeError) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
 impl From<candle_core::Error> for TuningError {
     fn from(e: candle_core::Error) -> Self {
         Self::Failed(e.to_string())

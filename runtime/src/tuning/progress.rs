@@ -13,7 +13,8 @@ pub struct StepReport {
     pub loss: f64,
 }
 
-/// After one pass over the training data, measured on the validation data when there is some.
+/// After one pass over the training data, measured on the validation data when there is some;
+/// epoch 0 is the model before training.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochReport {
     pub epoch: usize,
@@ -27,4 +28,15 @@ pub struct EpochReport {
 pub trait TrainingObserver {
     fn step(&mut self, report: &StepReport) -> ControlFlow<()>;
     fn epoch(&mut self, report: &EpochReport) -> ControlFlow<()>;
+}
+
+/// Watches nothing and never stops a run.
+impl TrainingObserver for () {
+    fn step(&mut self, _report: &StepReport) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+
+    fn epoch(&mut self, _report: &EpochReport) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
 }

@@ -19,7 +19,7 @@ pub(crate) struct Example {
 }
 
 /// The verbalizer with `input` in place of every [`INPUT_PLACEHOLDER`].
-pub(crate) fn verbalize(verbalizer: &str, input: &str) -> String {
+pub fn verbalize(verbalizer: &str, input: &str) -> String {
     verbalizer.replace(INPUT_PLACEHOLDER, input)
 }
 

@@ -4,9 +4,10 @@ use candle_core::Tensor;
 use rand::Rng;
 use rand::rngs::StdRng;
 
+use super::PromptInit;
 use super::trainable_llama::TrainableLlama;
-use super::{PromptInit, TuningError};
 use crate::gguf::GgufTokenizer;
+use crate::tuning::TuningError;
 
 /// `(rows, hidden)` starting embeddings.
 pub(crate) fn initial_embeddings(
@@ -24,9 +25,7 @@ pub(crate) fn initial_embeddings(
                 ids.remove(0);
             }
             if ids.is_empty() {
-                return Err(TuningError::InvalidConfig(
-                    "the init text has no tokens".into(),
-                ));
+                return Err(TuningError::Invalid("the init text has no tokens".into()));
             }
             // Repeated when shorter than the prompt, cut when longer.
             let ids: Vec<u32> = ids.iter().copied().cycle().take(rows).collect();

@@ -7,17 +7,20 @@
 //! from the configured seed, so the same seed and data give a bit-identical prompt (on the same
 //! machine and thread count, which fix the floating-point evaluation order).
 
+use std::ops::ControlFlow;
+
 use candle_core::{Tensor, Var};
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
+use super::SoftPrompt;
 use super::examples::{Batch, Encoder, Example, INPUT_PLACEHOLDER};
 use super::init::initial_embeddings;
 use super::trainable_llama::TrainableLlama;
-use super::{RecordSet, SoftPrompt, TuningError};
 use crate::gguf::GgufTokenizer;
+use crate::tuning::{EpochReport, StepReport, TrainingObserver, TuningError};
 
 /// Mixed into the seed for the record order, so it differs from the init's stream (any fixed
 /// value works; this is the 64-bit golden ratio).
@@ -69,7 +72,7 @@ impl Default for PromptTuningConfig {
 
 impl PromptTuningConfig {
     fn validate(&self) -> Result<(), TuningError> {
-        let invalid = |what: &str| Err(TuningError::InvalidConfig(what.into()));
+        let invalid = |what: &str| Err(TuningError::Invalid(what.into()));
         if self.num_virtual_tokens == 0 {
             return invalid("num_virtual_tokens must be at least 1");
         }
@@ -99,49 +102,19 @@ pub struct TrainingRecord {
     pub output: String,
 }
 
-/// Progress after an optimizer step. `epoch` and `step` count from 1; `step` runs across
-/// epochs up to `total_steps`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StepReport {
-    pub epoch: usize,
-    pub step: usize,
-    pub total_steps: usize,
-    /// The batch's mean loss before this step's update.
-    pub loss: f32,
-}
-
-/// Progress after an epoch (counted from 1).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpochReport {
-    pub epoch: usize,
-    /// Mean of the epoch's step losses.
-    pub train_loss: f32,
-    /// Mean loss over every validation token, when validation records were given.
-    pub validation_loss: Option<f32>,
-}
-
-/// What training does after a report.
+/// Which set a record came from, for naming a bad one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Control {
-    Continue,
-    /// End training now; the prompt as trained so far is returned.
-    Stop,
+pub enum RecordSet {
+    Training,
+    Validation,
 }
 
-/// Watches training and may stop it. Called on the training thread after every step, so a
-/// stop takes effect before the next step starts.
-pub trait TrainingObserver {
-    fn on_step(&mut self, report: &StepReport) -> Control;
-
-    fn on_epoch(&mut self, _report: &EpochReport) -> Control {
-        Control::Continue
-    }
-}
-
-/// An observer that never stops training.
-impl TrainingObserver for () {
-    fn on_step(&mut self, _report: &StepReport) -> Control {
-        Control::Continue
+impl std::fmt::Display for RecordSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Training => "training",
+            Self::Validation => "validation",
+        })
     }
 }
 
@@ -150,9 +123,9 @@ pub struct TrainingOutcome {
     pub prompt: SoftPrompt,
     /// Optimizer steps taken.
     pub steps: usize,
-    /// Whether the observer stopped training before the last step.
-    pub stopped: bool,
-    /// One report per completed epoch.
+    /// Validation loss of the initial prompt, when validation records were given.
+    pub initial_validation_loss: Option<f64>,
+    /// One report per epoch.
     pub epochs: Vec<EpochReport>,
 }
 
@@ -202,11 +175,14 @@ impl<'a> PromptTuner<'a> {
         &self,
         prompt: &SoftPrompt,
         records: &[TrainingRecord],
-    ) -> Result<f32, TuningError> {
+    ) -> Result<f64, TuningError> {
         let examples = self.examples(records, RecordSet::Validation)?;
         self.mean_loss(prompt, &examples)
     }
 
+    /// Trains on `train`, measuring `validation` (when not empty) before the first step
+    /// (reported as epoch 0) and after every epoch. An observer's `Break` ends training with
+    /// [`TuningError::Canceled`].
     pub fn train(
         &self,
         train: &[TrainingRecord],
@@ -214,7 +190,7 @@ impl<'a> PromptTuner<'a> {
         observer: &mut dyn TrainingObserver,
     ) -> Result<TrainingOutcome, TuningError> {
         if train.is_empty() {
-            return Err(TuningError::InvalidConfig("no training records".into()));
+            return Err(TuningError::Invalid("no training records".into()));
         }
         // Every record is checked before the first step, not when its batch comes up.
         let examples = self.examples(train, RecordSet::Training)?;
@@ -233,61 +209,61 @@ impl<'a> PromptTuner<'a> {
             },
         )?;
 
+        let num_epochs = self.config.num_epochs;
         let per_epoch = examples.len().div_ceil(self.config.batch_size);
-        let total_steps = per_epoch * self.config.num_epochs;
+        let total_steps = per_epoch * num_epochs;
         let mut order: Vec<usize> = (0..examples.len()).collect();
+        let validate = |prompt: &SoftPrompt| {
+            (!validation.is_empty())
+                .then(|| self.mean_loss(prompt, &validation))
+                .transpose()
+        };
+        let initial_validation_loss = validate(&initial)?;
         let mut outcome = TrainingOutcome {
             prompt: initial,
             steps: 0,
-            stopped: false,
-            epochs: Vec::with_capacity(self.config.num_epochs),
+            initial_validation_loss,
+            epochs: Vec::with_capacity(num_epochs),
         };
-        for epoch in 1..=self.config.num_epochs {
+        let before = EpochReport {
+            epoch: 0,
+            num_epochs,
+            validation_loss: initial_validation_loss,
+            validation_accuracy: None,
+        };
+        if observer.epoch(&before).is_break() {
+            return Err(TuningError::Canceled);
+        }
+        for epoch in 1..=num_epochs {
             order.shuffle(&mut order_rng);
-            let mut loss_sum = 0.0;
             for chunk in order.chunks(self.config.batch_size) {
                 let batch: Vec<&Example> = chunk.iter().map(|&i| &examples[i]).collect();
                 outcome.steps += 1;
                 let loss = self.step(&prompt, &batch, &mut optimizer, outcome.steps)?;
-                loss_sum += loss;
                 let report = StepReport {
                     epoch,
+                    num_epochs,
                     step: outcome.steps,
                     total_steps,
                     loss,
                 };
-                if observer.on_step(&report) == Control::Stop {
-                    outcome.stopped = outcome.steps < total_steps;
-                    return self.finish(outcome, &prompt);
+                if let ControlFlow::Break(()) = observer.step(&report) {
+                    return Err(TuningError::Canceled);
                 }
             }
-            let current = self.snapshot(&prompt);
-            let validation_loss = if validation.is_empty() {
-                None
-            } else {
-                Some(self.mean_loss(&current, &validation)?)
-            };
             let report = EpochReport {
                 epoch,
-                train_loss: loss_sum / per_epoch as f32,
-                validation_loss,
+                num_epochs,
+                validation_loss: validate(&self.snapshot(&prompt))?,
+                validation_accuracy: None,
             };
-            let control = observer.on_epoch(&report);
+            let control = observer.epoch(&report);
             outcome.epochs.push(report);
-            if control == Control::Stop {
-                outcome.stopped = epoch < self.config.num_epochs;
-                break;
+            if control.is_break() {
+                return Err(TuningError::Canceled);
             }
         }
-        self.finish(outcome, &prompt)
-    }
-
-    fn finish(
-        &self,
-        mut outcome: TrainingOutcome,
-        prompt: &Var,
-    ) -> Result<TrainingOutcome, TuningError> {
-        outcome.prompt = self.snapshot(prompt);
+        outcome.prompt = self.snapshot(&prompt);
         Ok(outcome)
     }
 
@@ -306,21 +282,23 @@ impl<'a> PromptTuner<'a> {
         batch: &[&Example],
         optimizer: &mut AdamW,
         step: usize,
-    ) -> Result<f32, TuningError> {
+    ) -> Result<f64, TuningError> {
         let batch = self.batch(batch)?;
         let loss = self.batch_loss(prompt.as_tensor(), &batch)?;
         let grads = loss.backward()?;
         // candle drops gradients through ops without a backward pass silently; a prompt
         // without one would "train" without ever changing.
-        let grad = grads
-            .get(prompt.as_tensor())
-            .ok_or(TuningError::NoGradient { step })?;
+        let grad = grads.get(prompt.as_tensor()).ok_or_else(|| {
+            TuningError::Failed(format!("step {step}: the soft prompt received no gradient"))
+        })?;
         let norm = grad.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?;
         if !norm.is_finite() {
-            return Err(TuningError::NonFiniteGradient { step, norm });
+            return Err(TuningError::Failed(format!(
+                "step {step}: the soft prompt's gradient is not finite (norm {norm})"
+            )));
         }
         optimizer.step(&grads)?;
-        Ok(loss.to_scalar::<f32>()?)
+        Ok(f64::from(loss.to_scalar::<f32>()?))
     }
 
     fn batch(&self, examples: &[&Example]) -> Result<Batch, TuningError> {
@@ -329,7 +307,7 @@ impl<'a> PromptTuner<'a> {
             self.config.num_virtual_tokens,
             self.tokenizer.eos_id,
         )
-        .map_err(TuningError::InvalidConfig)
+        .map_err(TuningError::Invalid)
     }
 
     /// Mean cross-entropy of the batch's targets, behind `prompt` `(n, hidden)`.
@@ -364,9 +342,9 @@ impl<'a> PromptTuner<'a> {
     }
 
     /// Token-weighted mean loss over `examples`, without building a training graph.
-    fn mean_loss(&self, prompt: &SoftPrompt, examples: &[Example]) -> Result<f32, TuningError> {
+    fn mean_loss(&self, prompt: &SoftPrompt, examples: &[Example]) -> Result<f64, TuningError> {
         if examples.is_empty() {
-            return Err(TuningError::InvalidConfig(
+            return Err(TuningError::Invalid(
                 "no records to compute a loss over".into(),
             ));
         }
@@ -379,7 +357,7 @@ impl<'a> PromptTuner<'a> {
             total += f64::from(loss) * batch.targets.len() as f64;
             tokens += batch.targets.len();
         }
-        Ok((total / tokens as f64) as f32)
+        Ok(total / tokens as f64)
     }
 
     fn examples(
@@ -399,7 +377,8 @@ impl<'a> PromptTuner<'a> {
             .iter()
             .enumerate()
             .map(|(index, record)| {
-                let invalid = |reason: String| TuningError::InvalidRecord { set, index, reason };
+                let invalid =
+                    |reason: String| TuningError::Invalid(format!("{set} record {index}: {reason}"));
                 let example = encoder
                     .encode(&record.input, &record.output)
                     .map_err(invalid)?;
@@ -454,7 +433,7 @@ mod tests {
         ];
         for config in broken {
             let error = config.validate().unwrap_err();
-            assert!(matches!(error, TuningError::InvalidConfig(_)), "{error}");
+            assert!(matches!(error, TuningError::Invalid(_)), "{error}");
         }
     }
 }

@@ -3,15 +3,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use safetensors::{Dtype, SafeTensors, View};
 
-use super::TuningError;
 use super::examples::verbalize;
+use crate::tuning::{TuningError, durable};
 
 const TENSOR: &str = "prompt_embeddings";
 /// The only metadata key: safetensors writes metadata in `HashMap` order, so with a second key
@@ -43,13 +41,9 @@ impl SoftPrompt {
         Tensor::cat(&[&self.embeddings, token_embeddings], 0)
     }
 
-    /// Writes the prompt atomically: a temporary file in the same directory is written, synced
-    /// and renamed over `path`, so readers see the old file or the new one, never a torn one.
+    /// Writes the prompt atomically ([`durable::write_file`]): readers see the old file or the
+    /// new one, never a torn one.
     pub fn save(&self, path: &Path) -> Result<(), TuningError> {
-        let fail = |reason: String| TuningError::File {
-            path: path.to_path_buf(),
-            reason,
-        };
         let (rows, hidden) = self.embeddings.dims2()?;
         let values = self
             .embeddings
@@ -62,26 +56,12 @@ impl SoftPrompt {
         };
         let metadata = HashMap::from([(VERBALIZER.to_string(), self.verbalizer.clone())]);
         let bytes = safetensors::serialize([(TENSOR, matrix)], Some(metadata))
-            .map_err(|e| fail(e.to_string()))?;
-
-        let temp = temporary_sibling(path).ok_or_else(|| fail("not a file path".into()))?;
-        let written = write_synced(&temp, &bytes).and_then(|()| std::fs::rename(&temp, path));
-        if let Err(e) = written {
-            // Best effort: the temporary file is ours and useless now.
-            let _ = std::fs::remove_file(&temp);
-            return Err(fail(e.to_string()));
-        }
-        // The rename itself is durable only once the directory is synced.
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| fail(format!("syncing its directory: {e}")))?;
-        }
-        Ok(())
+            .map_err(|e| TuningError::Failed(format!("serializing the soft prompt: {e}")))?;
+        durable::write_file(path, &bytes)
     }
 
     pub fn load(path: &Path) -> Result<Self, TuningError> {
-        let fail = |reason: String| TuningError::File {
+        let fail = |reason: String| TuningError::Read {
             path: path.to_path_buf(),
             reason,
         };
@@ -140,23 +120,10 @@ impl View for F32Matrix {
     }
 }
 
-/// `.<name>.<pid>.<n>.tmp` beside `path`: unique per process and call, so concurrent saves
-/// never share a temporary file.
-fn temporary_sibling(path: &Path) -> Option<PathBuf> {
-    static SAVES: AtomicUsize = AtomicUsize::new(0);
-    let name = path.file_name()?.to_string_lossy();
-    let n = SAVES.fetch_add(1, Ordering::Relaxed);
-    Some(path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id())))
-}
-
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn prompt() -> SoftPrompt {
@@ -202,13 +169,13 @@ mod tests {
     fn load_names_what_is_wrong() {
         let dir = scratch("soft-prompt-bad-files");
         let missing = SoftPrompt::load(&dir.join("absent.safetensors")).unwrap_err();
-        assert!(matches!(missing, TuningError::File { .. }), "{missing}");
+        assert!(matches!(missing, TuningError::Read { .. }), "{missing}");
 
         let garbage = dir.join("garbage.safetensors");
         std::fs::write(&garbage, b"not safetensors").unwrap();
         assert!(matches!(
             SoftPrompt::load(&garbage).unwrap_err(),
-            TuningError::File { .. }
+            TuningError::Read { .. }
         ));
 
         // A safetensors file without the verbalizer is not a soft prompt.
@@ -221,9 +188,14 @@ mod tests {
     }
 
     #[test]
-    fn save_into_a_missing_directory_fails_cleanly() {
-        let path = std::env::temp_dir().join("taskgate-no-such-dir/sub/prompt.safetensors");
-        let error = prompt().save(&path).unwrap_err();
-        assert!(matches!(error, TuningError::File { .. }), "{error}");
+    fn save_to_an_unwritable_place_fails_cleanly() {
+        // A regular file cannot be a parent directory.
+        let dir = scratch("soft-prompt-unwritable");
+        std::fs::write(dir.join("file"), b"").unwrap();
+        let error = prompt()
+            .save(&dir.join("file/prompt.safetensors"))
+            .unwrap_err();
+        assert!(matches!(error, TuningError::Write { .. }), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,11 +1,13 @@
 //! Prompt tuning end to end on the real SmolLM2 weights (skipped when they are absent).
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use super::examples::Encoder;
 use super::test_model::smollm2_gguf;
 use super::*;
 use crate::gguf::GgufTokenizer;
+use crate::tuning::{EpochReport, StepReport, TrainingObserver, TuningError};
 
 fn record(input: &str, output: &str) -> TrainingRecord {
     TrainingRecord {
@@ -83,20 +85,20 @@ impl Recorder {
 }
 
 impl TrainingObserver for Recorder {
-    fn on_step(&mut self, report: &StepReport) -> Control {
+    fn step(&mut self, report: &StepReport) -> ControlFlow<()> {
         self.step_time += self.last.elapsed();
         self.last = Instant::now();
-        self.steps.push(report.clone());
+        self.steps.push(*report);
         match self.stop_after {
-            Some(n) if report.step >= n => Control::Stop,
-            _ => Control::Continue,
+            Some(n) if report.step >= n => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
         }
     }
 
-    fn on_epoch(&mut self, report: &EpochReport) -> Control {
+    fn epoch(&mut self, report: &EpochReport) -> ControlFlow<()> {
         self.last = Instant::now();
-        self.epochs.push(report.clone());
-        Control::Continue
+        self.epochs.push(*report);
+        ControlFlow::Continue(())
     }
 }
 
@@ -131,11 +133,19 @@ fn prompt_tuning_learns_labels_reproducibly() {
 
     // 8 records in batches of 4 for 3 epochs.
     assert_eq!(outcome.steps, 6);
-    assert!(!outcome.stopped);
     let steps: Vec<_> = observer.steps.iter().map(|s| (s.epoch, s.step)).collect();
     assert_eq!(steps, [(1, 1), (1, 2), (2, 3), (2, 4), (3, 5), (3, 6)]);
-    assert!(observer.steps.iter().all(|s| s.total_steps == 6));
-    assert_eq!(observer.epochs, outcome.epochs);
+    assert!(
+        observer
+            .steps
+            .iter()
+            .all(|s| (s.total_steps, s.num_epochs) == (6, 3))
+    );
+    // The initial prompt's loss is reported as epoch 0, before any step.
+    assert_eq!(observer.epochs[0].epoch, 0);
+    assert_eq!(observer.epochs[0].validation_loss, Some(before));
+    assert_eq!(outcome.initial_validation_loss, Some(before));
+    assert_eq!(observer.epochs[1..], outcome.epochs);
     assert!(
         after <= 0.5 * before,
         "validation loss fell from {before} to {after} only"
@@ -165,24 +175,14 @@ fn prompt_tuning_learns_labels_reproducibly() {
     assert_eq!(loaded.num_virtual_tokens(), 8);
     assert_eq!(loaded.verbalizer, config().verbalizer);
 
-    // A stop request ends training after the step that asked, with that step's prompt.
+    // A stop request ends training right after the step that asked.
     let mut stopper = Recorder::new(Some(1));
-    let stopped = tuner.train(&train, &[], &mut stopper).unwrap();
-    assert!(stopped.stopped);
-    assert_eq!((stopped.steps, stopper.steps.len()), (1, 1));
-    assert!(stopped.epochs.is_empty() && stopper.epochs.is_empty());
-    let initial = tuner.initial_prompt().unwrap().embeddings;
-    let moved = (&stopped.prompt.embeddings - &initial)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    assert!(moved > 0.0, "one step did not move the prompt");
+    let stopped = tuner.train(&train, &[], &mut stopper).unwrap_err();
+    assert!(matches!(stopped, TuningError::Canceled), "{stopped}");
+    assert_eq!(stopper.steps.len(), 1);
+    // Without validation records, epoch 0 reports no loss.
+    assert_eq!(stopper.epochs.len(), 1);
+    assert_eq!(stopper.epochs[0].validation_loss, None);
 }
 
 /// A different seed gives a different random prompt; the same seed the same one.

@@ -1,0 +1,133 @@
+//! Prompt-tuned models: a soft prompt trained here, served through the generation engine of
+//! the in-process `text-generation` model it was trained on (no second copy of the weights).
+//! The model directory holds `tuned_model.json` and `soft_prompt.safetensors`; the base model
+//! is looked up on every call, so it must be served under the same id.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use taskgate_runtime::RuntimeError;
+use taskgate_runtime::tuning::prompt::SoftPrompt;
+use taskgate_schemas::{GeneratedTextResult, GeneratedTextStreamResult, TokenizationResults};
+
+use super::{read_manifest, training_id_of};
+use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
+use crate::text_generation::TextGenerator;
+use crate::{
+    Model, ModelRegistry, ModuleError, Predict, PredictStream, TaskError, TaskFuture, TaskInput,
+    TaskStream,
+};
+
+pub const TRAINER: &str = "prompt_tuning";
+pub const MODULE_NAME: &str = "prompt-tuned-generation";
+pub const SOFT_PROMPT: &str = "soft_prompt.safetensors";
+
+/// What a prompt-tuned model directory says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub trainer: String,
+    pub base_model: String,
+    pub num_virtual_tokens: usize,
+    pub verbalizer: String,
+}
+
+#[derive(Clone)]
+struct PromptTunedGenerator {
+    registry: ModelRegistry,
+    base_model: String,
+    prompt: Arc<SoftPrompt>,
+}
+
+/// The model `name` from the trained directory `dir`.
+pub fn load(registry: &ModelRegistry, name: &str, dir: &Path) -> Result<Model, ModuleError> {
+    let invalid = |reason: String| {
+        ModuleError::Training(format!("model '{name}' in {}: {reason}", dir.display()))
+    };
+    let manifest: Manifest = read_manifest(dir).map_err(invalid)?;
+    let prompt = SoftPrompt::load(&dir.join(SOFT_PROMPT)).map_err(|e| invalid(e.to_string()))?;
+    if prompt.num_virtual_tokens() != manifest.num_virtual_tokens {
+        return Err(invalid(format!(
+            "the soft prompt has {} virtual tokens, the manifest says {}",
+            prompt.num_virtual_tokens(),
+            manifest.num_virtual_tokens
+        )));
+    }
+    let size = std::fs::metadata(dir.join(SOFT_PROMPT)).map_or(0, |m| m.len());
+    let model = Model::builder(name, MODULE_NAME, "in-process")
+        .path(dir.to_path_buf())
+        .size(size)
+        .metadata("base_model", json!(manifest.base_model))
+        .metadata("num_virtual_tokens", json!(manifest.num_virtual_tokens))
+        .metadata("verbalizer", json!(prompt.verbalizer))
+        .metadata("training_id", training_id_of(dir));
+    let generator = Arc::new(PromptTunedGenerator {
+        registry: registry.clone(),
+        base_model: manifest.base_model,
+        prompt: Arc::new(prompt),
+    });
+    Ok(model
+        .serve::<TextGeneration>(generator.clone())
+        .serve_stream::<ServerStreamingTextGeneration>(generator.clone())
+        .serve::<Tokenization>(generator)
+        .build())
+}
+
+fn unavailable(reason: String) -> TaskError {
+    TaskError::Runtime(RuntimeError::Unavailable(reason))
+}
+
+impl PromptTunedGenerator {
+    /// The base model's generator with this soft prompt, as the base is served now.
+    fn generator(&self) -> Result<TextGenerator, TaskError> {
+        let base = &self.base_model;
+        let model = self
+            .registry
+            .get(base)
+            .map_err(|_| unavailable(format!("the base model '{base}' is not served")))?;
+        let generator = model.extension::<TextGenerator>().ok_or_else(|| {
+            unavailable(format!(
+                "the base model '{base}' is not an in-process text-generation model"
+            ))
+        })?;
+        generator
+            .with_soft_prompt(self.prompt.clone())
+            .map_err(|reason| unavailable(format!("base model '{base}': {reason}")))
+    }
+}
+
+fn failed<T: Send + 'static>(error: TaskError) -> TaskFuture<T> {
+    Box::pin(async move { Err(error) })
+}
+
+impl Predict<TextGeneration> for PromptTunedGenerator {
+    fn predict(&self, input: TaskInput<TextGeneration>) -> TaskFuture<GeneratedTextResult> {
+        match self.generator() {
+            Ok(generator) => generator.predict(input),
+            Err(error) => failed(error),
+        }
+    }
+}
+
+impl PredictStream<ServerStreamingTextGeneration> for PromptTunedGenerator {
+    fn predict_stream(
+        &self,
+        input: TaskInput<ServerStreamingTextGeneration>,
+    ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
+        match self.generator() {
+            Ok(generator) => generator.predict_stream(input),
+            Err(error) => failed(error),
+        }
+    }
+}
+
+/// The base model's tokens of the input as given (the verbalizer is the model's business).
+impl Predict<Tokenization> for PromptTunedGenerator {
+    fn predict(&self, input: TaskInput<Tokenization>) -> TaskFuture<TokenizationResults> {
+        match self.generator() {
+            Ok(generator) => generator.predict(input),
+            Err(error) => failed(error),
+        }
+    }
+}
