@@ -65,6 +65,12 @@ pub struct TrainArgs {
     /// Classifier: several labels per record, each scored on its own.
     #[arg(long)]
     multi_label: bool,
+    /// Classifier: also fine-tune the last this many layers of the base model's encoder.
+    #[arg(long)]
+    tune_encoder_layers: Option<u32>,
+    /// Classifier: the tuned encoder layers' learning rate.
+    #[arg(long)]
+    encoder_learning_rate: Option<f64>,
     /// Prompt tuning: rows of the soft prompt.
     #[arg(long)]
     num_virtual_tokens: Option<u32>,
@@ -116,13 +122,22 @@ fn classifier_request(args: &TrainArgs) -> anyhow::Result<ClassifierTrainRequest
             batch_size: args.batch_size,
             seed: args.seed,
             multi_label: args.multi_label.then_some(true),
+            tune_encoder_layers: args.tune_encoder_layers,
+            encoder_learning_rate: args.encoder_learning_rate,
         },
     })
 }
 
 fn prompt_tuning_request(args: &TrainArgs) -> anyhow::Result<PromptTuningTrainRequest> {
-    if args.validation_split.is_some() || args.multi_label {
-        bail!("--validation-split and --multi-label are for --task classifier");
+    let classifier_only = args.validation_split.is_some()
+        || args.multi_label
+        || args.tune_encoder_layers.is_some()
+        || args.encoder_learning_rate.is_some();
+    if classifier_only {
+        bail!(
+            "--validation-split, --multi-label, --tune-encoder-layers and \
+             --encoder-learning-rate are for --task classifier"
+        );
     }
     let tuning = TuningConfig {
         num_virtual_tokens: args.num_virtual_tokens,

@@ -1,7 +1,8 @@
 //! Classifier training end to end over the real protocols: a job on the example sentiment set
 //! (a head over all-MiniLM's vectors) is followed to COMPLETED through status and the progress
 //! stream, the trained model answers `text-classification` at once over REST and gRPC with
-//! ≥ 90% held-out accuracy, and is served again after a restart.
+//! ≥ 90% held-out accuracy, and is served again after a restart. Fine-tuning the encoder's top
+//! layer with the head gives a model that runs its own tuned encoder, also after a restart.
 
 mod common;
 
@@ -267,4 +268,68 @@ async fn training_over_grpc_takes_the_same_checks_and_serves_the_model() {
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
     assert_eq!(missing.message(), "training 'missing' not found");
+}
+
+#[tokio::test]
+async fn fine_tuning_the_top_encoder_layer_serves_a_tuned_encoder() {
+    let test = "train_classifier_encoder";
+    let Some(minilm) = common::minilm_dir(test) else {
+        return;
+    };
+    let dirs = training_config(test, minilm_model(&minilm), json!({}));
+    let server = serve(&dirs);
+    let body = |name: &str, layers: u32| {
+        json!({"model_name": name, "parameters": {"base_model": "all-minilm",
+            "train_stream": from_file("sentiment/train.jsonl"),
+            "val_stream": from_file("sentiment/test.jsonl"),
+            "num_epochs": 8, "seed": 3, "tune_encoder_layers": layers}})
+    };
+    // all-MiniLM-L6 has six layers.
+    let (code, refused) = post(&server, TRAIN, &body("too-deep", 7)).await;
+    assert_eq!(code, 400, "{refused}");
+    assert_eq!(
+        refused["additional_info"][0]["path"], "/parameters/tune_encoder_layers",
+        "{refused}"
+    );
+    assert!(
+        refused["details"].as_str().unwrap().contains("6 layers"),
+        "{refused}"
+    );
+
+    let (code, job) = post(&server, TRAIN, &body("sentiment-encoder", 1)).await;
+    assert_eq!(code, 200, "{job}");
+    let id = job["training_id"].as_str().unwrap().to_string();
+    let done = events(&server, &id).await.pop().unwrap();
+    assert_eq!(done["state"], "COMPLETED", "{done}");
+    let progress = &done["progress"];
+    assert!(
+        progress["validation_accuracy"].as_f64().unwrap() >= 0.9,
+        "{done}"
+    );
+    assert!(
+        progress["validation_loss"].as_f64().unwrap()
+            < progress["initial_validation_loss"].as_f64().unwrap() / 2.0,
+        "{done}"
+    );
+    let model_dir = dirs.output.join(&id).join("sentiment-encoder");
+    assert!(model_dir.join("encoder_layers.safetensors").is_file());
+    let info = server
+        .get_json("/info/models?model_ids=sentiment-encoder")
+        .await;
+    assert_eq!(
+        info["models"][0]["metadata"]["tuned_encoder_layers"], 1,
+        "{info}"
+    );
+    let accuracy = held_out_accuracy(&server, "sentiment-encoder").await;
+    assert!(accuracy >= 0.9, "held-out accuracy {accuracy}");
+    let text = json!({"model_id": "sentiment-encoder",
+        "inputs": "The hotel was noisy and the staff ignored us."});
+    let before = server.call_ok("text-classification", text.clone()).await;
+    assert_eq!(before["results"][0]["label"], "negative", "{before}");
+
+    // After a restart the model is rebuilt from its files and scores the same.
+    drop(server);
+    let server = serve(&dirs);
+    let after = server.call_ok("text-classification", text).await;
+    assert_eq!(after["results"], before["results"]);
 }

@@ -85,6 +85,17 @@ pub struct ClassifierTrainParameters {
     /// Score each label on its own (sigmoid) and answer every label scoring ≥ 0.5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multi_label: Option<bool>,
+    /// Also fine-tune the last this many layers of the base model's encoder with the head
+    /// (default 0: the head only). Needs a `sentence-embeddings` base model served in process;
+    /// the tuned model then carries its own copy of the encoder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 64, example = 1)]
+    pub tune_encoder_layers: Option<u32>,
+    /// Learning rate of the tuned encoder layers (default 0.00005); `learning_rate` is the
+    /// head's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0, example = 0.00005)]
+    pub encoder_learning_rate: Option<f64>,
 }
 
 /// `POST /api/v1/TextClassificationTaskClassifierTrain`.

@@ -100,6 +100,14 @@ fn classifier_request_json(request: train::TextClassificationTaskClassifierTrain
             ("batch_size", p.batch_size.map(Value::from)),
             ("seed", p.seed.map(Value::from)),
             ("multi_label", p.multi_label.map(Value::from)),
+            (
+                "tune_encoder_layers",
+                p.tune_encoder_layers.map(Value::from),
+            ),
+            (
+                "encoder_learning_rate",
+                p.encoder_learning_rate.map(Value::from),
+            ),
         ];
         insert_present(&mut parameters, optional);
     }

@@ -1,14 +1,18 @@
 //! `TextClassificationTaskClassifierTrain`: checks a classifier training request completely
 //! (base model, every record, labels) before queuing it; the job embeds the records with the
-//! base model, trains a head on them and writes the tuned model.
+//! base model and trains a head on them (with the encoder's last layers when asked), then
+//! writes the tuned model.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
+use taskgate_runtime::RuntimeError;
+use taskgate_runtime::bert::{BertConfig, EmbeddingModel, Truncation};
 use taskgate_runtime::tuning::{
-    ClassifierHead, HeadExamples, HeadSettings, TrainingObserver, TuningError,
+    ClassifierHead, EncodedTexts, Features, HeadExamples, HeadSettings, Trainable,
+    TrainableEncoderTop, TrainingObserver, TuningError,
 };
 use taskgate_schemas::{
     ClassificationTrainRecord, ClassifierTrainRequest, DataStream, TrainingJob,
@@ -17,12 +21,15 @@ use taskgate_schemas::{
 use super::MANIFEST;
 use super::data_stream::read_train_and_validation;
 use super::manager::TrainingManager;
-use super::tuned_classifier::{self, HEAD, Manifest, TRAINER};
-use crate::TaskError;
+use super::tuned_classifier::{self, ENCODER_LAYERS, HEAD, Manifest, TRAINER};
 use crate::tasks::EmbeddingTasks;
+use crate::{Model, TaskError, sentence_embeddings};
 
 const DEFAULT_EPOCHS: u32 = 40;
 const DEFAULT_LEARNING_RATE: f64 = 0.02;
+/// Pretrained layers move at a small fraction of the new head's rate (the usual BERT
+/// fine-tuning range is 1e-5 to 1e-4).
+const DEFAULT_ENCODER_LEARNING_RATE: f64 = 5e-5;
 const DEFAULT_BATCH_SIZE: u32 = 16;
 const DEFAULT_SEED: u64 = 42;
 
@@ -82,6 +89,13 @@ pub async fn submit(
         Some(validation) => (train, validation),
         None => hold_out(train, p.validation_split.unwrap_or(0.0), settings.seed),
     };
+    let tune_layers = p.tune_encoder_layers.unwrap_or(0) as usize;
+    let encoder_learning_rate = p
+        .encoder_learning_rate
+        .unwrap_or(DEFAULT_ENCODER_LEARNING_RATE);
+    let encoder_dir = (tune_layers > 0)
+        .then(|| tunable_encoder(&base, &p.base_model, tune_layers))
+        .transpose()?;
     let base_model = p.base_model.clone();
     let runtime = tokio::runtime::Handle::current();
     let request_id = request_id.to_string();
@@ -104,29 +118,42 @@ pub async fn submit(
                     .map_err(|e| {
                         TuningError::Failed(format!("embedding with '{base_model}': {e}"))
                     })?;
-                let labels = records
-                    .iter()
-                    .map(|r| r.labels.iter().map(|l| index_of(&labels, l)).collect())
-                    .collect();
+                let labels = label_indices(records, &labels);
                 Ok::<_, TuningError>(HeadExamples { vectors, labels })
             };
-            let train = examples(&train)?;
-            let validation = (!validation.is_empty())
-                .then(|| examples(&validation))
-                .transpose()?;
-            let head = ClassifierHead::train(
-                &settings,
-                labels.len(),
-                &train,
-                validation.as_ref(),
-                observer,
-            )?;
+            let head = match &encoder_dir {
+                Some(dir) => {
+                    let job = EncoderJob {
+                        dir,
+                        layers: tune_layers,
+                        learning_rate: encoder_learning_rate,
+                        settings: &settings,
+                        labels: &labels,
+                    };
+                    job.train(&train, &validation, observer, staged)?
+                }
+                None => {
+                    let train = examples(&train)?;
+                    let validation = (!validation.is_empty())
+                        .then(|| examples(&validation))
+                        .transpose()?;
+                    ClassifierHead::train(
+                        &settings,
+                        labels.len(),
+                        &train,
+                        validation.as_ref(),
+                        observer,
+                    )?
+                }
+            };
             head.save(&staged.join(HEAD))?;
             let manifest = Manifest {
                 trainer: TRAINER.into(),
                 base_model,
                 labels,
                 multi_label,
+                tuned_encoder_layers: tune_layers,
+                base_model_path: encoder_dir,
             };
             let bytes = serde_json::to_vec_pretty(&manifest)
                 .map_err(|e| TuningError::Failed(e.to_string()))?;
@@ -140,8 +167,106 @@ pub async fn submit(
     Ok(submitted)
 }
 
-fn index_of(labels: &[String], label: &str) -> usize {
-    labels.iter().position(|l| l == label).unwrap_or(0)
+/// Each record's labels as indices into `labels`.
+fn label_indices(records: &[ClassificationTrainRecord], labels: &[String]) -> Vec<Vec<usize>> {
+    let index_of = |label: &String| labels.iter().position(|l| l == label).unwrap_or(0);
+    records
+        .iter()
+        .map(|r| r.labels.iter().map(index_of).collect())
+        .collect()
+}
+
+/// The directory of `base`, when its encoder's last `layers` layers can be fine-tuned here.
+fn tunable_encoder(base: &Model, id: &str, layers: usize) -> Result<PathBuf, TaskError> {
+    let field = "/parameters/tune_encoder_layers";
+    let dir = match base.path() {
+        Some(dir) if base.module() == sentence_embeddings::MODULE_NAME => dir.to_path_buf(),
+        _ => {
+            return Err(TaskError::invalid_field(
+                field,
+                format!(
+                    "tuning encoder layers needs a sentence-embeddings model served in process; \
+                     '{id}' is a '{}' model",
+                    base.module()
+                ),
+            ));
+        }
+    };
+    let config: BertConfig = std::fs::read(dir.join("config.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            TaskError::Runtime(RuntimeError::Unavailable(format!(
+                "base model '{id}': config.json: {e}"
+            )))
+        })?;
+    if layers > config.num_hidden_layers {
+        return Err(TaskError::invalid_field(
+            field,
+            format!(
+                "the encoder of '{id}' has {} layers",
+                config.num_hidden_layers
+            ),
+        ));
+    }
+    Ok(dir)
+}
+
+/// Fine-tuning the base encoder's last layers with the head, on a copy of the encoder.
+struct EncoderJob<'a> {
+    dir: &'a Path,
+    layers: usize,
+    learning_rate: f64,
+    settings: &'a HeadSettings,
+    labels: &'a [String],
+}
+
+impl EncoderJob<'_> {
+    /// Trains and writes the tuned layers into `staged`; returns the head.
+    fn train(
+        &self,
+        train: &[ClassificationTrainRecord],
+        validation: &[ClassificationTrainRecord],
+        observer: &mut dyn TrainingObserver,
+        staged: &Path,
+    ) -> Result<ClassifierHead, TuningError> {
+        let model = EmbeddingModel::load(self.dir)?;
+        let encoder = model.forward.encoder();
+        let top = TrainableEncoderTop::new(encoder, self.layers, model.pooling, model.normalize)?;
+        // The frozen layers run once per text; only the tuned ones run per step.
+        let encode = |records: &[ClassificationTrainRecord]| {
+            let mut ids = Vec::with_capacity(records.len());
+            for (i, record) in records.iter().enumerate() {
+                let tokens = model
+                    .tokenizer
+                    .encode(&record.text, Truncation::ModelLimit)
+                    .map_err(|e| TuningError::Invalid(format!("record {i}: {e}")))?;
+                ids.push(tokens.sequence().ids);
+            }
+            Ok::<_, TuningError>(EncodedTexts {
+                hidden: EncodedTexts::encode(encoder, top.first, &ids)?,
+                labels: label_indices(records, self.labels),
+                top: &top,
+            })
+        };
+        let train = encode(train)?;
+        let validation = (!validation.is_empty())
+            .then(|| encode(validation))
+            .transpose()?;
+        let head = ClassifierHead::train_on(
+            self.settings,
+            self.labels.len(),
+            &train,
+            validation.as_ref().map(|v| v as &dyn Features),
+            Some(Trainable {
+                vars: top.vars(),
+                learning_rate: self.learning_rate,
+            }),
+            observer,
+        )?;
+        top.save(&staged.join(ENCODER_LAYERS))?;
+        Ok(head)
+    }
 }
 
 /// JSON pointer of record `i`'s labels, for inline data; the file field otherwise.

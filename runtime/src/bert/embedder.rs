@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
 use serde::Deserialize;
 
 use super::load::{BertDir, read_json, unavailable};
@@ -60,6 +61,15 @@ impl EmbeddingModel {
     /// Loads a sentence-transformers directory (config.json, model.safetensors, tokenizer.json,
     /// optional modules.json, 1_Pooling/config.json, sentence_bert_config.json).
     pub fn load(dir: &Path) -> Result<Self, RuntimeError> {
+        Self::load_with_layers(dir, None)
+    }
+
+    /// Like [`EmbeddingModel::load`], with the encoder's last `count` layers replaced by the
+    /// weights of a safetensors file (under their checkpoint names, e.g. fine-tuned ones).
+    pub fn load_with_layers(
+        dir: &Path,
+        layers: Option<(&Path, usize)>,
+    ) -> Result<Self, RuntimeError> {
         let bert = BertDir::open(dir)?;
         let config = &bert.config;
         let pooling_config: PoolingConfig = match dir.join("1_Pooling/config.json") {
@@ -103,7 +113,24 @@ impl EmbeddingModel {
         .unwrap_or(config.max_position_embeddings)
         .min(config.max_position_embeddings);
         let tokenizer = TextTokenizer::load(&dir.join("tokenizer.json"), max_tokens)?;
-        let encoder = bert.encoder(dir)?;
+        let mut encoder = bert.encoder(dir)?;
+        if let Some((file, count)) = layers {
+            let weights = candle_core::safetensors::load(file, &bert.device)
+                .map_err(|e| unavailable(dir, format!("{}: {e}", file.display())))?;
+            let Some(first) = config.num_hidden_layers.checked_sub(count) else {
+                return Err(unavailable(
+                    dir,
+                    format!(
+                        "{count} tuned layers for an encoder with {}",
+                        config.num_hidden_layers
+                    ),
+                ));
+            };
+            let vb = VarBuilder::from_tensors(weights, DType::F32, &bert.device);
+            encoder
+                .replace_layers(vb, config, first)
+                .map_err(|e| unavailable(dir, format!("tuned layers: {e}")))?;
+        }
         Ok(Self {
             dimension: encoder.hidden_size,
             forward: EmbeddingForward {
@@ -150,22 +177,40 @@ pub fn pad_batch(batch: &[&Sequence], device: &Device) -> candle_core::Result<Pa
     })
 }
 
+/// Sentence vectors `(batch, hidden)` from last hidden states `(batch, len, hidden)`; built of
+/// differentiable operations, so fine-tuning can train through it.
+pub fn pool(
+    hidden: &Tensor,
+    mask: &Tensor,
+    pooling: Pooling,
+    normalize: bool,
+) -> candle_core::Result<Tensor> {
+    let pooled = match pooling {
+        Pooling::Mean => mean_pool(hidden, mask)?,
+        Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
+    };
+    if normalize {
+        l2_normalize(&pooled)
+    } else {
+        Ok(pooled)
+    }
+}
+
 impl EmbeddingForward {
+    pub fn encoder(&self) -> &BertEncoder {
+        &self.encoder
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     fn embed(&self, batch: &[&Sequence]) -> candle_core::Result<Vec<Vec<f32>>> {
         let padded = pad_batch(batch, &self.device)?;
         let hidden = self
             .encoder
             .forward(&padded.ids, &padded.type_ids, &padded.mask)?;
-        let pooled = match self.pooling {
-            Pooling::Mean => mean_pool(&hidden, &padded.mask)?,
-            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-        };
-        let pooled = if self.normalize {
-            l2_normalize(&pooled)?
-        } else {
-            pooled
-        };
-        pooled.to_vec2::<f32>()
+        pool(&hidden, &padded.mask, self.pooling, self.normalize)?.to_vec2::<f32>()
     }
 }
 

@@ -1,10 +1,14 @@
 //! A BERT encoder forward pass over safetensors weights. Linear layers on `(batch, len, hidden)`
 //! run as one 2-D GEMM over `batch·len` rows, which candle's broadcast batched matmul does not.
+//! The layers can also be run a range at a time and replaced, for fine-tuning the top layers.
+
+use std::ops::Range;
 
 use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 
 use super::BertConfig;
+use super::layer_math::{DENSE, Dense, LayerWeights, NORMS, Norm, layer_forward};
 
 /// `y = x·Wᵀ + b` for inputs of any rank, as one 2-D matmul.
 #[derive(Debug, Clone)]
@@ -22,6 +26,11 @@ impl Linear {
             weight_t: weight.t()?.contiguous()?,
             bias,
         })
+    }
+
+    /// `(out, in)` weight and `(out)` bias, as the checkpoint stores them.
+    pub fn weights(&self) -> Result<(Tensor, Tensor)> {
+        Ok((self.weight_t.t()?.contiguous()?, self.bias.clone()))
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -47,61 +56,72 @@ fn layer_norm(vb: VarBuilder, size: usize, eps: f64) -> Result<LayerNorm> {
 }
 
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_out: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
+    /// Indexed by `Dense as usize`.
+    dense: Vec<Linear>,
+    /// Indexed by `Norm as usize`.
+    norms: Vec<LayerNorm>,
     heads: usize,
-    head_dim: usize,
+}
+
+impl LayerWeights for Layer {
+    fn dense(&self, which: Dense, x: &Tensor) -> Result<Tensor> {
+        self.dense[which as usize].forward(x)
+    }
+
+    fn norm(&self, which: Norm, x: &Tensor) -> Result<Tensor> {
+        self.norms[which as usize].forward(x)
+    }
+
+    fn softmax_last_dim(&self, scores: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::softmax_last_dim(scores)
+    }
+
+    fn heads(&self) -> usize {
+        self.heads
+    }
 }
 
 impl Layer {
-    fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
-        let h = c.hidden_size;
-        let attention = vb.pp("attention");
-        Ok(Self {
-            query: Linear::load(attention.pp("self.query"), h, h)?,
-            key: Linear::load(attention.pp("self.key"), h, h)?,
-            value: Linear::load(attention.pp("self.value"), h, h)?,
-            attention_out: Linear::load(attention.pp("output.dense"), h, h)?,
-            attention_norm: layer_norm(attention.pp("output.LayerNorm"), h, c.layer_norm_eps)?,
-            intermediate: Linear::load(vb.pp("intermediate.dense"), h, c.intermediate_size)?,
-            output: Linear::load(vb.pp("output.dense"), c.intermediate_size, h)?,
-            output_norm: layer_norm(vb.pp("output.LayerNorm"), h, c.layer_norm_eps)?,
-            heads: c.num_attention_heads,
-            head_dim: h / c.num_attention_heads,
-        })
+    /// Every weight under its checkpoint name below `encoder.layer.<i>.`.
+    fn weights(&self) -> Result<Vec<(String, Tensor)>> {
+        let mut all = Vec::with_capacity(16);
+        for ((_, name), linear) in DENSE.iter().zip(&self.dense) {
+            let (weight, bias) = linear.weights()?;
+            all.push((format!("{name}.weight"), weight));
+            all.push((format!("{name}.bias"), bias));
+        }
+        for ((_, name), norm) in NORMS.iter().zip(&self.norms) {
+            let bias = norm
+                .bias()
+                .ok_or_else(|| candle_core::Error::Msg(format!("{name} has no bias")))?;
+            all.push((format!("{name}.weight"), norm.weight().clone()));
+            all.push((format!("{name}.bias"), bias.clone()));
+        }
+        Ok(all)
     }
 
-    /// `mask_bias`: `(batch, 1, 1, len)`, 0 for real tokens and a large negative for padding.
-    fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
-        let (b, l, h) = x.dims3()?;
-        let split = |t: Tensor| -> Result<Tensor> {
-            t.reshape((b, l, self.heads, self.head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let q = split(self.query.forward(x)?)?;
-        let k = split(self.key.forward(x)?)?;
-        let v = split(self.value.forward(x)?)?;
-        let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b, l, h))?;
-        let attended = self
-            .attention_norm
-            .forward(&(self.attention_out.forward(&context)? + x)?)?;
-        let inner = self.intermediate.forward(&attended)?.gelu_erf()?;
-        self.output_norm
-            .forward(&(self.output.forward(&inner)? + attended)?)
+    fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+        let (h, inner) = (c.hidden_size, c.intermediate_size);
+        let dense = DENSE
+            .iter()
+            .map(|&(which, name)| {
+                let (in_dim, out_dim) = match which {
+                    Dense::Intermediate => (h, inner),
+                    Dense::Output => (inner, h),
+                    _ => (h, h),
+                };
+                Linear::load(vb.pp(name), in_dim, out_dim)
+            })
+            .collect::<Result<_>>()?;
+        let norms = NORMS
+            .iter()
+            .map(|&(_, name)| layer_norm(vb.pp(name), h, c.layer_norm_eps))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            dense,
+            norms,
+            heads: c.num_attention_heads,
+        })
     }
 }
 
@@ -113,6 +133,13 @@ pub struct BertEncoder {
     embedding_norm: LayerNorm,
     layers: Vec<Layer>,
     pub hidden_size: usize,
+    pub num_attention_heads: usize,
+    pub layer_norm_eps: f64,
+}
+
+/// The checkpoint name prefix of encoder layer `i`.
+pub fn layer_prefix(i: usize) -> String {
+    format!("encoder.layer.{i}")
 }
 
 impl BertEncoder {
@@ -130,7 +157,7 @@ impl BertEncoder {
             Ok(Embedding::new(e.pp(name).get((rows, h), "weight")?, h))
         };
         let layers = (0..c.num_hidden_layers)
-            .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), c))
+            .map(|i| Layer::load(vb.pp(layer_prefix(i)), c))
             .collect::<Result<_>>()?;
         Ok(Self {
             words: embedding("word_embeddings", c.vocab_size)?,
@@ -139,11 +166,45 @@ impl BertEncoder {
             embedding_norm: layer_norm(e.pp("LayerNorm"), h, c.layer_norm_eps)?,
             layers,
             hidden_size: h,
+            num_attention_heads: c.num_attention_heads,
+            layer_norm_eps: c.layer_norm_eps,
         })
+    }
+
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// The weights of layer `i` under their checkpoint names (`encoder.layer.<i>.…`).
+    pub fn layer_weights(&self, i: usize) -> Result<Vec<(String, Tensor)>> {
+        let layer = self
+            .layers
+            .get(i)
+            .ok_or_else(|| candle_core::Error::Msg(format!("no encoder layer {i}")))?;
+        let prefix = layer_prefix(i);
+        Ok(layer
+            .weights()?
+            .into_iter()
+            .map(|(name, t)| (format!("{prefix}.{name}"), t))
+            .collect())
+    }
+
+    /// Replaces layers `first..` with the ones `vb` holds under their checkpoint names.
+    pub fn replace_layers(&mut self, vb: VarBuilder, c: &BertConfig, first: usize) -> Result<()> {
+        for i in first..self.layers.len() {
+            self.layers[i] = Layer::load(vb.pp(layer_prefix(i)), c)?;
+        }
+        Ok(())
     }
 
     /// `ids`, `type_ids`, `mask`: `(batch, len)` u32 tensors; mask is 1 for tokens, 0 for padding.
     pub fn forward(&self, ids: &Tensor, type_ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let x = self.embed(ids, type_ids)?;
+        self.run_layers(&x, &mask_bias(mask)?, 0..self.layers.len())
+    }
+
+    /// The normalized input embeddings `(batch, len, hidden)`.
+    pub fn embed(&self, ids: &Tensor, type_ids: &Tensor) -> Result<Tensor> {
         let (_, len) = ids.dims2()?;
         let positions = Tensor::arange(0u32, len as u32, ids.device())?;
         let x = self
@@ -151,16 +212,34 @@ impl BertEncoder {
             .forward(ids)?
             .broadcast_add(&self.positions.forward(&positions)?)?
             .add(&self.token_types.forward(type_ids)?)?;
-        let mut x = self.embedding_norm.forward(&x)?;
-        // (1 - mask) * -1e4 keeps padded keys out of every softmax without producing NaNs.
-        let mask_bias = ((mask.to_dtype(DType::F32)?.affine(1.0, -1.0)?) * 10_000.0)?
-            .unsqueeze(1)?
-            .unsqueeze(1)?;
-        for layer in &self.layers {
-            x = layer.forward(&x, &mask_bias)?;
+        self.embedding_norm.forward(&x)
+    }
+
+    /// Runs `layers` of the encoder on hidden states `x`.
+    pub fn run_layers(
+        &self,
+        x: &Tensor,
+        mask_bias: &Tensor,
+        layers: Range<usize>,
+    ) -> Result<Tensor> {
+        let count = self.layers.len();
+        let Some(layers) = self.layers.get(layers.clone()) else {
+            candle_core::bail!("layers {layers:?} of an encoder with {count}");
+        };
+        let mut x = x.clone();
+        for layer in layers {
+            x = layer_forward(layer, &x, mask_bias)?;
         }
         Ok(x)
     }
+}
+
+/// `(batch, 1, 1, len)` attention bias from a `(batch, len)` mask: (1 - mask) * -1e4 keeps
+/// padded keys out of every softmax without producing NaNs.
+pub fn mask_bias(mask: &Tensor) -> Result<Tensor> {
+    ((mask.to_dtype(DType::F32)?.affine(1.0, -1.0)?) * 10_000.0)?
+        .unsqueeze(1)?
+        .unsqueeze(1)
 }
 
 /// Masked mean over the sequence: `(batch, len, hidden)` → `(batch, hidden)`.

@@ -1,17 +1,13 @@
-//! A linear classification head over fixed sentence vectors: logits = W·v + b, trained with
-//! AdamW on cross-entropy (one label per text) or per-label logistic loss (multi-label). The
-//! encoder stays frozen, so training needs each text embedded once and a step is a small
-//! matrix product: seconds on a CPU for thousands of records.
+//! A linear classification head over sentence vectors: logits = W·v + b, trained
+//! ([`super::head_training`]) with AdamW on cross-entropy (one label per text) or per-label
+//! logistic loss (multi-label). With the encoder frozen, each text is embedded once and a step
+//! is a small matrix product: seconds on a CPU for thousands of records.
 
-use std::ops::ControlFlow;
 use std::path::Path;
 
-use candle_core::{D, DType, Device, Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use candle_core::{D, DType, Device, Tensor};
 
-use super::{EpochReport, StepReport, TrainingObserver, TuningError};
+use super::TuningError;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadSettings {
@@ -44,18 +40,18 @@ impl HeadExamples {
 #[derive(Debug, Clone)]
 pub struct ClassifierHead {
     /// (labels, width)
-    weight: Tensor,
+    pub(super) weight: Tensor,
     /// (labels)
-    bias: Tensor,
-    multi_label: bool,
+    pub(super) bias: Tensor,
+    pub(super) multi_label: bool,
 }
 
-struct Batch {
-    vectors: Tensor,
-    targets: Tensor,
+pub(super) struct Batch {
+    pub vectors: Tensor,
+    pub targets: Tensor,
 }
 
-fn matrix(vectors: &[&Vec<f32>], width: usize) -> Result<Tensor, TuningError> {
+pub(super) fn matrix(vectors: &[&Vec<f32>], width: usize) -> Result<Tensor, TuningError> {
     let flat: Vec<f32> = vectors.iter().flat_map(|v| v.iter().copied()).collect();
     Ok(Tensor::from_vec(
         flat,
@@ -65,137 +61,13 @@ fn matrix(vectors: &[&Vec<f32>], width: usize) -> Result<Tensor, TuningError> {
 }
 
 impl ClassifierHead {
-    /// Trains a head for `label_count` labels on `train`, reporting each step and epoch; the
-    /// untrained head's validation is reported as epoch 0.
-    pub fn train(
-        settings: &HeadSettings,
-        label_count: usize,
-        train: &HeadExamples,
-        validation: Option<&HeadExamples>,
-        observer: &mut dyn TrainingObserver,
-    ) -> Result<Self, TuningError> {
-        let width = check_examples("training", train, label_count, settings.multi_label)?;
-        if let Some(validation) = validation.filter(|v| !v.is_empty()) {
-            let other =
-                check_examples("validation", validation, label_count, settings.multi_label)?;
-            if other != width {
-                return Err(TuningError::Invalid(format!(
-                    "validation vectors have {other} values, training vectors {width}"
-                )));
-            }
-        }
-        if settings.num_epochs == 0 || settings.batch_size == 0 {
-            return Err(TuningError::Invalid(
-                "num_epochs and batch_size must be at least 1".into(),
-            ));
-        }
-        let mut rng = StdRng::seed_from_u64(settings.seed);
-        // PyTorch's nn.Linear initialisation, from the seeded generator.
-        let bound = 1.0 / (width as f32).sqrt();
-        let initial: Vec<f32> = (0..label_count * width)
-            .map(|_| rng.random_range(-bound..bound))
-            .collect();
-        let weight = Var::from_tensor(&Tensor::from_vec(
-            initial,
-            (label_count, width),
-            &Device::Cpu,
-        )?)?;
-        let bias = Var::from_tensor(&Tensor::zeros(label_count, DType::F32, &Device::Cpu)?)?;
-        let mut optimizer = AdamW::new(
-            vec![weight.clone(), bias.clone()],
-            ParamsAdamW {
-                lr: settings.learning_rate,
-                ..Default::default()
-            },
-        )?;
-        let mut head = Self {
-            weight: weight.as_tensor().clone(),
-            bias: bias.as_tensor().clone(),
-            multi_label: settings.multi_label,
-        };
-        let batches_per_epoch = train.len().div_ceil(settings.batch_size);
-        let total_steps = batches_per_epoch * settings.num_epochs;
-        let mut order: Vec<usize> = (0..train.len()).collect();
-        let mut step = 0;
-        let evaluate = |head: &Self, epoch| -> Result<EpochReport, TuningError> {
-            let (validation_loss, validation_accuracy) = match validation.filter(|v| !v.is_empty())
-            {
-                Some(validation) => {
-                    let (loss, accuracy) = head.evaluate(validation, label_count, width)?;
-                    (Some(loss), Some(accuracy))
-                }
-                None => (None, None),
-            };
-            Ok(EpochReport {
-                epoch,
-                num_epochs: settings.num_epochs,
-                validation_loss,
-                validation_accuracy,
-            })
-        };
-        if observer.epoch(&evaluate(&head, 0)?).is_break() {
-            return Err(TuningError::Canceled);
-        }
-        for epoch in 1..=settings.num_epochs {
-            order.shuffle(&mut rng);
-            for chunk in order.chunks(settings.batch_size) {
-                let batch = head.batch(train, chunk, label_count, width)?;
-                let loss = head.loss(&batch)?;
-                optimizer.backward_step(&loss)?;
-                step += 1;
-                let report = StepReport {
-                    epoch,
-                    num_epochs: settings.num_epochs,
-                    step,
-                    total_steps,
-                    loss: f64::from(loss.to_scalar::<f32>()?),
-                };
-                if observer.step(&report).is_break() {
-                    return Err(TuningError::Canceled);
-                }
-            }
-            if let ControlFlow::Break(()) = observer.epoch(&evaluate(&head, epoch)?) {
-                return Err(TuningError::Canceled);
-            }
-        }
-        head.weight = weight.as_tensor().detach();
-        head.bias = bias.as_tensor().detach();
-        Ok(head)
-    }
-
-    fn batch(
-        &self,
-        examples: &HeadExamples,
-        rows: &[usize],
-        label_count: usize,
-        width: usize,
-    ) -> Result<Batch, TuningError> {
-        let vectors: Vec<&Vec<f32>> = rows.iter().map(|&i| &examples.vectors[i]).collect();
-        let targets = if self.multi_label {
-            let mut hot = vec![0f32; rows.len() * label_count];
-            for (row, &i) in rows.iter().enumerate() {
-                for &label in &examples.labels[i] {
-                    hot[row * label_count + label] = 1.0;
-                }
-            }
-            Tensor::from_vec(hot, (rows.len(), label_count), &Device::Cpu)?
-        } else {
-            let classes: Vec<u32> = rows.iter().map(|&i| examples.labels[i][0] as u32).collect();
-            Tensor::new(classes, &Device::Cpu)?
-        };
-        Ok(Batch {
-            vectors: matrix(&vectors, width)?,
-            targets,
-        })
-    }
-
     fn logits(&self, vectors: &Tensor) -> Result<Tensor, TuningError> {
         Ok(vectors
             .matmul(&self.weight.t()?)?
             .broadcast_add(&self.bias)?)
     }
 
-    fn loss(&self, batch: &Batch) -> Result<Tensor, TuningError> {
+    pub(super) fn loss(&self, batch: &Batch) -> Result<Tensor, TuningError> {
         let logits = self.logits(&batch.vectors)?;
         if !self.multi_label {
             return Ok(candle_nn::loss::cross_entropy(&logits, &batch.targets)?);
@@ -207,24 +79,6 @@ impl ClassifierHead {
     }
 
     /// Mean loss and accuracy (exact label set for multi-label) on `examples`.
-    fn evaluate(
-        &self,
-        examples: &HeadExamples,
-        label_count: usize,
-        width: usize,
-    ) -> Result<(f64, f64), TuningError> {
-        let rows: Vec<usize> = (0..examples.len()).collect();
-        let batch = self.batch(examples, &rows, label_count, width)?;
-        let loss = f64::from(self.loss(&batch)?.to_scalar::<f32>()?);
-        let predicted = self.probabilities_of(&batch.vectors)?;
-        let right = predicted
-            .iter()
-            .zip(&examples.labels)
-            .filter(|(scores, labels)| self.predicted_labels(scores) == **labels)
-            .count();
-        Ok((loss, right as f64 / examples.len() as f64))
-    }
-
     /// The label indices a model with these scores answers, ascending.
     pub fn predicted_labels(&self, scores: &[f32]) -> Vec<usize> {
         if self.multi_label {
@@ -238,7 +92,7 @@ impl ClassifierHead {
         vec![best]
     }
 
-    fn probabilities_of(&self, vectors: &Tensor) -> Result<Vec<Vec<f32>>, TuningError> {
+    pub(super) fn probabilities_of(&self, vectors: &Tensor) -> Result<Vec<Vec<f32>>, TuningError> {
         let logits = self.logits(vectors)?;
         let scores = if self.multi_label {
             candle_nn::ops::sigmoid(&logits)?
@@ -309,47 +163,14 @@ impl ClassifierHead {
     }
 }
 
-/// The vector width, after checking every example against it and its labels against the count.
-fn check_examples(
-    what: &str,
-    examples: &HeadExamples,
-    label_count: usize,
-    multi_label: bool,
-) -> Result<usize, TuningError> {
-    let invalid = |reason: String| Err(TuningError::Invalid(format!("{what} data: {reason}")));
-    if examples.is_empty() {
-        return invalid("no records".into());
-    }
-    if examples.labels.len() != examples.vectors.len() {
-        return invalid("one label set per vector is needed".into());
-    }
-    if label_count < 2 && !multi_label {
-        return invalid("at least two labels are needed".into());
-    }
-    let width = examples.vectors[0].len();
-    for (i, (vector, labels)) in examples.vectors.iter().zip(&examples.labels).enumerate() {
-        if vector.len() != width || width == 0 {
-            return invalid(format!(
-                "record {i} has a vector of {} values, not {width}",
-                vector.len()
-            ));
-        }
-        if !multi_label && labels.len() != 1 {
-            return invalid(format!(
-                "record {i} needs exactly one label, has {}",
-                labels.len()
-            ));
-        }
-        if let Some(bad) = labels.iter().find(|&&l| l >= label_count) {
-            return invalid(format!("record {i} has label index {bad} of {label_count}"));
-        }
-    }
-    Ok(width)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::ops::ControlFlow;
+
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+
     use super::*;
+    use crate::tuning::{EpochReport, StepReport, TrainingObserver};
 
     /// Records whose label is which of `label_count` directions their vector leans to.
     fn leaning(count: usize, label_count: usize, seed: u64) -> HeadExamples {

@@ -3,10 +3,14 @@
 
 pub mod classifier_head;
 pub mod durable;
+pub mod encoder_top;
 pub mod error;
+pub mod head_training;
 pub mod progress;
 pub mod prompt;
 
 pub use classifier_head::{ClassifierHead, HeadExamples, HeadSettings};
+pub use encoder_top::{EncodedTexts, TrainableEncoderTop};
 pub use error::TuningError;
+pub use head_training::{Features, Trainable};
 pub use progress::{EpochReport, StepReport, TrainingObserver};
