@@ -211,6 +211,18 @@ async fn training_over_grpc_takes_the_same_checks_and_serves_the_model() {
         fields.contains("/parameters/train_stream/data_stream/data/2/text"),
         "{fields}"
     );
+    // The encoder-tuning settings arrive too: more layers than the encoder has are refused.
+    let mut deep = request("grpc-deep", records[..4].to_vec());
+    if let Some(p) = deep.parameters.as_mut() {
+        p.tune_encoder_layers = Some(7);
+        p.encoder_learning_rate = Some(1e-4);
+    }
+    let refused = trainer
+        .text_classification_task_classifier_train(deep)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("6 layers"), "{refused:?}");
 
     let job = trainer
         .text_classification_task_classifier_train(request("sentiment-grpc", records))
