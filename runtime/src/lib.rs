@@ -13,6 +13,8 @@ pub mod gguf;
 pub mod llama;
 pub mod remote;
 pub mod sampling;
+#[cfg(test)]
+mod test_models;
 pub mod tuning;
 pub mod worker;
 

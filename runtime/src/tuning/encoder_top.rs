@@ -277,15 +277,10 @@ mod tests {
     /// tuned weight (candle would drop them silently through a fused op).
     #[test]
     fn the_trainable_top_matches_the_encoder_and_gets_gradients() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/all-minilm");
-        if !dir.join("model.safetensors").is_file() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run this test: models/all-minilm is missing"
-            );
-            eprintln!("SKIPPED: models/all-minilm is absent (run scripts/fetch-models)");
+        let test = "the_trainable_top_matches_the_encoder_and_gets_gradients";
+        let Some(dir) = crate::test_models::minilm_dir(test) else {
             return;
-        }
+        };
         let model = crate::bert::EmbeddingModel::load(&dir).unwrap();
         let encoder = model.forward.encoder();
         let top = TrainableEncoderTop::new(encoder, 2, model.pooling, model.normalize).unwrap();

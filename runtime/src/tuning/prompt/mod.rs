@@ -13,8 +13,6 @@ mod init;
 mod prompt_tuning;
 mod soft_prompt;
 #[cfg(test)]
-mod test_model;
-#[cfg(test)]
 mod tests;
 mod trainable_llama;
 

@@ -4,9 +4,9 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use super::examples::Encoder;
-use super::test_model::smollm2_gguf;
 use super::*;
 use crate::gguf::GgufTokenizer;
+use crate::test_models::smollm2_gguf;
 use crate::tuning::{EpochReport, StepReport, TrainingObserver, TuningError};
 
 fn record(input: &str, output: &str) -> TrainingRecord {

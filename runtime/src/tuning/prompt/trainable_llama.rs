@@ -180,7 +180,7 @@ mod tests {
     use super::*;
     use crate::gguf::GgufTokenizer;
     use crate::llama::{LlamaModel, argmax};
-    use crate::tuning::prompt::test_model::smollm2_gguf;
+    use crate::test_models::smollm2_gguf;
 
     /// The serving path quantizes activations to 8 bits before each Q4_1 matmul (as llama.cpp
     /// does); this f32 path does not. On SmolLM2 that moves logits by about 0.5 (0.58 was
