@@ -1,6 +1,6 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -99,11 +99,6 @@ impl Model {
                 task: task.to_string(),
                 serves: self.tasks.iter().map(|t| t.to_string()).collect(),
             })
-    }
-
-    /// Where the model's files are, for models loaded from files.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
     }
 
     pub fn module(&self) -> &str {

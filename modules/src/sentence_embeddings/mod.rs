@@ -4,6 +4,7 @@
 mod predict;
 mod service;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -21,6 +22,16 @@ pub const MODULE_NAME: &str = "sentence-embeddings";
 
 pub struct SentenceEmbeddingsFactory;
 
+/// What fine-tuning needs of an in-process encoder; a model of this module offers it as an
+/// extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunableEncoder {
+    /// The sentence-transformers directory the model was loaded from.
+    pub dir: PathBuf,
+    /// Layers of its encoder.
+    pub layers: usize,
+}
+
 impl ModuleFactory for SentenceEmbeddingsFactory {
     fn name(&self) -> &'static str {
         MODULE_NAME
@@ -29,6 +40,10 @@ impl ModuleFactory for SentenceEmbeddingsFactory {
     fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
         let settings = EncoderSettings::parse(spec, &[])?;
         let loaded = EmbeddingModel::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
+        let tunable = TunableEncoder {
+            dir: settings.path.clone(),
+            layers: loaded.forward.encoder().num_layers(),
+        };
         let metadata = json!({
             "dimension": loaded.dimension,
             "max_seq_length": loaded.tokenizer.max_tokens,
@@ -50,6 +65,7 @@ impl ModuleFactory for SentenceEmbeddingsFactory {
         ));
         let mut builder = Model::builder(&spec.id, MODULE_NAME, "candle")
             .max_concurrent_requests(spec.max_concurrent_requests)
+            .extension(Arc::new(tunable))
             .path(settings.path)
             .size(loaded.weights_bytes)
             .live_metadata(Arc::new(move |meta| {

@@ -46,6 +46,8 @@ pub struct TextGenerator {
     tokenizer: Arc<GgufTokenizer>,
     context_length: usize,
     hidden_size: usize,
+    /// The weights file, for trainers that need the weights themselves.
+    gguf: PathBuf,
     /// Run before every prompt, whose input it verbalizes (prompt-tuned models only).
     soft_prompt: Option<Arc<SoftPrompt>>,
 }
@@ -135,6 +137,7 @@ impl ModuleFactory for TextGenerationFactory {
             tokenizer,
             context_length,
             hidden_size,
+            gguf: file.clone(),
             soft_prompt: None,
         });
         Ok(Model::builder(&spec.id, MODULE_NAME, "candle")
@@ -204,6 +207,10 @@ impl TextGenerator {
             soft_prompt: Some(prompt),
             ..self.clone()
         })
+    }
+
+    pub fn gguf(&self) -> &Path {
+        &self.gguf
     }
 
     pub fn tokenizer(&self) -> &Arc<GgufTokenizer> {

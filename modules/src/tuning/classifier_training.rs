@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
-use taskgate_runtime::RuntimeError;
-use taskgate_runtime::bert::{BertConfig, EmbeddingModel, Truncation};
+use taskgate_runtime::bert::{EmbeddingModel, Truncation};
 use taskgate_runtime::tuning::{
     ClassifierHead, EncodedTexts, Features, HeadExamples, HeadSettings, Trainable,
     TrainableEncoderTop, TrainingObserver, TuningError,
@@ -22,8 +21,9 @@ use super::MANIFEST;
 use super::data_stream::read_train_and_validation;
 use super::manager::TrainingManager;
 use super::tuned_classifier::{self, ENCODER_LAYERS, HEAD, Manifest, TRAINER};
+use crate::sentence_embeddings::TunableEncoder;
 use crate::tasks::EmbeddingTasks;
-use crate::{Model, TaskError, sentence_embeddings};
+use crate::{Model, TaskError};
 
 const DEFAULT_EPOCHS: u32 = 40;
 const DEFAULT_LEARNING_RATE: f64 = 0.02;
@@ -179,37 +179,23 @@ fn label_indices(records: &[ClassificationTrainRecord], labels: &[String]) -> Ve
 /// The directory of `base`, when its encoder's last `layers` layers can be fine-tuned here.
 fn tunable_encoder(base: &Model, id: &str, layers: usize) -> Result<PathBuf, TaskError> {
     let field = "/parameters/tune_encoder_layers";
-    let dir = match base.path() {
-        Some(dir) if base.module() == sentence_embeddings::MODULE_NAME => dir.to_path_buf(),
-        _ => {
-            return Err(TaskError::invalid_field(
-                field,
-                format!(
-                    "tuning encoder layers needs a sentence-embeddings model served in process; \
-                     '{id}' is a '{}' model",
-                    base.module()
-                ),
-            ));
-        }
-    };
-    let config: BertConfig = std::fs::read(dir.join("config.json"))
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        .map_err(|e| {
-            TaskError::Runtime(RuntimeError::Unavailable(format!(
-                "base model '{id}': config.json: {e}"
-            )))
-        })?;
-    if layers > config.num_hidden_layers {
-        return Err(TaskError::invalid_field(
+    let encoder = base.extension::<TunableEncoder>().ok_or_else(|| {
+        TaskError::invalid_field(
             field,
             format!(
-                "the encoder of '{id}' has {} layers",
-                config.num_hidden_layers
+                "tuning encoder layers needs a sentence-embeddings model served in process; \
+                 '{id}' is a '{}' model",
+                base.module()
             ),
+        )
+    })?;
+    if layers > encoder.layers {
+        return Err(TaskError::invalid_field(
+            field,
+            format!("the encoder of '{id}' has {} layers", encoder.layers),
         ));
     }
-    Ok(dir)
+    Ok(encoder.dir.clone())
 }
 
 /// Fine-tuning the base encoder's last layers with the head, on a copy of the encoder.

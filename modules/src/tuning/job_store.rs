@@ -14,7 +14,7 @@ const JOB_FILE: &str = "job.json";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub status: TrainingStatusResponse,
-    /// The trainer that ran it (`classifier`, `prompt-tuning`).
+    /// The trainer that ran it (`classifier`, `prompt_tuning`).
     pub trainer: String,
 }
 
@@ -70,10 +70,7 @@ impl JobStore {
             if !path.is_file() {
                 continue;
             }
-            let record: JobRecord = match std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-            {
+            let record: JobRecord = match super::read_json(&path) {
                 Ok(record) => record,
                 Err(reason) => {
                     tracing::warn!(path = %path.display(), %reason, "training job record unreadable, skipped");

@@ -17,12 +17,16 @@ pub const MANIFEST: &str = "tuned_model.json";
 pub use data_stream::DataLimits;
 pub use manager::{ModelLoader, TrainingManager, TrainingSettings};
 
-/// A trained model directory's manifest, or why it cannot be read.
-pub fn read_manifest<M: serde::de::DeserializeOwned>(dir: &std::path::Path) -> Result<M, String> {
-    std::fs::read(dir.join(MANIFEST))
+/// A JSON file as `T`, or why it cannot be read.
+fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, String> {
+    std::fs::read(path)
         .map_err(|e| e.to_string())
         .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
-        .map_err(|e| format!("{MANIFEST}: {e}"))
+}
+
+/// A trained model directory's manifest, or why it cannot be read.
+pub fn read_manifest<M: serde::de::DeserializeOwned>(dir: &std::path::Path) -> Result<M, String> {
+    read_json(&dir.join(MANIFEST)).map_err(|e| format!("{MANIFEST}: {e}"))
 }
 
 /// The training id of a trained model directory (`<output>/<training_id>/<name>`), for

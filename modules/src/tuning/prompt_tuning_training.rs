@@ -3,7 +3,7 @@
 //! differentiable copy of the base model's weights, trains the soft prompt and writes the tuned
 //! model.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
@@ -127,7 +127,7 @@ pub async fn submit(
             format!("no model '{}' is served here", p.base_model),
         )
     })?;
-    let not_local = || {
+    let generator = base.extension::<TextGenerator>().ok_or_else(|| {
         TaskError::invalid_field(
             base_field,
             format!(
@@ -137,9 +137,8 @@ pub async fn submit(
                 base.module()
             ),
         )
-    };
-    let generator = base.extension::<TextGenerator>().ok_or_else(not_local)?;
-    let gguf: PathBuf = base.path().ok_or_else(not_local)?.to_path_buf();
+    })?;
+    let gguf = generator.gguf().to_path_buf();
     let config = tuning_config(&request, &generator)?;
     let (train, validation) = read_train_and_validation(
         &p.train_stream,

@@ -45,6 +45,7 @@ pub struct Manifest {
 }
 
 /// Where the classifier's sentence vectors come from.
+#[derive(Clone)]
 enum Vectors {
     /// The served base model, looked up per call.
     Base(ModelRegistry),
@@ -172,10 +173,7 @@ async fn embed_with(
 
 impl Predict<TextClassification> for TunedClassifier {
     fn predict(&self, input: TaskInput<TextClassification>) -> TaskFuture<ClassificationResults> {
-        let vectors = match &self.vectors {
-            Vectors::Base(registry) => Vectors::Base(registry.clone()),
-            Vectors::Own(own) => Vectors::Own(own.clone()),
-        };
+        let vectors = self.vectors.clone();
         let base = self.manifest.base_model.clone();
         let head = self.head.clone();
         let labels = self.manifest.labels.clone();

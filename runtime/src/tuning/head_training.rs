@@ -223,10 +223,11 @@ impl ClassifierHead {
         let all: Vec<usize> = (0..examples.len()).collect();
         let (mut loss, mut right) = (0.0, 0);
         for rows in all.chunks(settings.batch_size.max(1)) {
-            let batch = self.batch(examples, rows, label_count)?;
-            let batch_loss = f64::from(self.loss(&batch)?.detach().to_scalar::<f32>()?);
-            loss += batch_loss * rows.len() as f64;
-            let predicted = self.probabilities_of(&batch.vectors.detach())?;
+            let mut batch = self.batch(examples, rows, label_count)?;
+            // Measuring only: no backward graph is kept through computed features.
+            batch.vectors = batch.vectors.detach();
+            loss += f64::from(self.loss(&batch)?.to_scalar::<f32>()?) * rows.len() as f64;
+            let predicted = self.probabilities_of(&batch.vectors)?;
             right += predicted
                 .iter()
                 .zip(rows)
