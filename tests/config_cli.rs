@@ -14,7 +14,7 @@ fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
 }
 
 fn check_config(path: &std::path::Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_taskgate"))
+    let out = common::taskgate_command("check-config")
         .arg("check-config")
         .arg(path)
         .output()
@@ -132,6 +132,7 @@ fn a_bad_environment_override_stops_the_start_with_its_key() {
     // `timeout` keeps a regression (a server that starts anyway) from hanging the suite.
     let out = Command::new("timeout")
         .args(["20", env!("CARGO_BIN_EXE_taskgate"), "serve", "--port", "0"])
+        .current_dir(common::temp_dir("bad-env-cwd"))
         .env("TASKGATE_HTTP__MAX_BODY_BYTES", "lots")
         .output()
         .unwrap();

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use axum::Json;
 use axum::routing::post;
 use common::tgis_fake::FakeTgis;
@@ -122,7 +120,7 @@ fn bad_tls_settings_stop_the_configuration_naming_the_key() {
         let config = json!({"models_dir": certs.dir.join("none"), "models": [{"id": "m",
             "backend": {"kind": "openai", "endpoint": "https://127.0.0.1:9", "tls": tls}}]});
         std::fs::write(&file, config.to_string()).unwrap();
-        let output = Command::new(env!("CARGO_BIN_EXE_taskgate"))
+        let output = common::taskgate_command("check-config")
             .arg("check-config")
             .arg(&file)
             .output()

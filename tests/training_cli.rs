@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::training::{examples_dir, serve, training_config};
 use serde_json::json;
 
 fn train_task(server: &str, task: &str, extra: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_taskgate"))
+    common::taskgate_command("train")
         .args(["train", "--server", server, "--task", task])
         .args(extra)
         .output()

@@ -1,5 +1,5 @@
-//! The gateway as a value: an axum `Router` built from a model registry and task routes, so it can
-//! be served, mounted inside another app, or tested without a network.
+//! The gateway as a value: an axum `Router` built from a model registry and the task list, so it
+//! can be served, mounted inside another app, or tested without a network.
 
 use std::sync::Arc;
 
@@ -12,55 +12,21 @@ use taskgate_schemas::{ClassifierTrainRequest, PromptTuningTrainRequest};
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::authorize::{AllowAll, Authorizer};
 use crate::grpc::{GrpcApi, grpc_api};
-use crate::task_routes::TaskRoutes;
+use crate::state::{AppState, Shared};
+use crate::task_list::TaskRoutes;
 use crate::validation::Validators;
 use crate::{info, openapi, request_id, training_routes};
 
 /// Default request body limit (2 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// What the handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    registry: ModelRegistry,
-    validators: Validators,
-    task_names: Vec<&'static str>,
-    max_body_bytes: usize,
-    training: Option<TrainingManager>,
-}
-
-impl AppState {
-    pub fn registry(&self) -> &ModelRegistry {
-        &self.shared.registry
-    }
-
-    pub fn validators(&self) -> &Validators {
-        &self.shared.validators
-    }
-
-    pub fn task_names(&self) -> &[&'static str] {
-        &self.shared.task_names
-    }
-
-    pub fn max_body_bytes(&self) -> usize {
-        self.shared.max_body_bytes
-    }
-
-    /// The training job manager, unless training is disabled.
-    pub fn training(&self) -> Option<&TrainingManager> {
-        self.shared.training.as_ref()
-    }
-}
-
-/// Builds the HTTP router.
+/// Builds the HTTP router (and the gRPC services over the same state).
 pub struct GatewayBuilder {
     registry: ModelRegistry,
     routes: TaskRoutes,
+    authorizer: Arc<dyn Authorizer>,
     max_body_bytes: usize,
     training: Option<TrainingManager>,
 }
@@ -70,6 +36,7 @@ impl GatewayBuilder {
         Self {
             registry,
             routes: TaskRoutes::standard(),
+            authorizer: Arc::new(AllowAll),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             training: None,
         }
@@ -83,6 +50,12 @@ impl GatewayBuilder {
 
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// Decides which calls may run, on every wire (default: all).
+    pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
+        self.authorizer = authorizer;
         self
     }
 
@@ -111,20 +84,20 @@ impl GatewayBuilder {
             &standalone::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
-        let state = AppState {
-            shared: Arc::new(Shared {
-                registry: self.registry,
-                validators,
-                task_names: self.routes.names(),
-                max_body_bytes: self.max_body_bytes,
-                training: self.training,
-            }),
-        };
+        let docs = SwaggerUi::new("/docs").url("/openapi.json", openapi::document(&self.routes));
+        let state = AppState::new(Shared {
+            registry: self.registry,
+            routes: self.routes,
+            validators,
+            authorizer: self.authorizer,
+            max_body_bytes: self.max_body_bytes,
+            training: self.training,
+        });
         let api = Router::new()
             .route("/health", get(info::health))
             .route("/info/version", get(info::version))
             .route("/info/models", get(info::models));
-        let api = self.routes.mount(api);
+        let api = state.routes().mount(api);
         // Without training, its routes answer 404 like any unknown route.
         let api = if training_enabled {
             training_routes::mount(api)
@@ -135,7 +108,6 @@ impl GatewayBuilder {
             .fallback(info::route_not_found)
             .method_not_allowed_fallback(info::method_not_allowed)
             .with_state(state.clone());
-        let docs = SwaggerUi::new("/docs").url("/openapi.json", openapi::document(&self.routes));
         // Layers run outside-in: the id is set before tracing and handlers see it, and copied
         // onto every response, errors included.
         let router = api

@@ -5,9 +5,9 @@ use axum::response::{IntoResponse, Response};
 use taskgate_modules::TaskError;
 use taskgate_schemas::{ErrorBody, ModelsInfo, RuntimeInfo};
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
+use crate::state::AppState;
 
 /// Liveness: `OK` while the process serves.
 #[utoipa::path(get, path = "/health", tag = "info",

@@ -2,6 +2,7 @@
 //! and explorer, configuration and serving.
 
 pub mod app;
+pub mod authorize;
 pub mod backend_config;
 pub mod body;
 pub mod call_headers;
@@ -13,16 +14,19 @@ pub mod json_schemas;
 pub mod logging;
 pub mod models;
 pub mod openapi;
+pub mod pipeline;
 pub mod request_id;
+pub mod rest_tasks;
 pub mod serve;
 pub mod shutdown;
-pub mod task_handlers;
-pub mod task_routes;
+pub mod state;
+pub mod task_list;
 pub mod trace_context;
 pub mod training_config;
 pub mod training_routes;
 pub mod validation;
 
-pub use app::{AppState, GatewayBuilder};
+pub use app::GatewayBuilder;
 pub use config::Config;
-pub use task_routes::TaskRoutes;
+pub use state::AppState;
+pub use task_list::TaskRoutes;

@@ -14,7 +14,7 @@ use utoipa::openapi::{Content, OpenApi as OpenApiDoc, PathItem, Required, Respon
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::documented_task_errors;
-use crate::task_routes::{TaskRoutes, task_path};
+use crate::task_list::{TaskRoutes, task_path};
 
 const TASKS_TAG: &str = "tasks";
 

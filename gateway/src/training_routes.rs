@@ -20,9 +20,9 @@ use taskgate_schemas::{
     TrainingList, TrainingStatusResponse,
 };
 
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
+use crate::state::AppState;
 
 /// The validator key and route name of classifier training.
 pub const CLASSIFIER_TRAIN: &str = "TextClassificationTaskClassifierTrain";

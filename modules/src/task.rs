@@ -72,3 +72,42 @@ pub trait Predict<T: Task>: Send + Sync {
 pub trait PredictStream<T: Task>: Send + Sync {
     fn predict_stream(&self, input: TaskInput<T>) -> TaskFuture<TaskStream<T::Output>>;
 }
+
+/// `stream` as every wire must send it under the [`PredictStream`] contract: nothing follows an
+/// error, since the event after it would contradict it. The call pipeline applies this once for
+/// every streamed task, so neither modules nor wire adapters repeat it.
+pub fn ending_at_first_error<O: Send + 'static>(stream: TaskStream<O>) -> TaskStream<O> {
+    use futures::StreamExt;
+    stream
+        .scan(false, |failed, item| {
+            if *failed {
+                return futures::future::ready(None);
+            }
+            *failed = item.is_err();
+            futures::future::ready(Some(item))
+        })
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn nothing_follows_the_first_error() {
+        let failure = || TaskError::DeadlineExceeded("late".into());
+        let source: TaskStream<u32> =
+            futures::stream::iter(vec![Ok(1), Err(failure()), Ok(2), Err(failure())]).boxed();
+        let items: Vec<_> = ending_at_first_error(source).collect().await;
+        assert_eq!(items, vec![Ok(1), Err(failure())]);
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_errors_is_passed_whole() {
+        let source: TaskStream<u32> = futures::stream::iter(vec![Ok(1), Ok(2), Ok(3)]).boxed();
+        let items: Vec<_> = ending_at_first_error(source).collect().await;
+        assert_eq!(items, vec![Ok(1), Ok(2), Ok(3)]);
+    }
+}

@@ -36,7 +36,7 @@ pub struct BinaryServer {
 impl BinaryServer {
     /// Runs `taskgate serve --port 0 <args>` with extra environment and waits for it to listen.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_taskgate"));
+        let mut command = taskgate_command("serve");
         command
             .arg("serve")
             .args(["--host", "127.0.0.1", "--port", "0", "--grpc-port", "0"])
@@ -149,6 +149,18 @@ impl Drop for BinaryServer {
 /// A ChatML prompt with one user turn, ready for the assistant's answer.
 pub fn chatml(user: &str) -> String {
     format!("<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+}
+
+/// The real `taskgate` binary, to run in a fresh, empty working directory of its own: the
+/// relative paths of its defaults (`models_dir: models`, `training.output_dir: training_output`)
+/// then never reach the developer's files, so what a developer served or trained locally cannot
+/// change a test's result.
+pub fn taskgate_command(name: &str) -> Command {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_taskgate"));
+    command.current_dir(temp_dir(&format!("cwd-{name}-{run}")));
+    command
 }
 
 /// A fresh, empty directory for one test's files.

@@ -5,8 +5,8 @@ use tonic::{Request, Response, Status};
 use super::call;
 use super::pb::caikit::runtime::info::info_service_server::InfoService;
 use super::pb::caikit_data_model::common::runtime as info;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub struct InfoGrpc {
     state: AppState,

@@ -4,10 +4,10 @@
 pub mod call;
 pub mod convert;
 pub mod info_service;
-pub mod nlp_service;
 pub mod pb;
 pub mod protos;
 pub mod router;
+pub mod task_service;
 pub mod training_service;
 
 pub use router::{DEFAULT_MAX_MESSAGE_BYTES, GrpcApi, Health, grpc_api};

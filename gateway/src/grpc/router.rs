@@ -6,14 +6,13 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use super::info_service::InfoGrpc;
-use super::nlp_service::NlpGrpc;
 use super::pb;
 use super::pb::caikit::runtime::info::info_service_server::InfoServiceServer;
-use super::pb::caikit::runtime::nlp::nlp_service_server::NlpServiceServer;
 use super::pb::caikit::runtime::nlp::nlp_training_service_server::NlpTrainingServiceServer;
 use super::pb::caikit::runtime::training::training_management_server::TrainingManagementServer;
+use super::task_service::TaskService;
 use super::training_service::TrainingGrpc;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Default limit on one gRPC message, each way (gRPC's customary 4 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -80,9 +79,7 @@ pub async fn grpc_api(state: AppState, max_message_bytes: usize) -> GrpcApi {
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .expect("the built-in descriptor sets decode. This is a bug.");
-    let nlp = NlpServiceServer::new(NlpGrpc::new(state.clone()))
-        .max_decoding_message_size(max_message_bytes)
-        .max_encoding_message_size(max_message_bytes);
+    let nlp = TaskService::new(state.clone(), max_message_bytes);
     let info = InfoServiceServer::new(InfoGrpc::new(state.clone()))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);

@@ -14,8 +14,8 @@ use super::pb::caikit::runtime::nlp::nlp_training_service_server::NlpTrainingSer
 use super::pb::caikit::runtime::training::training_management_server::TrainingManagement;
 use super::pb::caikit_data_model::common::TrainingStatus;
 use super::pb::caikit_data_model::runtime as jobs;
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::training_routes::{manager, submit_classifier, submit_prompt_tuning};
 
 pub struct TrainingGrpc {

@@ -1,0 +1,188 @@
+//! `caikit.runtime.Nlp.NlpService`: the gRPC adapter of the call pipeline. Its methods are not
+//! written out one by one: each is the gRPC side of an entry in the task list
+//! ([`crate::task_list`]), found by method name, decoded, run through [`crate::pipeline`] and
+//! encoded back.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+
+use axum::http;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use taskgate_modules::Task;
+use tonic::body::Body;
+use tonic::server::{Grpc, NamedService};
+use tonic::{Request, Response, Status};
+use tonic_prost::ProstCodec;
+
+use super::call;
+use super::convert::ProtoRequest;
+use super::router::NLP_SERVICE;
+use crate::call_headers::CallHeaders;
+use crate::error::ApiError;
+use crate::pipeline::{self, Call};
+use crate::state::AppState;
+
+/// The gRPC answer message of a task whose output (or event) is `O`.
+pub trait ProtoResponse<O>: prost::Message + Default + From<O> + Send + 'static {}
+
+impl<O, M: prost::Message + Default + From<O> + Send + 'static> ProtoResponse<O> for M {}
+
+/// Serves one method: the HTTP/2 request of a gRPC call → its HTTP/2 answer, with messages of at
+/// most the given size each way.
+pub(crate) type GrpcHandler =
+    fn(AppState, usize, http::Request<Body>) -> BoxFuture<'static, http::Response<Body>>;
+
+/// Every method of the task service, dispatched by name over the task list.
+#[derive(Clone)]
+pub struct TaskService {
+    state: AppState,
+    max_message_bytes: usize,
+}
+
+impl TaskService {
+    pub fn new(state: AppState, max_message_bytes: usize) -> Self {
+        Self {
+            state,
+            max_message_bytes,
+        }
+    }
+}
+
+impl NamedService for TaskService {
+    const NAME: &'static str = NLP_SERVICE;
+}
+
+impl tower::Service<http::Request<Body>> for TaskService {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let method = request.uri().path().rsplit('/').next().unwrap_or_default();
+        match self.state.routes().by_rpc(method) {
+            Some(route) => {
+                let answer = (route.grpc)(self.state.clone(), self.max_message_bytes, request);
+                Box::pin(async move { Ok(answer.await) })
+            }
+            None => {
+                let status = Status::unimplemented(format!(
+                    "Method '{method}' is not a method of {NLP_SERVICE}"
+                ));
+                Box::pin(async move { Ok(status.into_http()) })
+            }
+        }
+    }
+}
+
+/// The gRPC side of a unary task: the answer, or the error as a status.
+pub(crate) fn unary<T, Req, Resp>(
+    state: AppState,
+    max_message_bytes: usize,
+    request: http::Request<Body>,
+) -> BoxFuture<'static, http::Response<Body>>
+where
+    T: Task,
+    Req: ProtoRequest,
+    Resp: ProtoResponse<T::Output>,
+{
+    let method = tower::service_fn(move |request: Request<Req>| {
+        let state = state.clone();
+        async move {
+            let request_id = call::request_id(request.metadata());
+            let result = async {
+                let call = read_call(request, &request_id)?;
+                pipeline::unary::<T>(&state, call).await
+            }
+            .await;
+            match result {
+                Ok(output) => Ok(respond(Resp::from(output), &request_id)),
+                Err(error) => Err(error.into_grpc_status(&request_id)),
+            }
+        }
+    });
+    Box::pin(async move {
+        codec::<Req, Resp>(max_message_bytes)
+            .unary(method, request)
+            .await
+    })
+}
+
+pub type EventStream<M> = futures::stream::BoxStream<'static, Result<M, Status>>;
+
+/// The gRPC side of a server-streaming task: one message per event; an error before the first
+/// event fails the call, a later one ends the stream with its status.
+pub(crate) fn server_streaming<T, Req, Resp>(
+    state: AppState,
+    max_message_bytes: usize,
+    request: http::Request<Body>,
+) -> BoxFuture<'static, http::Response<Body>>
+where
+    T: Task,
+    Req: ProtoRequest,
+    Resp: ProtoResponse<T::Output>,
+{
+    let method = tower::service_fn(move |request: Request<Req>| {
+        let state = state.clone();
+        async move {
+            let request_id = call::request_id(request.metadata());
+            let started = async {
+                let call = read_call(request, &request_id)?;
+                pipeline::server_streaming::<T>(&state, call).await
+            }
+            .await;
+            let stream = started.map_err(|error| error.into_grpc_status(&request_id))?;
+            let id = request_id.clone();
+            let events: EventStream<Resp> = stream
+                .map(move |item| {
+                    item.map(Resp::from)
+                        .map_err(|error| ApiError::from(error).into_grpc_status(&id))
+                })
+                .boxed();
+            Ok::<_, Status>(respond(events, &request_id))
+        }
+    });
+    Box::pin(async move {
+        codec::<Req, Resp>(max_message_bytes)
+            .server_streaming(method, request)
+            .await
+    })
+}
+
+fn codec<Req, Resp>(max_message_bytes: usize) -> Grpc<ProstCodec<Resp, Req>>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Send + 'static,
+{
+    Grpc::new(ProstCodec::default())
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes)
+}
+
+/// The call's metadata (deadline, model, request id, headers), then the REST envelope of its
+/// message.
+fn read_call<Req: ProtoRequest>(request: Request<Req>, request_id: &str) -> Result<Call, ApiError> {
+    let deadline = call::deadline(request.metadata())?;
+    let model_id = call::model_id(request.metadata())?;
+    let metadata = request.metadata();
+    let headers = CallHeaders::read(|name| metadata.get(name).and_then(|v| v.to_str().ok()));
+    Ok(Call {
+        envelope: request.into_inner().into_envelope(model_id),
+        request_id: request_id.to_string(),
+        headers,
+        deadline,
+    })
+}
+
+/// The answer's metadata: the request id, as REST's `x-request-id` header.
+fn respond<M>(message: M, request_id: &str) -> Response<M> {
+    let mut response = Response::new(message);
+    if let Ok(value) = request_id.parse() {
+        response.metadata_mut().insert(call::REQUEST_ID_KEY, value);
+    }
+    response
+}

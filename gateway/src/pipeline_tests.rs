@@ -1,0 +1,116 @@
+//! The pipeline's authorization step, seen from both wires: one policy, the same refusal over
+//! REST and gRPC, before the request is validated.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use prost::Message;
+use serde_json::{Value, json};
+use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, TaskError};
+use tower::ServiceExt;
+
+use crate::GatewayBuilder;
+use crate::authorize::{Access, Authorizer};
+use crate::error::ApiError;
+use crate::grpc::pb::caikit::runtime::nlp::TokenClassificationTaskRequest;
+
+/// Hides one model from every caller, as a policy that scopes keys to models would.
+struct HideModel(&'static str);
+
+impl Authorizer for HideModel {
+    fn authorize(&self, access: &Access<'_>) -> Result<(), ApiError> {
+        match access.model_id {
+            Some(id) if id == self.0 => Err(TaskError::ModelNotFound(id.to_string()).into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn gateway() -> GatewayBuilder {
+    let registry = ModelRegistry::new();
+    for id in ["open", "secret"] {
+        let model = ModuleCatalog::standard()
+            .build(&ModelSpec::new(id, "pii-rules"))
+            .unwrap();
+        registry.insert(model).unwrap();
+    }
+    GatewayBuilder::new(registry).authorizer(Arc::new(HideModel("secret")))
+}
+
+async fn rest(body: Value) -> (StatusCode, Value) {
+    let request = Request::post("/api/v1/task/token-classification")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = gateway().build().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// A unary call's `grpc-status` and `grpc-message` (a refusal has no message body, so both are
+/// headers).
+async fn grpc(method: &str, model: &str, text: &str) -> (String, String) {
+    let (_, api) = gateway().build_with_grpc(4 << 20).await;
+    let message = TokenClassificationTaskRequest {
+        text: text.into(),
+        threshold: None,
+    }
+    .encode_to_vec();
+    let mut framed = vec![0u8];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&message);
+    let request = Request::post(format!("/caikit.runtime.Nlp.NlpService/{method}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("mm-model-id", model)
+        .body(Body::from(framed))
+        .unwrap();
+    let response = api.router.oneshot(request).await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    (header("grpc-status"), header("grpc-message"))
+}
+
+#[tokio::test]
+async fn a_refusal_is_the_answer_on_rest_before_validation() {
+    let (status, body) = rest(json!({"model_id": "open", "inputs": "mail ana@example.com"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) =
+        rest(json!({"model_id": "secret", "inputs": "mail ana@example.com"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["details"], "Model 'secret' not loaded");
+    // An invalid request to a hidden model is refused as hidden, not described by the schema.
+    let (status, body) = rest(json!({"model_id": "secret", "inputs": 5})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = rest(json!({"model_id": "open", "inputs": 5})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_refusal_is_the_same_on_grpc() {
+    let method = "TokenClassificationTaskPredict";
+    let (status, message) = grpc(method, "secret", "mail ana@example.com").await;
+    assert_eq!(status, (tonic::Code::NotFound as i32).to_string());
+    assert_eq!(message, "Model%20'secret'%20not%20loaded");
+    let (status, _) = grpc(method, "open", "mail ana@example.com").await;
+    // A served call's status comes in the trailers, after the message.
+    assert_eq!(status, "");
+}
+
+#[tokio::test]
+async fn a_method_outside_the_task_list_is_unimplemented() {
+    let (status, message) = grpc("TextSummarizationTaskPredict", "open", "x").await;
+    assert_eq!(status, (tonic::Code::Unimplemented as i32).to_string());
+    assert!(
+        message.contains("TextSummarizationTaskPredict"),
+        "{message}"
+    );
+}

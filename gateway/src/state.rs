@@ -1,0 +1,65 @@
+//! What every handler of every wire shares: the models, the task list, the validators, the
+//! authorization policy, limits and the training jobs. Its own file so that the routes and
+//! services depend on it, and the builder on them, with no cycle.
+
+use std::sync::Arc;
+
+use taskgate_modules::ModelRegistry;
+use taskgate_modules::tuning::TrainingManager;
+
+use crate::authorize::Authorizer;
+use crate::task_list::TaskRoutes;
+use crate::validation::Validators;
+
+#[derive(Clone)]
+pub struct AppState {
+    shared: Arc<Shared>,
+}
+
+/// The parts of [`AppState`], as the gateway builder assembles them.
+pub struct Shared {
+    pub registry: ModelRegistry,
+    pub routes: TaskRoutes,
+    pub validators: Validators,
+    pub authorizer: Arc<dyn Authorizer>,
+    pub max_body_bytes: usize,
+    pub training: Option<TrainingManager>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+
+    pub fn registry(&self) -> &ModelRegistry {
+        &self.shared.registry
+    }
+
+    /// The tasks served, with how each is exposed on every wire.
+    pub fn routes(&self) -> &TaskRoutes {
+        &self.shared.routes
+    }
+
+    pub fn validators(&self) -> &Validators {
+        &self.shared.validators
+    }
+
+    pub fn authorizer(&self) -> &dyn Authorizer {
+        self.shared.authorizer.as_ref()
+    }
+
+    pub fn task_names(&self) -> Vec<&'static str> {
+        self.shared.routes.names()
+    }
+
+    pub fn max_body_bytes(&self) -> usize {
+        self.shared.max_body_bytes
+    }
+
+    /// The training job manager, unless training is disabled.
+    pub fn training(&self) -> Option<&TrainingManager> {
+        self.shared.training.as_ref()
+    }
+}
