@@ -14,10 +14,11 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::authorize::{AllowAll, Authorizer};
 use crate::grpc::{GrpcApi, grpc_api};
+use crate::openapi;
+use crate::rest::{info, request_id, training};
 use crate::state::{AppState, Shared};
 use crate::task_list::TaskRoutes;
 use crate::validation::Validators;
-use crate::{info, openapi, request_id, training_routes};
 
 /// Default request body limit (2 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -76,11 +77,11 @@ impl GatewayBuilder {
             validators.insert(route.name, &route.request_schema());
         }
         validators.insert(
-            training_routes::CLASSIFIER_TRAIN,
+            training::CLASSIFIER_TRAIN,
             &standalone::<ClassifierTrainRequest>(),
         );
         validators.insert(
-            training_routes::PROMPT_TUNING_TRAIN,
+            training::PROMPT_TUNING_TRAIN,
             &standalone::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
@@ -100,7 +101,7 @@ impl GatewayBuilder {
         let api = state.routes().mount(api);
         // Without training, its routes answer 404 like any unknown route.
         let api = if training_enabled {
-            training_routes::mount(api)
+            training::mount(api)
         } else {
             api
         };

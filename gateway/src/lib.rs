@@ -4,26 +4,22 @@
 pub mod app;
 pub mod authorize;
 pub mod backend_config;
-pub mod body;
 pub mod call_headers;
 pub mod config;
 pub mod error;
 pub mod grpc;
-pub mod info;
 pub mod json_schemas;
 pub mod logging;
 pub mod models;
 pub mod openapi;
 pub mod pipeline;
-pub mod request_id;
-pub mod rest_tasks;
+pub mod rest;
 pub mod serve;
 pub mod shutdown;
 pub mod state;
 pub mod task_list;
 pub mod trace_context;
 pub mod training_config;
-pub mod training_routes;
 pub mod validation;
 
 pub use app::GatewayBuilder;

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use taskgate_modules::ModelRegistry;
 use taskgate_modules::tuning::TrainingManager;
+use taskgate_modules::{ModelRegistry, TaskError};
+use taskgate_schemas::{ModelsInfo, RuntimeInfo};
 
 use crate::authorize::Authorizer;
 use crate::task_list::TaskRoutes;
@@ -61,5 +62,29 @@ impl AppState {
     /// The training job manager, unless training is disabled.
     pub fn training(&self) -> Option<&TrainingManager> {
         self.shared.training.as_ref()
+    }
+
+    /// The runtime version and the tasks this build routes (REST `/info/version`, gRPC
+    /// `GetRuntimeInfo`).
+    pub fn runtime_info(&self) -> RuntimeInfo {
+        RuntimeInfo {
+            runtime_version: env!("CARGO_PKG_VERSION").to_string(),
+            api_version: "v1".to_string(),
+            tasks: self.task_names().iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
+    /// Every model, or those named (the first unknown name fails the call).
+    pub fn models_info(&self, wanted: &[String]) -> Result<ModelsInfo, TaskError> {
+        let registry = self.registry();
+        let models = if wanted.is_empty() {
+            registry.models().iter().map(|m| m.info()).collect()
+        } else {
+            wanted
+                .iter()
+                .map(|id| registry.get(id).map(|m| m.info()))
+                .collect::<Result<_, _>>()?
+        };
+        Ok(ModelsInfo { models })
     }
 }

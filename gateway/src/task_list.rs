@@ -16,8 +16,9 @@ use crate::grpc::pb::caikit::runtime::nlp as rpc;
 use crate::grpc::pb::caikit_data_model::caikit_nlp as cn;
 use crate::grpc::pb::caikit_data_model::nlp;
 use crate::grpc::task_service::{self, GrpcHandler, ProtoResponse};
+use crate::openapi;
+use crate::rest;
 use crate::state::AppState;
-use crate::{openapi, rest_tasks};
 
 /// Route prefix of the task API (Caikit's `runtime.http.route_prefix`).
 pub const TASK_PREFIX: &str = "/api/v1/task";
@@ -111,7 +112,7 @@ impl TaskRoutes {
             rpc: T::RPC,
             shape: Shape::Unary,
             inputs: Req::INPUTS,
-            mount: |router| router.route(&task_path(T::NAME), post(rest_tasks::unary::<T>)),
+            mount: |router| router.route(&task_path(T::NAME), post(rest::tasks::unary::<T>)),
             document: openapi::document_task::<T>,
             request_schema: standalone::<T::Request>,
             output_schema: standalone::<T::Output>,
@@ -133,7 +134,10 @@ impl TaskRoutes {
             shape: Shape::ServerStreaming,
             inputs: Req::INPUTS,
             mount: |router| {
-                router.route(&task_path(T::NAME), post(rest_tasks::server_streaming::<T>))
+                router.route(
+                    &task_path(T::NAME),
+                    post(rest::tasks::server_streaming::<T>),
+                )
             },
             document: openapi::document_streaming_task::<T>,
             request_schema: standalone::<T::Request>,

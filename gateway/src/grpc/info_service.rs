@@ -24,7 +24,7 @@ impl InfoService for InfoGrpc {
         &self,
         _request: Request<info::RuntimeInfoRequest>,
     ) -> Result<Response<info::RuntimeInfoResponse>, Status> {
-        Ok(Response::new(crate::info::runtime_info(&self.state).into()))
+        Ok(Response::new(self.state.runtime_info().into()))
     }
 
     async fn get_models_info(
@@ -33,7 +33,7 @@ impl InfoService for InfoGrpc {
     ) -> Result<Response<info::ModelInfoResponse>, Status> {
         let request_id = call::request_id(request.metadata());
         let wanted = request.into_inner().model_ids;
-        match crate::info::models_info(&self.state, &wanted) {
+        match self.state.models_info(&wanted) {
             Ok(models) => Ok(Response::new(info::ModelInfoResponse {
                 models: models.models.into_iter().map(Into::into).collect(),
             })),

@@ -15,8 +15,8 @@ use super::pb::caikit::runtime::training::training_management_server::TrainingMa
 use super::pb::caikit_data_model::common::TrainingStatus;
 use super::pb::caikit_data_model::runtime as jobs;
 use crate::error::ApiError;
+use crate::rest::training::{manager, submit_classifier, submit_prompt_tuning};
 use crate::state::AppState;
-use crate::training_routes::{manager, submit_classifier, submit_prompt_tuning};
 
 pub struct TrainingGrpc {
     state: AppState,

@@ -12,7 +12,7 @@ use taskgate_modules::Task;
 use crate::call_headers::CallHeaders;
 use crate::error::ApiError;
 use crate::pipeline::{self, Call};
-use crate::request_id::RequestId;
+use crate::rest::request_id::RequestId;
 use crate::state::AppState;
 
 /// `POST /api/v1/task/<name>` for a unary task.
@@ -75,7 +75,7 @@ async fn read_call(
     body: Body,
     request_id: &str,
 ) -> Result<Call, ApiError> {
-    let envelope = crate::body::read_json(headers, body, state.max_body_bytes()).await?;
+    let envelope = crate::rest::body::read_json(headers, body, state.max_body_bytes()).await?;
     Ok(Call {
         envelope,
         request_id: request_id.to_string(),

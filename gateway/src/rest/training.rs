@@ -21,7 +21,7 @@ use taskgate_schemas::{
 };
 
 use crate::error::ApiError;
-use crate::request_id::RequestId;
+use crate::rest::request_id::RequestId;
 use crate::state::AppState;
 
 /// The validator key and route name of classifier training.
@@ -130,7 +130,7 @@ async fn train(
     body: Body,
 ) -> Response {
     let result = async {
-        let json = crate::body::read_json(headers, body, state.max_body_bytes()).await?;
+        let json = crate::rest::body::read_json(headers, body, state.max_body_bytes()).await?;
         match trainer {
             Trainer::Classifier => submit_classifier(state, json, request_id).await,
             Trainer::PromptTuning => submit_prompt_tuning(state, json, request_id).await,

@@ -2,11 +2,10 @@
 
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use taskgate_modules::TaskError;
 use taskgate_schemas::{ErrorBody, ModelsInfo, RuntimeInfo};
 
 use crate::error::ApiError;
-use crate::request_id::RequestId;
+use crate::rest::request_id::RequestId;
 use crate::state::AppState;
 
 /// Liveness: `OK` while the process serves.
@@ -21,29 +20,7 @@ pub async fn health() -> &'static str {
 #[utoipa::path(get, path = "/info/version", tag = "info",
     responses((status = 200, description = "Version information", body = RuntimeInfo)))]
 pub async fn version(State(state): State<AppState>) -> axum::Json<RuntimeInfo> {
-    axum::Json(runtime_info(&state))
-}
-
-pub(crate) fn runtime_info(state: &AppState) -> RuntimeInfo {
-    RuntimeInfo {
-        runtime_version: env!("CARGO_PKG_VERSION").to_string(),
-        api_version: "v1".to_string(),
-        tasks: state.task_names().iter().map(|t| t.to_string()).collect(),
-    }
-}
-
-/// Every model, or those named (the first unknown name fails the call).
-pub(crate) fn models_info(state: &AppState, wanted: &[String]) -> Result<ModelsInfo, TaskError> {
-    let registry = state.registry();
-    let models = if wanted.is_empty() {
-        registry.models().iter().map(|m| m.info()).collect()
-    } else {
-        wanted
-            .iter()
-            .map(|id| registry.get(id).map(|m| m.info()))
-            .collect::<Result<_, _>>()?
-    };
-    Ok(ModelsInfo { models })
+    axum::Json(state.runtime_info())
 }
 
 /// The served models; `?model_ids=a&model_ids=b` selects some (404 names the first unknown one).
@@ -63,7 +40,7 @@ pub async fn models(
         .filter(|(key, _)| key == "model_ids")
         .map(|(_, value)| value.into_owned())
         .collect();
-    match models_info(&state, &wanted) {
+    match state.models_info(&wanted) {
         Ok(models) => axum::Json(models).into_response(),
         Err(error) => ApiError::from(error).into_response_with_id(&id),
     }

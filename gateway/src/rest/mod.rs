@@ -1,0 +1,8 @@
+//! The REST wire: task routes (an adapter over the call pipeline), health and info, the training
+//! API, and what every route reads from a request (body, request id).
+
+pub mod body;
+pub mod info;
+pub mod request_id;
+pub mod tasks;
+pub mod training;
