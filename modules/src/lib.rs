@@ -5,7 +5,7 @@ pub mod catalog;
 pub mod embedding_tasks;
 pub mod encoder_settings;
 pub mod error;
-pub mod generation_stream;
+pub mod generation_family;
 pub mod kserve;
 pub mod model;
 pub mod module_config;
