@@ -16,6 +16,7 @@ pub mod registry;
 pub mod remote_health;
 pub mod remote_settings;
 pub mod rerank;
+pub mod rerank_family;
 pub mod sentence_embeddings;
 pub mod task;
 pub mod tasks;
