@@ -154,10 +154,13 @@ mod tests {
 
     use super::*;
 
+    /// What a scorer was asked: query paths, document texts, document paths.
+    type Asked = (Vec<String>, Vec<String>, Vec<String>);
+
     /// Scores a pair by the length of the document's text, and remembers each call's pairs.
     #[derive(Default)]
     struct LengthScorer {
-        calls: Mutex<Vec<(Vec<String>, Vec<String>, Vec<String>)>>,
+        calls: Mutex<Vec<Asked>>,
     }
 
     impl PairScorer for LengthScorer {
