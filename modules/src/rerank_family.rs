@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use taskgate_runtime::remote::Forwarded;
-use taskgate_schemas::{ProducerId, RerankResult, RerankResults};
+use taskgate_schemas::{JsonDict, ProducerId, RerankResult, RerankResults};
 
 use crate::rerank::{RerankOptions, document_texts, rank, rank_each};
 use crate::tasks::{Rerank, RerankTasks};
@@ -76,32 +76,43 @@ pub fn serve_rerank_family<S: PairScorer>(builder: ModelBuilder, scorer: Arc<S>)
         .serve::<RerankTasks>(family)
 }
 
+/// The documents' texts and the scores of every query (with its path) against them.
+async fn score<S: PairScorer, T: Task>(
+    scorer: &S,
+    input: &TaskInput<T>,
+    documents: &[JsonDict],
+    (queries, query_paths, truncate_input_tokens): (Vec<String>, Vec<String>, Option<i64>),
+) -> Result<(Vec<String>, PairScores), TaskError> {
+    let texts = document_texts(documents)?;
+    let call = PairCall::new(
+        input,
+        queries,
+        query_paths,
+        texts.clone(),
+        truncate_input_tokens,
+    );
+    Ok((texts, scorer.score(call).await?))
+}
+
 impl<S: PairScorer> Predict<Rerank> for RerankFamily<S> {
     fn predict(&self, input: TaskInput<Rerank>) -> TaskFuture<RerankResult> {
         let scorer = self.0.clone();
         Box::pin(async move {
             let (inputs, p) = (&input.inputs, &input.parameters);
             scorer.check_list("/inputs/documents", inputs.documents.len())?;
-            let texts = document_texts(&inputs.documents)?;
-            let queries = vec![inputs.query.clone()];
-            let paths = vec!["/inputs/query".to_string()];
-            let call = PairCall::new(
-                &input,
-                queries,
-                paths,
-                texts.clone(),
-                p.truncate_input_tokens,
-            );
-            let scored = scorer.score(call).await?;
+            let query = vec![inputs.query.clone()];
+            let asked = (query, vec!["/inputs/query".into()], p.truncate_input_tokens);
+            let (texts, scored) = score(&*scorer, &input, &inputs.documents, asked).await?;
             let options = RerankOptions::for_rerank(p);
+            let ranked = rank(
+                &inputs.query,
+                &inputs.documents,
+                &texts,
+                &scored.scores[0],
+                options,
+            );
             Ok(RerankResult {
-                result: rank(
-                    &inputs.query,
-                    &inputs.documents,
-                    &texts,
-                    &scored.scores[0],
-                    options,
-                ),
+                result: ranked,
                 producer_id: Some(scorer.producer()),
                 input_token_count: scored.token_count,
             })
@@ -116,28 +127,21 @@ impl<S: PairScorer> Predict<RerankTasks> for RerankFamily<S> {
             let (inputs, p) = (&input.inputs, &input.parameters);
             scorer.check_list("/inputs/documents", inputs.documents.len())?;
             scorer.check_list("/inputs/queries", inputs.queries.len())?;
-            let texts = document_texts(&inputs.documents)?;
-            let queries = inputs.queries.clone();
-            let paths = (0..queries.len())
+            let paths = (0..inputs.queries.len())
                 .map(|i| format!("/inputs/queries/{i}"))
                 .collect();
-            let call = PairCall::new(
-                &input,
-                queries,
-                paths,
-                texts.clone(),
-                p.truncate_input_tokens,
-            );
-            let scored = scorer.score(call).await?;
+            let asked = (inputs.queries.clone(), paths, p.truncate_input_tokens);
+            let (texts, scored) = score(&*scorer, &input, &inputs.documents, asked).await?;
             let options = RerankOptions::for_rerank_tasks(p);
+            let ranked = rank_each(
+                &inputs.queries,
+                &inputs.documents,
+                &texts,
+                &scored.scores,
+                options,
+            );
             Ok(RerankResults {
-                results: rank_each(
-                    &inputs.queries,
-                    &inputs.documents,
-                    &texts,
-                    &scored.scores,
-                    options,
-                ),
+                results: ranked,
                 producer_id: Some(scorer.producer()),
                 input_token_count: scored.token_count,
             })
