@@ -1,19 +1,19 @@
 //! The embedding task family (embeddings, sentence similarity, rerank by cosine; single and
 //! batched) over any [`Embedder`]: in-process models and remote runtimes implement one method
-//! and get all six tasks with the same validation, scoring and result shapes.
+//! and get all six tasks with the same validation, scoring and result shapes (rerank through
+//! the rerank family, with the embedder as its pair scorer).
 
 use std::sync::Arc;
 
 use taskgate_runtime::remote::Forwarded;
 use taskgate_schemas::{
-    EmbeddingResult, EmbeddingResults, ListOfVector1D, ProducerId, RerankResult, RerankResults,
-    SentenceSimilarityResult, SentenceSimilarityResults, SentenceSimilarityScores,
+    EmbeddingResult, EmbeddingResults, ListOfVector1D, ProducerId, SentenceSimilarityResult,
+    SentenceSimilarityResults, SentenceSimilarityScores,
 };
 
-use crate::rerank::{RerankOptions, cosine, document_texts, rank};
-use crate::tasks::{
-    Embedding, EmbeddingTasks, Rerank, RerankTasks, SentenceSimilarity, SentenceSimilarityTasks,
-};
+use crate::rerank::cosine;
+use crate::rerank_family::{PairCall, PairScorer, PairScores, serve_rerank_family};
+use crate::tasks::{Embedding, EmbeddingTasks, SentenceSimilarity, SentenceSimilarityTasks};
 use crate::{ModelBuilder, Predict, Task, TaskError, TaskFuture, TaskInput};
 
 /// The texts of one call, in request order, with what a remote needs of the call.
@@ -61,13 +61,12 @@ pub fn serve_embedding_family<E: Embedder>(
     embedder: Arc<E>,
 ) -> ModelBuilder {
     let family = Arc::new(EmbeddingFamily(embedder));
-    builder
+    let builder = builder
         .serve::<Embedding>(family.clone())
         .serve::<EmbeddingTasks>(family.clone())
         .serve::<SentenceSimilarity>(family.clone())
-        .serve::<SentenceSimilarityTasks>(family.clone())
-        .serve::<Rerank>(family.clone())
-        .serve::<RerankTasks>(family)
+        .serve::<SentenceSimilarityTasks>(family.clone());
+    serve_rerank_family(builder, family)
 }
 
 /// JSON pointers of the items of a list at `path`.
@@ -175,67 +174,39 @@ impl<E: Embedder> Predict<SentenceSimilarityTasks> for EmbeddingFamily<E> {
     }
 }
 
-impl<E: Embedder> Predict<Rerank> for EmbeddingFamily<E> {
-    fn predict(&self, input: TaskInput<Rerank>) -> TaskFuture<RerankResult> {
-        let this = self.0.clone();
-        Box::pin(async move {
-            let (inputs, p) = (&input.inputs, &input.parameters);
-            this.check_list("/inputs/documents", inputs.documents.len())?;
-            let docs = document_texts(&inputs.documents)?;
-            let mut texts = vec![inputs.query.clone()];
-            texts.extend(docs.iter().cloned());
-            let mut paths = vec!["/inputs/query".to_string()];
-            paths.extend((0..docs.len()).map(|i| format!("/inputs/documents/{i}/text")));
-            let call = EmbedCall::new(&input, texts, paths);
-            let out = this.embed(call, p.truncate_input_tokens).await?;
-            let doc_scores: Vec<f32> = out.vectors[1..]
-                .iter()
-                .map(|d| cosine(&out.vectors[0], d))
-                .collect();
-            let options = RerankOptions::for_rerank(p);
-            Ok(RerankResult {
-                result: rank(
-                    &inputs.query,
-                    &inputs.documents,
-                    &docs,
-                    &doc_scores,
-                    options,
-                ),
-                producer_id: Some(this.producer()),
-                input_token_count: out.token_count,
-            })
-        })
+/// Rerank by the cosine of the query's and each document's embeddings, all embedded in one
+/// call (queries first).
+impl<E: Embedder> PairScorer for EmbeddingFamily<E> {
+    fn producer(&self) -> ProducerId {
+        self.0.producer()
     }
-}
 
-impl<E: Embedder> Predict<RerankTasks> for EmbeddingFamily<E> {
-    fn predict(&self, input: TaskInput<RerankTasks>) -> TaskFuture<RerankResults> {
+    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
+        self.0.check_list(path, len)
+    }
+
+    fn score(&self, call: PairCall) -> TaskFuture<PairScores> {
         let this = self.0.clone();
         Box::pin(async move {
-            let (inputs, p) = (&input.inputs, &input.parameters);
-            this.check_list("/inputs/documents", inputs.documents.len())?;
-            this.check_list("/inputs/queries", inputs.queries.len())?;
-            let docs = document_texts(&inputs.documents)?;
-            let mut texts = inputs.queries.clone();
-            texts.extend(docs.iter().cloned());
-            let mut paths = item_paths("/inputs/queries", inputs.queries.len());
-            paths.extend((0..docs.len()).map(|i| format!("/inputs/documents/{i}/text")));
-            let call = EmbedCall::new(&input, texts, paths);
-            let out = this.embed(call, p.truncate_input_tokens).await?;
-            let (queries, doc_vectors) = out.vectors.split_at(inputs.queries.len());
-            let options = RerankOptions::for_rerank_tasks(p);
-            let results = queries
-                .iter()
-                .zip(&inputs.queries)
-                .map(|(q, query)| {
-                    let s: Vec<f32> = doc_vectors.iter().map(|d| cosine(q, d)).collect();
-                    rank(query, &inputs.documents, &docs, &s, options)
-                })
-                .collect();
-            Ok(RerankResults {
-                results,
-                producer_id: Some(this.producer()),
-                input_token_count: out.token_count,
+            let queries = call.queries.len();
+            let mut texts = call.queries;
+            texts.extend(call.documents);
+            let mut paths = call.query_paths;
+            paths.extend(call.document_paths);
+            let embed = EmbedCall {
+                texts,
+                paths,
+                forwarded: call.forwarded,
+                route_info: call.route_info,
+            };
+            let out = this.embed(embed, call.truncate_input_tokens).await?;
+            let (queries, documents) = out.vectors.split_at(queries);
+            Ok(PairScores {
+                scores: queries
+                    .iter()
+                    .map(|q| documents.iter().map(|d| cosine(q, d)).collect())
+                    .collect(),
+                token_count: out.token_count,
             })
         })
     }

@@ -8,13 +8,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use taskgate_runtime::bert::{SequenceClassifier, TextTokenizer, Truncation};
 use taskgate_runtime::{Batcher, Sequence};
-use taskgate_schemas::{
-    ClassificationResult, ClassificationResults, ProducerId, RerankResult, RerankResults,
-};
+use taskgate_schemas::{ClassificationResult, ClassificationResults, ProducerId};
 
 use crate::encoder_settings::{EncoderSettings, check_list, sigmoid, softmax};
-use crate::rerank::{RerankOptions, document_texts, rank, rank_each};
-use crate::tasks::{Rerank, RerankTasks, TextClassification};
+use crate::rerank_family::{PairCall, PairScorer, PairScores, serve_rerank_family};
+use crate::tasks::TextClassification;
 use crate::{
     Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
 };
@@ -32,8 +30,8 @@ struct TextClassifier {
     max_client_batch_size: usize,
 }
 
-fn producer() -> Option<ProducerId> {
-    Some(ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION")))
+fn producer() -> ProducerId {
+    ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
 }
 
 impl ModuleFactory for TextClassifierFactory {
@@ -68,9 +66,7 @@ impl ModuleFactory for TextClassifierFactory {
             .metadata("multi_label", Value::Bool(info.multi_label))
             .serve::<TextClassification>(service.clone());
         if cross_encoder {
-            builder = builder
-                .serve::<Rerank>(service.clone())
-                .serve::<RerankTasks>(service);
+            builder = serve_rerank_family(builder, service);
         }
         Ok(builder.build())
     }
@@ -79,38 +75,6 @@ impl ModuleFactory for TextClassifierFactory {
 impl TextClassifier {
     async fn logits(&self, sequences: Vec<Sequence>) -> Result<Vec<Vec<f32>>, TaskError> {
         Ok(self.batcher.run(sequences).await?)
-    }
-
-    /// Cross-encoder scores of `query` against each document text.
-    async fn pair_scores(
-        &self,
-        queries: &[String],
-        texts: &[String],
-        truncate: Option<i64>,
-    ) -> Result<(Vec<Vec<f32>>, u64), TaskError> {
-        let truncation = Truncation::from_caikit(truncate);
-        let mut sequences = Vec::with_capacity(queries.len() * texts.len());
-        for query in queries {
-            for (i, text) in texts.iter().enumerate() {
-                let pair = self
-                    .tokenizer
-                    .encode_pair(query, text, truncation)
-                    .map_err(|e| {
-                        TaskError::invalid_field(
-                            format!("/inputs/documents/{i}/text"),
-                            e.to_string(),
-                        )
-                    })?;
-                sequences.push(pair.sequence());
-            }
-        }
-        let tokens = sequences.iter().map(|s| s.len() as u64).sum();
-        let logits = self.logits(sequences).await?;
-        let scores = logits
-            .chunks(texts.len())
-            .map(|row| row.iter().map(|l| sigmoid(l[0])).collect())
-            .collect();
-        Ok((scores, tokens))
     }
 }
 
@@ -142,70 +106,46 @@ impl Predict<TextClassification> for TextClassifier {
             results.sort_by(|a, b| b.score.total_cmp(&a.score));
             Ok(ClassificationResults {
                 results,
-                producer_id: producer(),
+                producer_id: Some(producer()),
             })
         })
     }
 }
 
-impl Predict<Rerank> for TextClassifier {
-    fn predict(&self, input: TaskInput<Rerank>) -> TaskFuture<RerankResult> {
-        let this = self.clone();
-        Box::pin(async move {
-            let (inputs, p) = (input.inputs, input.parameters);
-            check_list(
-                "/inputs/documents",
-                inputs.documents.len(),
-                this.max_client_batch_size,
-            )?;
-            let texts = document_texts(&inputs.documents)?;
-            let (scores, tokens) = this
-                .pair_scores(
-                    std::slice::from_ref(&inputs.query),
-                    &texts,
-                    p.truncate_input_tokens,
-                )
-                .await?;
-            let options = RerankOptions::for_rerank(&p);
-            Ok(RerankResult {
-                result: rank(
-                    &inputs.query,
-                    &inputs.documents,
-                    &texts,
-                    &scores[0],
-                    options,
-                ),
-                producer_id: producer(),
-                input_token_count: tokens,
-            })
-        })
+/// A model with a single output is a cross-encoder: the sigmoid of its logit scores a pair.
+impl PairScorer for TextClassifier {
+    fn producer(&self) -> ProducerId {
+        producer()
     }
-}
 
-impl Predict<RerankTasks> for TextClassifier {
-    fn predict(&self, input: TaskInput<RerankTasks>) -> TaskFuture<RerankResults> {
+    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
+        check_list(path, len, self.max_client_batch_size)
+    }
+
+    fn score(&self, call: PairCall) -> TaskFuture<PairScores> {
         let this = self.clone();
         Box::pin(async move {
-            let (inputs, p) = (input.inputs, input.parameters);
-            check_list(
-                "/inputs/documents",
-                inputs.documents.len(),
-                this.max_client_batch_size,
-            )?;
-            check_list(
-                "/inputs/queries",
-                inputs.queries.len(),
-                this.max_client_batch_size,
-            )?;
-            let texts = document_texts(&inputs.documents)?;
-            let (scores, tokens) = this
-                .pair_scores(&inputs.queries, &texts, p.truncate_input_tokens)
-                .await?;
-            let options = RerankOptions::for_rerank_tasks(&p);
-            Ok(RerankResults {
-                results: rank_each(&inputs.queries, &inputs.documents, &texts, &scores, options),
-                producer_id: producer(),
-                input_token_count: tokens,
+            let truncation = Truncation::from_caikit(call.truncate_input_tokens);
+            let texts = &call.documents;
+            let mut sequences = Vec::with_capacity(call.queries.len() * texts.len());
+            for query in &call.queries {
+                for (text, path) in texts.iter().zip(&call.document_paths) {
+                    let pair = this
+                        .tokenizer
+                        .encode_pair(query, text, truncation)
+                        .map_err(|e| TaskError::invalid_field(path, e.to_string()))?;
+                    sequences.push(pair.sequence());
+                }
+            }
+            let token_count = sequences.iter().map(|s| s.len() as u64).sum();
+            let logits = this.logits(sequences).await?;
+            let scores = logits
+                .chunks(texts.len())
+                .map(|row| row.iter().map(|l| sigmoid(l[0])).collect())
+                .collect();
+            Ok(PairScores {
+                scores,
+                token_count,
             })
         })
     }

@@ -12,18 +12,16 @@ use std::sync::Arc;
 use futures::StreamExt;
 use taskgate_runtime::remote::RemoteClient;
 use taskgate_runtime::remote::openai::{GenerationApi, OpenAiClient};
-use taskgate_runtime::{RemoteFailure, RuntimeError};
-use taskgate_schemas::{GeneratedTextResult, GeneratedTextStreamResult, ProducerId};
+use taskgate_schemas::ProducerId;
 
 use crate::embedding_tasks::serve_embedding_family;
+use crate::generation_family::{
+    Generation, Generator, remote_ended_early, serve_generation_family,
+};
 use crate::module_config::ModuleConfig;
 use crate::remote_settings::{RemoteSettings, Routed, keys_with};
-use crate::tasks::{ServerStreamingTextGeneration, TextGeneration};
-use crate::text_generation::output::UnaryResult;
-use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskError, TaskFuture,
-    TaskInput, TaskStream,
-};
+use crate::tasks::TextGeneration;
+use crate::{Model, ModelSpec, ModuleError, ModuleFactory, TaskError, TaskFuture, TaskInput};
 use embeddings::OpenAiEmbedder;
 use generation::{Shape, events};
 use request::{Dialect, body};
@@ -90,10 +88,7 @@ impl ModuleFactory for OpenAiFactory {
             dialect,
             model_name: settings.model_name,
         });
-        Ok(builder
-            .serve::<TextGeneration>(generator.clone())
-            .serve_stream::<ServerStreamingTextGeneration>(generator)
-            .build())
+        Ok(serve_generation_family(builder, generator).build())
     }
 }
 
@@ -122,56 +117,39 @@ impl OpenAiGenerator {
     /// The call as stream events: streamed from the server, or one whole completion when
     /// nothing needs the stream.
     async fn run(
-        &self,
+        self,
         input: TaskInput<TextGeneration>,
         stream: bool,
-    ) -> Result<TaskStream<GeneratedTextStreamResult>, TaskError> {
+    ) -> Result<Generation, TaskError> {
         let client = self.clients.pick(&input)?;
         let forwarded = input.forwarded();
         let body = self.body(&input.inputs, &input.parameters)?;
         let shape = Shape::new(&input.parameters, &input.inputs, producer());
+        let ended_early = remote_ended_early(client.name());
         if !stream && !shape.needs_stream() {
             let completion = client.complete(self.api, body, &forwarded).await?;
             let events = shape.whole(completion).into_iter().map(Ok);
-            return Ok(futures::stream::iter(events).boxed());
+            return Ok(Generation {
+                events: futures::stream::iter(events).boxed(),
+                ended_early,
+            });
         }
         let chunks = client.complete_stream(self.api, body, &forwarded).await?;
-        let ended_early = RuntimeError::Remote {
-            backend: client.name().to_string(),
-            failure: RemoteFailure::Failed,
-            message: "the stream ended before its finish reason".into(),
-        };
-        Ok(events(shape, chunks, ended_early.into()))
-    }
-}
-
-impl Predict<TextGeneration> for OpenAiGenerator {
-    fn predict(&self, input: TaskInput<TextGeneration>) -> TaskFuture<GeneratedTextResult> {
-        let this = self.clone();
-        Box::pin(async move {
-            let mut events = this.run(input, false).await?;
-            let mut result = UnaryResult::default();
-            while let Some(event) = events.next().await {
-                result.add(event?);
-            }
-            result.finish().ok_or_else(|| {
-                TaskError::Runtime(RuntimeError::Inference(
-                    "the remote generation ended without a finish reason".into(),
-                ))
-            })
+        Ok(Generation {
+            events: events(shape, chunks, ended_early.clone()),
+            ended_early,
         })
     }
 }
 
-impl PredictStream<ServerStreamingTextGeneration> for OpenAiGenerator {
-    fn predict_stream(
-        &self,
-        input: TaskInput<ServerStreamingTextGeneration>,
-    ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
-        let this = self.clone();
-        Box::pin(async move {
-            let input = input.into_task::<TextGeneration>();
-            this.run(input, true).await
-        })
+/// Streams from the server; a unary call asks for one whole completion unless stop sequences
+/// or a time limit need the stream (taskgate applies those itself).
+impl Generator for OpenAiGenerator {
+    fn start(&self, input: TaskInput<TextGeneration>) -> TaskFuture<Generation> {
+        Box::pin(self.clone().run(input, true))
+    }
+
+    fn start_whole(&self, input: TaskInput<TextGeneration>) -> TaskFuture<Generation> {
+        Box::pin(self.clone().run(input, false))
     }
 }

@@ -16,7 +16,8 @@ use taskgate_schemas::ProducerId;
 use crate::embedding_tasks::serve_embedding_family;
 use crate::module_config::ModuleConfig;
 use crate::remote_settings::{RemoteSettings, Routed, keys_with};
-use crate::tasks::{Rerank, RerankTasks, TextClassification, Tokenization};
+use crate::rerank_family::serve_rerank_family;
+use crate::tasks::{TextClassification, Tokenization};
 use crate::{Model, ModelSpec, ModuleError, ModuleFactory, TaskError};
 
 pub const MODULE_NAME: &str = "tei";
@@ -143,9 +144,7 @@ impl ModuleFactory for TeiFactory {
         let builder = match task {
             TeiTask::Embeddings => serve_embedding_family(builder, tei),
             TeiTask::TextClassification => builder.serve::<TextClassification>(tei),
-            TeiTask::Rerank => builder
-                .serve::<Rerank>(tei.clone())
-                .serve::<RerankTasks>(tei),
+            TeiTask::Rerank => serve_rerank_family(builder, tei),
         };
         Ok(builder.build())
     }

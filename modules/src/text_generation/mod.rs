@@ -1,9 +1,8 @@
 //! The `text-generation` module: a Llama-architecture GGUF model run in process on taskgate's
 //! own engine, serving `text-generation` and `server-streaming-text-generation` with every
-//! Caikit/TGIS parameter, and `tokenization` with the model's own tokenizer. Unary calls run
-//! the same event stream as streaming ones and fold it, so the unary text is always the
-//! concatenation of the streamed deltas. Prompt-tuned models generate through their base
-//! model's engine: the [`TextGenerator`] extension, with a soft prompt set.
+//! Caikit/TGIS parameter (a [`Generator`] of the generation family), and `tokenization` with
+//! the model's own tokenizer. Prompt-tuned models generate through their base model's engine:
+//! the [`TextGenerator`] extension, with a soft prompt set.
 
 pub(crate) mod output;
 mod request;
@@ -12,25 +11,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use futures::StreamExt;
 use serde_json::Value;
 use taskgate_runtime::RuntimeError;
 use taskgate_runtime::generation::{EngineConfig, GenerationEngine, GenerationStream};
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
 use taskgate_runtime::llama::LlamaModel;
 use taskgate_runtime::tuning::prompt::SoftPrompt;
-use taskgate_schemas::{
-    GeneratedTextResult, GeneratedTextStreamResult, ProducerId, TokenizationResults,
-};
+use taskgate_schemas::{ProducerId, TokenizationResults};
 
-use crate::generation_stream::until_finished;
+use crate::generation_family::{Generation, Generator, serve_generation_family};
 use crate::module_config::ModuleConfig;
-use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
+use crate::tasks::{TextGeneration, Tokenization};
 use crate::tokenization::token_spans;
 use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskError, TaskFuture,
-    TaskInput, TaskStream,
+    Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
 };
-use output::{DetailOptions, StreamShaper, UnaryResult};
+use output::{DetailOptions, StreamShaper};
 pub use request::{DEFAULT_MAX_NEW_TOKENS, generation_request};
 
 pub const MODULE_NAME: &str = "text-generation";
@@ -50,10 +47,8 @@ pub struct TextGenerator {
     gguf: PathBuf,
     /// Run before every prompt, whose input it verbalizes (prompt-tuned models only).
     soft_prompt: Option<Arc<SoftPrompt>>,
-}
-
-fn producer() -> Option<ProducerId> {
-    Some(ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION")))
+    /// Who the answers say produced them.
+    producer: ProducerId,
 }
 
 /// `path` may name the `.gguf` file or a directory holding exactly one.
@@ -139,8 +134,9 @@ impl ModuleFactory for TextGenerationFactory {
             hidden_size,
             gguf: file.clone(),
             soft_prompt: None,
+            producer: ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION")),
         });
-        Ok(Model::builder(&spec.id, MODULE_NAME, "candle")
+        let model = Model::builder(&spec.id, MODULE_NAME, "candle")
             .max_concurrent_requests(spec.max_concurrent_requests)
             .path(file)
             .size(size)
@@ -174,9 +170,8 @@ impl ModuleFactory for TextGenerationFactory {
                     "generated_tokens",
                     stats.generated_tokens.load(Ordering::Relaxed),
                 );
-            }))
-            .serve::<TextGeneration>(service.clone())
-            .serve_stream::<ServerStreamingTextGeneration>(service.clone())
+            }));
+        Ok(serve_generation_family(model, service.clone())
             .serve::<Tokenization>(service.clone())
             .extension(service)
             .build())
@@ -184,9 +179,14 @@ impl ModuleFactory for TextGenerationFactory {
 }
 
 impl TextGenerator {
-    /// This generator with `prompt` run before every (verbalized) input; `Err` says why the
-    /// prompt does not fit this model.
-    pub fn with_soft_prompt(&self, prompt: Arc<SoftPrompt>) -> Result<Self, String> {
+    /// This generator with `prompt` run before every (verbalized) input, its answers produced
+    /// by `producer` (a prompt-tuned model's answers are its own, not its base model's); `Err`
+    /// says why the prompt does not fit this model.
+    pub fn with_soft_prompt(
+        &self,
+        prompt: Arc<SoftPrompt>,
+        producer: ProducerId,
+    ) -> Result<Self, String> {
         let (rows, width) = prompt
             .embeddings
             .dims2()
@@ -205,6 +205,7 @@ impl TextGenerator {
         }
         Ok(Self {
             soft_prompt: Some(prompt),
+            producer,
             ..self.clone()
         })
     }
@@ -223,7 +224,7 @@ impl TextGenerator {
     }
 
     /// Tokenizes (off the async threads: prompts can be long) and queues the generation.
-    async fn start(
+    async fn submit(
         &self,
         input: TaskInput<TextGeneration>,
     ) -> Result<(GenerationStream, StreamShaper), TaskError> {
@@ -254,14 +255,7 @@ impl TextGenerator {
             String::new()
         };
         let options = DetailOptions::from_parameters(&parameters);
-        // A prompt-tuned model's answers are its own, not its base model's.
-        let producer = match self.soft_prompt {
-            Some(_) => Some(ProducerId::new(
-                crate::tuning::tuned_generation::MODULE_NAME,
-                env!("CARGO_PKG_VERSION"),
-            )),
-            None => producer(),
-        };
+        let producer = Some(self.producer.clone());
         Ok((events, StreamShaper::new(options, producer, preface)))
     }
 }
@@ -270,36 +264,21 @@ fn ended_early() -> TaskError {
     RuntimeError::Inference("generation ended without a result".into()).into()
 }
 
-impl Predict<TextGeneration> for TextGenerator {
-    fn predict(&self, input: TaskInput<TextGeneration>) -> TaskFuture<GeneratedTextResult> {
+impl Generator for TextGenerator {
+    fn start(&self, input: TaskInput<TextGeneration>) -> TaskFuture<Generation> {
         let this = self.clone();
         Box::pin(async move {
-            let (mut events, mut shaper) = this.start(input).await?;
-            let mut result = UnaryResult::default();
-            while let Some(event) = events.recv().await {
-                result.add(shaper.event(event?));
-            }
-            result.finish().ok_or_else(ended_early)
-        })
-    }
-}
-
-impl PredictStream<ServerStreamingTextGeneration> for TextGenerator {
-    fn predict_stream(
-        &self,
-        input: TaskInput<ServerStreamingTextGeneration>,
-    ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
-        let this = self.clone();
-        Box::pin(async move {
-            let input = input.into_task::<TextGeneration>();
-            let (events, shaper) = this.start(input).await?;
-            let shaped =
+            let (events, shaper) = this.submit(input).await?;
+            let events =
                 futures::stream::unfold((events, shaper), |(mut events, mut shaper)| async move {
                     let item = events.recv().await?;
                     let item = item.map(|event| shaper.event(event)).map_err(Into::into);
                     Some((item, (events, shaper)))
                 });
-            Ok(until_finished(shaped, ended_early()))
+            Ok(Generation {
+                events: events.boxed(),
+                ended_early: ended_early(),
+            })
         })
     }
 }

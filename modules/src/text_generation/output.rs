@@ -1,9 +1,9 @@
-//! Runtime generation events → Caikit results (unary result, stream events).
+//! Runtime generation events → Caikit stream events.
 
 use taskgate_runtime::generation::{GenerationEvent, StopReason, TokenDetail};
 use taskgate_schemas::{
-    FinishReason, GeneratedTextResult, GeneratedTextStreamResult, GeneratedToken, ProducerId,
-    TextGenerationParameters, TokenStreamDetails,
+    FinishReason, GeneratedTextStreamResult, GeneratedToken, ProducerId, TextGenerationParameters,
+    TokenStreamDetails,
 };
 
 /// Which details the caller asked for.
@@ -125,49 +125,10 @@ impl StreamShaper {
     }
 }
 
-/// Folds stream results into the unary result: the same events, so the unary text is exactly
-/// the concatenation of the streamed deltas.
-#[derive(Default)]
-pub struct UnaryResult {
-    result: Option<GeneratedTextResult>,
-}
-
-impl UnaryResult {
-    pub fn add(&mut self, event: GeneratedTextStreamResult) {
-        let result = self.result.get_or_insert_with(|| GeneratedTextResult {
-            generated_text: String::new(),
-            generated_tokens: 0,
-            finish_reason: FinishReason::NotFinished,
-            producer_id: None,
-            input_token_count: 0,
-            seed: None,
-            tokens: Vec::new(),
-            input_tokens: Vec::new(),
-        });
-        result.generated_text.push_str(&event.generated_text);
-        result.tokens.extend(event.tokens);
-        result.input_tokens.extend(event.input_tokens);
-        if let Some(details) = event.details {
-            result.finish_reason = details.finish_reason;
-            result.generated_tokens = u64::from(details.generated_tokens);
-            result.input_token_count = details.input_token_count;
-            result.seed = details.seed;
-        }
-        if event.producer_id.is_some() {
-            result.producer_id = event.producer_id;
-        }
-    }
-
-    /// The result, once the final event arrived.
-    pub fn finish(self) -> Option<GeneratedTextResult> {
-        self.result
-            .filter(|r| r.finish_reason != FinishReason::NotFinished)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generation_family::UnaryResult;
 
     fn token(id: u32, text: &str) -> TokenDetail {
         TokenDetail {

@@ -3,8 +3,8 @@
 
 use taskgate_runtime::remote::fmaas;
 use taskgate_schemas::{
-    DecodingMethod, FinishReason, GeneratedTextResult, GeneratedTextStreamResult, GeneratedToken,
-    ProducerId, TextGenerationParameters, TokenStreamDetails,
+    DecodingMethod, FinishReason, GeneratedTextStreamResult, GeneratedToken, ProducerId,
+    TextGenerationParameters, TokenStreamDetails,
 };
 
 use crate::text_generation::DEFAULT_MAX_NEW_TOKENS;
@@ -108,19 +108,22 @@ impl Details {
         self.sampling.then_some(seed)
     }
 
-    pub fn result(
+    /// A whole generation (`Generate`'s answer) as the one event that opens and ends it.
+    pub fn whole(
         &self,
         r: fmaas::GenerationResponse,
         producer: ProducerId,
-    ) -> GeneratedTextResult {
-        GeneratedTextResult {
+    ) -> GeneratedTextStreamResult {
+        GeneratedTextStreamResult {
             generated_text: r.text,
-            generated_tokens: u64::from(r.generated_token_count),
-            finish_reason: finish_reason(r.stop_reason),
-            producer_id: Some(producer),
-            input_token_count: u64::from(r.input_token_count),
-            seed: self.seed(r.seed),
             tokens: self.tokens(self.asked.generated_tokens, r.tokens),
+            details: Some(TokenStreamDetails {
+                finish_reason: finish_reason(r.stop_reason),
+                generated_tokens: r.generated_token_count,
+                seed: self.seed(r.seed),
+                input_token_count: u64::from(r.input_token_count),
+            }),
+            producer_id: Some(producer),
             input_tokens: self.tokens(self.asked.input_tokens, r.input_tokens),
         }
     }

@@ -11,18 +11,17 @@ use futures::StreamExt;
 use taskgate_runtime::remote::tgis::TgisClient;
 use taskgate_runtime::remote::{RemoteClient, fmaas};
 use taskgate_runtime::{RemoteFailure, RuntimeError};
-use taskgate_schemas::{
-    GeneratedTextResult, GeneratedTextStreamResult, ProducerId, Token, TokenizationResults,
-};
+use taskgate_schemas::{ProducerId, Token, TokenizationResults};
 
-use crate::generation_stream::until_finished;
+use crate::generation_family::{
+    Generation, Generator, remote_ended_early, serve_generation_family,
+};
 use crate::model::LiveMetadata;
 use crate::module_config::ModuleConfig;
 use crate::remote_settings::{REMOTE_KEYS, RemoteSettings, Routed};
-use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
+use crate::tasks::{TextGeneration, Tokenization};
 use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, PredictStream, TaskFuture, TaskInput,
-    TaskStream,
+    Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
 };
 use mapping::{Details, StreamShaper, parameters};
 
@@ -56,73 +55,72 @@ impl ModuleFactory for TgisFactory {
             clients,
             model_name: settings.model_name.clone(),
         });
-        Ok(Model::builder(&spec.id, MODULE_NAME, "tgis")
+        let model = Model::builder(&spec.id, MODULE_NAME, "tgis")
             .max_concurrent_requests(spec.max_concurrent_requests)
             .metadata("endpoint", settings.endpoint.url.clone().into())
             .metadata("model_name", settings.model_name.into())
             .live_metadata(service.circuit.clone())
-            .health_check(service.clients.probe())
-            .serve::<TextGeneration>(service.clone())
-            .serve_stream::<ServerStreamingTextGeneration>(service.clone())
+            .health_check(service.clients.probe());
+        Ok(serve_generation_family(model, service.clone())
             .serve::<Tokenization>(service)
             .build())
     }
 }
 
 impl TgisGenerator {
-    fn request(&self, text: String) -> fmaas::GenerationRequest {
-        fmaas::GenerationRequest { text }
-    }
-}
-
-impl Predict<TextGeneration> for TgisGenerator {
-    fn predict(&self, input: TaskInput<TextGeneration>) -> TaskFuture<GeneratedTextResult> {
-        let this = self.clone();
-        Box::pin(async move {
-            let details = Details::from_parameters(&input.parameters);
-            let forwarded = input.forwarded();
-            let client = this.clients.pick(&input)?;
+    /// Streamed through `GenerateStream`, or (`whole`) one `Generate` call, which the remote's
+    /// request timeout bounds as a whole, as it bounds any unary call.
+    async fn run(
+        self,
+        input: TaskInput<TextGeneration>,
+        whole: bool,
+    ) -> Result<Generation, TaskError> {
+        let details = Details::from_parameters(&input.parameters);
+        let forwarded = input.forwarded();
+        let client = self.clients.pick(&input)?;
+        let ended_early = remote_ended_early(client.name());
+        let (model_id, params) = (self.model_name, Some(parameters(&input.parameters)));
+        let text = fmaas::GenerationRequest { text: input.inputs };
+        if whole {
             let request = fmaas::BatchedGenerationRequest {
-                model_id: this.model_name.clone(),
-                requests: vec![this.request(input.inputs)],
-                params: Some(parameters(&input.parameters)),
+                model_id,
+                requests: vec![text],
+                params,
                 ..Default::default()
             };
             let response = client.generate(request, &forwarded).await?;
-            Ok(details.result(response, producer()))
+            let event = details.whole(response, producer());
+            return Ok(Generation {
+                events: futures::stream::iter([Ok(event)]).boxed(),
+                ended_early,
+            });
+        }
+        let request = fmaas::SingleGenerationRequest {
+            model_id,
+            request: Some(text),
+            params,
+            ..Default::default()
+        };
+        let responses = client.generate_stream(request, &forwarded).await?;
+        let mut shaper = StreamShaper::new(details, producer());
+        let events = responses.map(move |item| {
+            item.map(|response| shaper.event(response))
+                .map_err(Into::into)
+        });
+        Ok(Generation {
+            events: events.boxed(),
+            ended_early,
         })
     }
 }
 
-impl PredictStream<ServerStreamingTextGeneration> for TgisGenerator {
-    fn predict_stream(
-        &self,
-        input: TaskInput<ServerStreamingTextGeneration>,
-    ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
-        let this = self.clone();
-        Box::pin(async move {
-            let details = Details::from_parameters(&input.parameters);
-            let forwarded = input.forwarded();
-            let client = this.clients.pick(&input)?;
-            let request = fmaas::SingleGenerationRequest {
-                model_id: this.model_name.clone(),
-                request: Some(this.request(input.inputs)),
-                params: Some(parameters(&input.parameters)),
-                ..Default::default()
-            };
-            let responses = client.generate_stream(request, &forwarded).await?;
-            let mut shaper = StreamShaper::new(details, producer());
-            let ended_early = RuntimeError::Remote {
-                backend: client.name().to_string(),
-                failure: RemoteFailure::Failed,
-                message: "the stream ended before its finish reason".into(),
-            };
-            let shaped = responses.map(move |item| {
-                item.map(|response| shaper.event(response))
-                    .map_err(Into::into)
-            });
-            Ok(until_finished(shaped, ended_early.into()))
-        })
+impl Generator for TgisGenerator {
+    fn start(&self, input: TaskInput<TextGeneration>) -> TaskFuture<Generation> {
+        Box::pin(self.clone().run(input, false))
+    }
+
+    fn start_whole(&self, input: TaskInput<TextGeneration>) -> TaskFuture<Generation> {
+        Box::pin(self.clone().run(input, true))
     }
 }
 

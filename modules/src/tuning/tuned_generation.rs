@@ -10,15 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use taskgate_runtime::RuntimeError;
 use taskgate_runtime::tuning::prompt::SoftPrompt;
-use taskgate_schemas::{GeneratedTextResult, GeneratedTextStreamResult, TokenizationResults};
+use taskgate_schemas::{ProducerId, TokenizationResults};
 
 use super::{read_manifest, training_id_of};
-use crate::tasks::{ServerStreamingTextGeneration, TextGeneration, Tokenization};
+use crate::generation_family::{Generation, Generator, serve_generation_family};
+use crate::tasks::{TextGeneration, Tokenization};
 use crate::text_generation::TextGenerator;
-use crate::{
-    Model, ModelRegistry, ModuleError, Predict, PredictStream, TaskError, TaskFuture, TaskInput,
-    TaskStream,
-};
+use crate::{Model, ModelRegistry, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
 
 pub const TRAINER: &str = "prompt_tuning";
 pub const MODULE_NAME: &str = "prompt-tuned-generation";
@@ -67,9 +65,7 @@ pub fn load(registry: &ModelRegistry, name: &str, dir: &Path) -> Result<Model, M
         base_model: manifest.base_model,
         prompt: Arc::new(prompt),
     });
-    Ok(model
-        .serve::<TextGeneration>(generator.clone())
-        .serve_stream::<ServerStreamingTextGeneration>(generator.clone())
+    Ok(serve_generation_family(model, generator.clone())
         .serve::<Tokenization>(generator)
         .build())
 }
@@ -91,8 +87,9 @@ impl PromptTunedGenerator {
                 "the base model '{base}' is not an in-process text-generation model"
             ))
         })?;
+        let producer = ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"));
         generator
-            .with_soft_prompt(self.prompt.clone())
+            .with_soft_prompt(self.prompt.clone(), producer)
             .map_err(|reason| unavailable(format!("base model '{base}': {reason}")))
     }
 }
@@ -101,22 +98,10 @@ fn failed<T: Send + 'static>(error: TaskError) -> TaskFuture<T> {
     Box::pin(async move { Err(error) })
 }
 
-impl Predict<TextGeneration> for PromptTunedGenerator {
-    fn predict(&self, input: TaskInput<TextGeneration>) -> TaskFuture<GeneratedTextResult> {
+impl Generator for PromptTunedGenerator {
+    fn start(&self, input: TaskInput<TextGeneration>) -> TaskFuture<Generation> {
         match self.generator() {
-            Ok(generator) => generator.predict(input),
-            Err(error) => failed(error),
-        }
-    }
-}
-
-impl PredictStream<ServerStreamingTextGeneration> for PromptTunedGenerator {
-    fn predict_stream(
-        &self,
-        input: TaskInput<ServerStreamingTextGeneration>,
-    ) -> TaskFuture<TaskStream<GeneratedTextStreamResult>> {
-        match self.generator() {
-            Ok(generator) => generator.predict_stream(input),
+            Ok(generator) => generator.start(input),
             Err(error) => failed(error),
         }
     }
