@@ -17,11 +17,9 @@ pub mod sampling;
 #[cfg(test)]
 mod test_models;
 pub mod tuning;
-pub mod worker;
 
 pub use admission::{Admission, Permit};
 pub use batching::{BatchForward, Batcher, BatchingConfig, Sequence};
 pub use cpu_pool::{CpuPool, CpuPoolLimits, offload};
 pub use discovery::{DiscoveredModel, Discovery, ModelManifest, SkippedDir, discover_models};
 pub use error::{RemoteFailure, RuntimeError};
-pub use worker::Worker;
