@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use taskgate_runtime::Worker;
+use taskgate_runtime::offload;
 use taskgate_schemas::{ProducerId, TokenClassificationResult, TokenClassificationResults};
 
 use crate::pii::{PiiDetector, PiiEntity};
@@ -21,14 +21,12 @@ impl ModuleFactory for PiiRulesFactory {
 
     fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
         let detector = PiiDetector::new(parse_entities(spec)?);
-        let worker = Worker::spawn(&format!("pii-{}", spec.id), spec.max_concurrent_requests)
-            .map_err(|e| spec.runtime_error(e))?;
         let entities: Vec<Value> = detector
             .entities()
             .iter()
             .map(|e| Value::from(e.name()))
             .collect();
-        let module = Arc::new(PiiRules { detector, worker });
+        let module = Arc::new(PiiRules { detector });
         let mut builder = Model::builder(&spec.id, MODULE_NAME, "rules")
             .max_concurrent_requests(spec.max_concurrent_requests)
             .metadata("entities", Value::Array(entities))
@@ -75,7 +73,6 @@ fn parse_entities(spec: &ModelSpec) -> Result<Vec<PiiEntity>, ModuleError> {
 
 struct PiiRules {
     detector: PiiDetector,
-    worker: Worker,
 }
 
 impl Predict<TokenClassification> for PiiRules {
@@ -84,11 +81,10 @@ impl Predict<TokenClassification> for PiiRules {
         input: TaskInput<TokenClassification>,
     ) -> TaskFuture<TokenClassificationResults> {
         let detector = self.detector.clone();
-        let worker = self.worker.clone();
         let threshold = input.parameters.threshold.unwrap_or(0.0);
         Box::pin(async move {
             // Regex scanning of a multi-megabyte body is CPU work: keep it off the async threads.
-            let spans = worker.run(move || detector.detect(&input.inputs)).await?;
+            let spans = offload(move || detector.detect(&input.inputs)).await?;
             let results = spans
                 .into_iter()
                 .map(|span| TokenClassificationResult {

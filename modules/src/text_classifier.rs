@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use taskgate_runtime::bert::{SequenceClassifier, TextTokenizer, Truncation};
-use taskgate_runtime::{Batcher, Sequence};
+use taskgate_runtime::{Batcher, Sequence, offload};
 use taskgate_schemas::{ClassificationResult, ClassificationResults, ProducerId};
 
 use crate::encoder_settings::{EncoderSettings, check_list, sigmoid, softmax};
@@ -84,11 +84,15 @@ impl Predict<TextClassification> for TextClassifier {
         Box::pin(async move {
             let truncation =
                 Truncation::from_caikit(input.parameters.truncate_input_tokens.map(i64::from));
-            let tokens = this
-                .tokenizer
-                .encode(&input.inputs, truncation)
-                .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
-            let logits = this.logits(vec![tokens.sequence()]).await?.remove(0);
+            let (tokenizer, text) = (this.tokenizer.clone(), input.inputs);
+            let sequence = offload(move || {
+                let tokens = tokenizer
+                    .encode(&text, truncation)
+                    .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
+                Ok::<_, TaskError>(tokens.sequence())
+            })
+            .await??;
+            let logits = this.logits(vec![sequence]).await?.remove(0);
             let scores = if this.multi_label || logits.len() == 1 {
                 logits.iter().map(|l| sigmoid(*l)).collect()
             } else {

@@ -1,11 +1,12 @@
 //! Model runtimes: where inference actually happens. This crate knows nothing about HTTP or task
-//! shapes; it provides admission control, dedicated compute threads and model discovery that
-//! task modules build on.
+//! shapes; it provides admission control, dedicated compute threads, the pool for request-sized
+//! CPU work and model discovery that task modules build on.
 
 pub mod admission;
 pub mod batching;
 pub mod bert;
 pub mod chat_template;
+pub mod cpu_pool;
 pub mod discovery;
 pub mod error;
 pub mod generation;
@@ -16,10 +17,9 @@ pub mod sampling;
 #[cfg(test)]
 mod test_models;
 pub mod tuning;
-pub mod worker;
 
 pub use admission::{Admission, Permit};
 pub use batching::{BatchForward, Batcher, BatchingConfig, Sequence};
+pub use cpu_pool::{CpuPool, CpuPoolLimits, offload};
 pub use discovery::{DiscoveredModel, Discovery, ModelManifest, SkippedDir, discover_models};
 pub use error::{RemoteFailure, RuntimeError};
-pub use worker::Worker;

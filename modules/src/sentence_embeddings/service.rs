@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use taskgate_runtime::bert::{TextTokenizer, TokenizeError, Truncation};
-use taskgate_runtime::{Batcher, Sequence};
+use taskgate_runtime::{Batcher, Sequence, offload};
 
 use taskgate_schemas::ProducerId;
 
@@ -31,23 +31,31 @@ impl SentenceEmbeddings {
         }
     }
 
+    /// Tokenizes on the CPU pool (inputs may be megabytes), then embeds in the batcher.
     async fn embed_texts(
         &self,
-        texts: &[String],
-        paths: &[String],
+        call: EmbedCall,
         truncate_input_tokens: Option<i64>,
     ) -> Result<Embedded, TaskError> {
         let truncation = Truncation::from_caikit(truncate_input_tokens);
-        let mut sequences = Vec::with_capacity(texts.len());
-        for (text, path) in texts.iter().zip(paths) {
-            let tokens = self
-                .tokenizer
-                .encode(text, truncation)
-                .map_err(|e: TokenizeError| {
-                    TaskError::invalid_field(path.clone(), e.to_string())
-                })?;
-            sequences.push(Sequence::single(tokens.ids));
-        }
+        let tokenizer = self.tokenizer.clone();
+        let EmbedCall { texts, paths, .. } = call;
+        let sequences = offload(move || {
+            texts
+                .iter()
+                .zip(&paths)
+                .map(|(text, path)| {
+                    let tokens =
+                        tokenizer
+                            .encode(text, truncation)
+                            .map_err(|e: TokenizeError| {
+                                TaskError::invalid_field(path.clone(), e.to_string())
+                            })?;
+                    Ok(Sequence::single(tokens.ids))
+                })
+                .collect::<Result<Vec<_>, TaskError>>()
+        })
+        .await??;
         let token_count = sequences.iter().map(|s| s.len() as u64).sum();
         let vectors = self.batcher.run(sequences).await?;
         Ok(Embedded {
@@ -68,9 +76,6 @@ impl Embedder for SentenceEmbeddings {
 
     fn embed(&self, call: EmbedCall, truncate_input_tokens: Option<i64>) -> TaskFuture<Embedded> {
         let this = self.clone();
-        Box::pin(async move {
-            this.embed_texts(&call.texts, &call.paths, truncate_input_tokens)
-                .await
-        })
+        Box::pin(async move { this.embed_texts(call, truncate_input_tokens).await })
     }
 }

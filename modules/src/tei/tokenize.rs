@@ -1,6 +1,7 @@
 //! `tokenization` through `/tokenize`, with the model's special tokens counted but not listed
 //! (as in process).
 
+use taskgate_runtime::offload;
 use taskgate_schemas::TokenizationResults;
 
 use super::{Tei, check_texts};
@@ -16,10 +17,13 @@ impl Predict<Tokenization> for Tei {
             check_texts([(&input.inputs, "/inputs".to_string())])?;
             let client = this.clients.pick(&input)?;
             let tokens = client.tokenize(&input.inputs, &input.forwarded()).await?;
-            Ok(TokenizationResults {
-                results: token_spans(&input.inputs, &tokens.offsets),
+            let text = input.inputs;
+            // Slicing out every token of a megabyte input is CPU work.
+            Ok(offload(move || TokenizationResults {
+                results: token_spans(&text, &tokens.offsets),
                 token_count: tokens.offsets.len() as u64,
             })
+            .await?)
         })
     }
 }

@@ -13,11 +13,11 @@ use std::sync::atomic::Ordering;
 
 use futures::StreamExt;
 use serde_json::Value;
-use taskgate_runtime::RuntimeError;
 use taskgate_runtime::generation::{EngineConfig, GenerationEngine, GenerationStream};
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
 use taskgate_runtime::llama::LlamaModel;
 use taskgate_runtime::tuning::prompt::SoftPrompt;
+use taskgate_runtime::{RuntimeError, offload};
 use taskgate_schemas::{ProducerId, TokenizationResults};
 
 use crate::generation_family::{Generation, Generator, serve_generation_family};
@@ -223,7 +223,7 @@ impl TextGenerator {
         self.context_length
     }
 
-    /// Tokenizes (off the async threads: prompts can be long) and queues the generation.
+    /// Tokenizes (on the CPU pool: prompts can be long) and queues the generation.
     async fn submit(
         &self,
         input: TaskInput<TextGeneration>,
@@ -233,7 +233,7 @@ impl TextGenerator {
         } = input;
         let (tokenizer, prompt) = (self.tokenizer.clone(), self.soft_prompt.clone());
         let context = self.context_length - prompt.as_ref().map_or(0, |p| p.num_virtual_tokens());
-        let (request, inputs, parameters) = tokio::task::spawn_blocking(move || {
+        let (request, inputs, parameters) = offload(move || {
             let request = match &prompt {
                 Some(prompt) => {
                     generation_request(&prompt.verbalize(&inputs), &parameters, &tokenizer, context)
@@ -246,8 +246,7 @@ impl TextGenerator {
             };
             (request, inputs, parameters)
         })
-        .await
-        .map_err(|e| RuntimeError::Inference(format!("tokenization failed: {e}")))?;
+        .await?;
         let events = self.engine.submit(request?)?;
         let preface = if parameters.preserve_input_text.unwrap_or(false) {
             inputs
@@ -288,7 +287,7 @@ impl Predict<Tokenization> for TextGenerator {
         let tokenizer = self.tokenizer.clone();
         Box::pin(async move {
             let text = input.inputs;
-            tokio::task::spawn_blocking(move || {
+            offload(move || {
                 let (ids, offsets) = tokenizer
                     .encode_with_offsets(&text)
                     .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
@@ -297,8 +296,7 @@ impl Predict<Tokenization> for TextGenerator {
                     token_count: ids.len() as u64,
                 })
             })
-            .await
-            .map_err(|e| RuntimeError::Inference(format!("tokenization failed: {e}")))?
+            .await?
         })
     }
 }

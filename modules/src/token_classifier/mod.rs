@@ -7,8 +7,8 @@ pub mod aggregation;
 use std::sync::Arc;
 
 use serde_json::Value;
-use taskgate_runtime::Batcher;
 use taskgate_runtime::bert::{TextTokenizer, TokenClassifier, Truncation};
+use taskgate_runtime::{Batcher, offload};
 use taskgate_schemas::{ProducerId, TokenClassificationResults};
 
 use crate::encoder_settings::{EncoderSettings, softmax};
@@ -80,29 +80,36 @@ impl Predict<TokenClassification> for TokenClassifierService {
     ) -> TaskFuture<TokenClassificationResults> {
         let this = self.clone();
         Box::pin(async move {
+            let text = Arc::new(input.inputs);
             // Long texts are tagged up to the model limit rather than rejected: spans past it
-            // are simply not found.
-            let tokens = this
-                .tokenizer
-                .encode(&input.inputs, Truncation::ModelLimit)
-                .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
+            // are simply not found. Tokenizing them whole is CPU work, as is slicing the spans.
+            let (tokenizer, whole) = (this.tokenizer.clone(), text.clone());
+            let tokens = offload(move || {
+                tokenizer
+                    .encode(&whole, Truncation::ModelLimit)
+                    .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))
+            })
+            .await??;
             let logits = this.batcher.run(vec![tokens.sequence()]).await?.remove(0);
-            let scored: Vec<TokenScores> = logits
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !tokens.special[*i])
-                .map(|(i, row)| TokenScores {
-                    start: tokens.offsets[i].0,
-                    end: tokens.offsets[i].1,
-                    word: tokens.word_ids[i],
-                    probs: softmax(row),
-                })
-                .collect();
             let threshold = input.parameters.threshold.unwrap_or(0.0);
-            let results = aggregate(&input.inputs, &scored, &this.labels, this.aggregation)
-                .into_iter()
-                .filter(|r| r.score >= threshold)
-                .collect();
+            let results = offload(move || {
+                let scored: Vec<TokenScores> = logits
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !tokens.special[*i])
+                    .map(|(i, row)| TokenScores {
+                        start: tokens.offsets[i].0,
+                        end: tokens.offsets[i].1,
+                        word: tokens.word_ids[i],
+                        probs: softmax(row),
+                    })
+                    .collect();
+                aggregate(&text, &scored, &this.labels, this.aggregation)
+                    .into_iter()
+                    .filter(|r| r.score >= threshold)
+                    .collect()
+            })
+            .await?;
             Ok(TokenClassificationResults {
                 results,
                 producer_id: Some(ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))),

@@ -3,10 +3,11 @@
 //! copy of the weights.
 
 mod kv_cache;
+pub(crate) mod layer_math;
 mod model;
 mod qlinear;
+pub(crate) mod weights;
 
 pub use kv_cache::KvCache;
 pub use model::{LlamaConfig, LlamaModel, LogitsAt, argmax};
-pub(crate) use model::{causal_mask, repeat_kv, rope_tables};
 pub use qlinear::QLinear;

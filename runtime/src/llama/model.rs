@@ -1,10 +1,12 @@
 use std::path::Path;
 
-use candle_core::quantized::gguf_file;
-use candle_core::{D, DType, Device, Module, Result, Tensor};
+use candle_core::quantized::{QTensor, gguf_file};
+use candle_core::{D, DType, Module, Result, Tensor};
 
 use super::KvCache;
+use super::layer_math::{Keys, LayerWeights, Norm, Proj, Rope, causal_mask, layer_forward};
 use super::qlinear::QLinear;
+use super::weights::{GgufLinear, Layer, LlamaWeights};
 use crate::RuntimeError;
 
 /// Hyper-parameters from the GGUF metadata (`llama.*`).
@@ -44,28 +46,40 @@ impl LlamaConfig {
     }
 }
 
-struct Layer {
-    attn_norm: Tensor,
-    q: QLinear,
-    k: QLinear,
-    v: QLinear,
-    o: QLinear,
-    ffn_norm: Tensor,
-    gate: QLinear,
-    up: QLinear,
-    down: QLinear,
-}
-
 pub struct LlamaModel {
     pub config: LlamaConfig,
-    embeddings: Tensor,
-    layers: Vec<Layer>,
-    norm: Tensor,
-    output: QLinear,
-    /// RoPE tables `(context_length, head_dim / 2)`.
-    cos: Tensor,
-    sin: Tensor,
-    device: Device,
+    weights: LlamaWeights<QLinear>,
+}
+
+impl GgufLinear for QLinear {
+    fn from_qtensor(weight: QTensor) -> Result<Self> {
+        QLinear::from_qtensor(weight)
+    }
+
+    /// Quantized like the file stores it, for the same fast matmul as every other projection.
+    fn tied(_embeddings: &Tensor, read: impl FnOnce() -> Result<QTensor>) -> Result<Self> {
+        QLinear::from_qtensor(read()?)
+    }
+}
+
+/// Serving kernels: quantized matmuls and candle's fused norm, RoPE and softmax (none of which
+/// record a backward pass).
+impl LayerWeights for Layer<QLinear> {
+    fn project(&self, which: Proj, x: &Tensor) -> Result<Tensor> {
+        self.linear(which).forward(x)
+    }
+
+    fn rms_norm(&self, which: Norm, x: &Tensor, eps: f32) -> Result<Tensor> {
+        candle_nn::ops::rms_norm(x, self.norm(which), eps)
+    }
+
+    fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+        candle_nn::rotary_emb::rope_i(x, cos, sin)
+    }
+
+    fn softmax_last_dim(&self, scores: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::softmax_last_dim(scores)
+    }
 }
 
 impl LlamaModel {
@@ -79,47 +93,8 @@ impl LlamaModel {
         path: &Path,
         ct: &gguf_file::Content,
     ) -> std::result::Result<Self, RuntimeError> {
-        crate::gguf::load_tensors(path, ct, Self::from_gguf)
-    }
-
-    fn from_gguf(ct: &gguf_file::Content, file: &mut std::fs::File) -> Result<Self> {
-        let device = Device::Cpu;
-        let config = LlamaConfig::from_gguf(ct)?;
-        let mut tensor = |name: &str| ct.tensor(file, name, &device);
-        let dense = |q: candle_core::quantized::QTensor| q.dequantize(&Device::Cpu);
-        let embeddings = dense(tensor("token_embd.weight")?)?;
-        // Tied embeddings: files without `output.weight` reuse the token embedding matrix.
-        let output = match tensor("output.weight") {
-            Ok(q) => QLinear::from_qtensor(q)?,
-            Err(_) => QLinear::from_qtensor(tensor("token_embd.weight")?)?,
-        };
-        let norm = dense(tensor("output_norm.weight")?)?;
-        let mut layers = Vec::with_capacity(config.layers);
-        for i in 0..config.layers {
-            let mut q = |part: &str| tensor(&format!("blk.{i}.{part}.weight"));
-            layers.push(Layer {
-                attn_norm: dense(q("attn_norm")?)?,
-                q: QLinear::from_qtensor(q("attn_q")?)?,
-                k: QLinear::from_qtensor(q("attn_k")?)?,
-                v: QLinear::from_qtensor(q("attn_v")?)?,
-                o: QLinear::from_qtensor(q("attn_output")?)?,
-                ffn_norm: dense(q("ffn_norm")?)?,
-                gate: QLinear::from_qtensor(q("ffn_gate")?)?,
-                up: QLinear::from_qtensor(q("ffn_up")?)?,
-                down: QLinear::from_qtensor(q("ffn_down")?)?,
-            });
-        }
-        let (cos, sin) = rope_tables(&config, &device)?;
-        Ok(Self {
-            cos,
-            sin,
-            config,
-            embeddings,
-            layers,
-            norm,
-            output,
-            device,
-        })
+        let (config, weights) = crate::gguf::load_tensors(path, ct, LlamaWeights::read)?;
+        Ok(Self { config, weights })
     }
 
     /// Serves at most `tokens` of context (at most the file's): every sequence's KV cache, and
@@ -129,7 +104,7 @@ impl LlamaModel {
     }
 
     pub fn new_cache(&self) -> KvCache {
-        KvCache::new(self.layers.len(), self.config.context_length)
+        KvCache::new(self.weights.layers.len(), self.config.context_length)
     }
 
     /// Width of the input embeddings (what [`LlamaModel::forward_embeddings`] takes per token).
@@ -140,8 +115,7 @@ impl LlamaModel {
     /// Input embeddings of `tokens`: `(tokens, hidden_size)`. Callers may put learned vectors
     /// (soft prompts) before them and run the result with [`LlamaModel::forward_embeddings`].
     pub fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
-        let ids = Tensor::new(tokens, &self.device)?;
-        self.embeddings.index_select(&ids, 0)
+        self.weights.embed(tokens)
     }
 
     /// Runs `tokens` after what `cache` holds; returns the logits of the last position (vocab).
@@ -173,57 +147,34 @@ impl LlamaModel {
                 c.context_length
             );
         }
+        let w = &self.weights;
         let mut x = embeddings.to_dtype(DType::F32)?.unsqueeze(0)?;
-        let cos = self.cos.narrow(0, start, t)?;
-        let sin = self.sin.narrow(0, start, t)?;
+        let cos = w.cos.narrow(0, start, t)?;
+        let sin = w.sin.narrow(0, start, t)?;
+        let rope = Rope {
+            cos: &cos,
+            sin: &sin,
+        };
         // A single new token may attend to every cached position: no mask needed.
         let mask = if t > 1 {
-            Some(causal_mask(t, start, &self.device)?)
+            Some(causal_mask(t, start, &w.device)?)
         } else {
             None
         };
-        let group = c.heads / c.kv_heads;
-        for (index, layer) in self.layers.iter().enumerate() {
-            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, c.rms_eps)?;
-            let heads = |m: &QLinear, n: usize| -> Result<Tensor> {
-                m.forward(&h)?
-                    .reshape((1, t, n, c.head_dim))?
-                    .transpose(1, 2)?
-                    .contiguous()
+        for (index, layer) in w.layers.iter().enumerate() {
+            let keys = Keys::Cached {
+                cache: &mut *cache,
+                layer: index,
             };
-            let q = candle_nn::rotary_emb::rope_i(&heads(&layer.q, c.heads)?, &cos, &sin)?;
-            let k = candle_nn::rotary_emb::rope_i(&heads(&layer.k, c.kv_heads)?, &cos, &sin)?;
-            let v = heads(&layer.v, c.kv_heads)?;
-            let (k, v) = cache.append(index, &k, &v)?;
-            // Each query head attends to its group's KV head. Folding the group into the rows
-            // of one matmul would avoid this copy, but changes the GEMM's row blocking between
-            // prompt and decode steps, and the Q8_1-quantized activations amplify that
-            // rounding difference into different tokens.
-            let k = repeat_kv(&k, group)?;
-            let v = repeat_kv(&v, group)?;
-            let scores = (q.matmul(&k.t()?)? / (c.head_dim as f64).sqrt())?;
-            let scores = match &mask {
-                Some(mask) => scores.broadcast_add(mask)?,
-                None => scores,
-            };
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let attended = probs
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .reshape((1, t, c.embedding))?;
-            x = (layer.o.forward(&attended)? + x)?;
-            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, c.rms_eps)?;
-            let gated =
-                (candle_nn::ops::silu(&layer.gate.forward(&h)?)? * layer.up.forward(&h)?)?;
-            x = (layer.down.forward(&gated)? + x)?;
+            x = layer_forward(layer, c, &x, &rope, mask.as_ref(), keys)?;
         }
         cache.advance(t);
         let x = match at {
             LogitsAt::Last => x.narrow(1, t - 1, 1)?,
             LogitsAt::All => x,
         };
-        let x = candle_nn::ops::rms_norm(&x, &self.norm, c.rms_eps)?;
-        let logits = self.output.forward(&x)?.squeeze(0)?.to_dtype(DType::F32)?;
+        let x = candle_nn::ops::rms_norm(&x, &w.norm, c.rms_eps)?;
+        let logits = w.output.forward(&x)?.squeeze(0)?.to_dtype(DType::F32)?;
         match at {
             LogitsAt::Last => logits.squeeze(0),
             LogitsAt::All => Ok(logits),
@@ -237,51 +188,6 @@ impl LlamaModel {
 pub enum LogitsAt {
     Last,
     All,
-}
-
-/// RoPE `(cos, sin)` tables `(context_length, head_dim / 2)`, shared with the trainable forward
-/// pass in `tuning` so both compute the same angles.
-pub(crate) fn rope_tables(config: &LlamaConfig, device: &Device) -> Result<(Tensor, Tensor)> {
-    let half = config.head_dim / 2;
-    let inv_freq: Vec<f32> = (0..half)
-        .map(|i| {
-            1.0 / config
-                .rope_base
-                .powf(2.0 * i as f32 / config.head_dim as f32)
-        })
-        .collect();
-    let positions = Tensor::arange(0u32, config.context_length as u32, device)?
-        .to_dtype(DType::F32)?
-        .reshape((config.context_length, 1))?;
-    let angles = positions.matmul(&Tensor::from_vec(inv_freq, (1, half), device)?)?;
-    Ok((angles.cos()?, angles.sin()?))
-}
-
-/// `(t, start + t)`: query `i` (absolute `start + i`) sees keys up to `start + i`.
-pub(crate) fn causal_mask(t: usize, start: usize, device: &Device) -> Result<Tensor> {
-    let total = start + t;
-    let values: Vec<f32> = (0..t)
-        .flat_map(|i| {
-            (0..total).map(move |j| {
-                if j > start + i {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
-                }
-            })
-        })
-        .collect();
-    Tensor::from_vec(values, (t, total), device)
-}
-
-pub(crate) fn repeat_kv(x: &Tensor, times: usize) -> Result<Tensor> {
-    if times == 1 {
-        return Ok(x.clone());
-    }
-    let (b, n, t, d) = x.dims4()?;
-    x.unsqueeze(2)?
-        .expand((b, n, times, t, d))?
-        .reshape((b, n * times, t, d))
 }
 
 /// Index of the largest logit (greedy decoding).

@@ -6,40 +6,55 @@
 //! drops the gradient through them. This copy holds the weights dequantized to f32 once, runs
 //! every projection through [`FrozenLinear`] (input gradients only), and uses candle's composed
 //! norm, RoPE and softmax, which do record one. It runs whole sequences (no KV cache) with a
-//! causal mask and mirrors `LlamaModel::forward_embeddings` step by step, including the
-//! interleaved RoPE that GGUF's permuted Q/K weights need.
+//! causal mask through the same layer computation as serving (`crate::llama::layer_math`) and
+//! the same loader, so only the kernels differ.
 
 use std::path::Path;
 
-use candle_core::quantized::gguf_file;
+use candle_core::quantized::{QTensor, gguf_file};
 use candle_core::{D, DType, Device, Result, Tensor};
 
 use super::frozen_linear::FrozenLinear;
 use crate::RuntimeError;
-use crate::llama::{LlamaConfig, causal_mask, repeat_kv, rope_tables};
-
-struct Layer {
-    attn_norm: Tensor,
-    q: FrozenLinear,
-    k: FrozenLinear,
-    v: FrozenLinear,
-    o: FrozenLinear,
-    ffn_norm: Tensor,
-    gate: FrozenLinear,
-    up: FrozenLinear,
-    down: FrozenLinear,
-}
+use crate::llama::LlamaConfig;
+use crate::llama::layer_math::{Keys, LayerWeights, Norm, Proj, Rope, causal_mask, layer_forward};
+use crate::llama::weights::{GgufLinear, Layer, LlamaWeights};
 
 pub struct TrainableLlama {
     pub config: LlamaConfig,
-    /// `(vocab, hidden)`; also the output head's weight when the file ties them.
-    embeddings: Tensor,
-    layers: Vec<Layer>,
-    norm: Tensor,
-    output: FrozenLinear,
-    cos: Tensor,
-    sin: Tensor,
-    device: Device,
+    /// The token embeddings are also the output head's weight when the file ties them.
+    weights: LlamaWeights<FrozenLinear>,
+}
+
+impl GgufLinear for FrozenLinear {
+    fn from_qtensor(weight: QTensor) -> Result<Self> {
+        FrozenLinear::new(weight.dequantize(&Device::Cpu)?.to_dtype(DType::F32)?)
+    }
+
+    /// Shares the embedding table rather than holding a second f32 copy of it.
+    fn tied(embeddings: &Tensor, _read: impl FnOnce() -> Result<QTensor>) -> Result<Self> {
+        FrozenLinear::new(embeddings.clone())
+    }
+}
+
+/// Differentiable kernels: frozen projections (input gradients only) and candle's composed
+/// norm, RoPE and softmax, which record a backward pass where the fused ones do not.
+impl LayerWeights for Layer<FrozenLinear> {
+    fn project(&self, which: Proj, x: &Tensor) -> Result<Tensor> {
+        self.linear(which).forward(x)
+    }
+
+    fn rms_norm(&self, which: Norm, x: &Tensor, eps: f32) -> Result<Tensor> {
+        candle_nn::ops::rms_norm_slow(x, self.norm(which), eps)
+    }
+
+    fn rope(&self, x: &Tensor, cos: &Tensor, sin: &Tensor) -> Result<Tensor> {
+        candle_nn::rotary_emb::rope_i_slow(x, cos, sin)
+    }
+
+    fn softmax_last_dim(&self, scores: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::softmax(scores, D::Minus1)
+    }
 }
 
 impl TrainableLlama {
@@ -53,53 +68,8 @@ impl TrainableLlama {
         path: &Path,
         ct: &gguf_file::Content,
     ) -> std::result::Result<Self, RuntimeError> {
-        crate::gguf::load_tensors(path, ct, Self::from_gguf)
-    }
-
-    fn from_gguf(ct: &gguf_file::Content, file: &mut std::fs::File) -> Result<Self> {
-        let device = Device::Cpu;
-        let config = LlamaConfig::from_gguf(ct)?;
-        // One tensor is dequantized at a time, so loading peaks at the f32 model plus one matrix.
-        let mut dense = |name: &str| -> Result<Tensor> {
-            ct.tensor(file, name, &device)?
-                .dequantize(&device)?
-                .to_dtype(DType::F32)
-        };
-        let embeddings = dense("token_embd.weight")?;
-        // Tied embeddings: files without `output.weight` reuse the token embedding matrix.
-        let output = if ct.tensor_infos.contains_key("output.weight") {
-            FrozenLinear::new(dense("output.weight")?)?
-        } else {
-            FrozenLinear::new(embeddings.clone())?
-        };
-        let norm = dense("output_norm.weight")?;
-        let mut layers = Vec::with_capacity(config.layers);
-        for i in 0..config.layers {
-            let mut part = |name: &str| dense(&format!("blk.{i}.{name}.weight"));
-            let mut linear = |name: &str| FrozenLinear::new(part(name)?);
-            layers.push(Layer {
-                q: linear("attn_q")?,
-                k: linear("attn_k")?,
-                v: linear("attn_v")?,
-                o: linear("attn_output")?,
-                gate: linear("ffn_gate")?,
-                up: linear("ffn_up")?,
-                down: linear("ffn_down")?,
-                attn_norm: part("attn_norm")?,
-                ffn_norm: part("ffn_norm")?,
-            });
-        }
-        let (cos, sin) = rope_tables(&config, &device)?;
-        Ok(Self {
-            config,
-            embeddings,
-            layers,
-            norm,
-            output,
-            cos,
-            sin,
-            device,
-        })
+        let (config, weights) = crate::gguf::load_tensors(path, ct, LlamaWeights::read)?;
+        Ok(Self { config, weights })
     }
 
     pub fn hidden_size(&self) -> usize {
@@ -107,18 +77,17 @@ impl TrainableLlama {
     }
 
     pub fn device(&self) -> &Device {
-        &self.device
+        &self.weights.device
     }
 
     /// The token embedding table `(vocab, hidden)`, frozen.
     pub fn embedding_table(&self) -> &Tensor {
-        &self.embeddings
+        &self.weights.embeddings
     }
 
     /// Input embeddings of `tokens`: `(tokens, hidden)`, carrying no gradient.
     pub fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
-        let ids = Tensor::new(tokens, &self.device)?;
-        self.embeddings.index_select(&ids, 0)
+        self.weights.embed(tokens)
     }
 
     /// Final-normed hidden states `(batch, t, hidden)` of input embeddings `(batch, t, hidden)`,
@@ -137,41 +106,24 @@ impl TrainableLlama {
         if t > c.context_length {
             candle_core::bail!("{t} positions exceed the context of {}", c.context_length);
         }
-        let cos = self.cos.narrow(0, 0, t)?;
-        let sin = self.sin.narrow(0, 0, t)?;
-        let mask = causal_mask(t, 0, &self.device)?;
-        let group = c.heads / c.kv_heads;
+        let w = &self.weights;
+        let cos = w.cos.narrow(0, 0, t)?;
+        let sin = w.sin.narrow(0, 0, t)?;
+        let rope = Rope {
+            cos: &cos,
+            sin: &sin,
+        };
+        let mask = causal_mask(t, 0, &w.device)?;
         let mut x = embeddings.to_dtype(DType::F32)?;
-        for layer in &self.layers {
-            let h = candle_nn::ops::rms_norm_slow(&x, &layer.attn_norm, c.rms_eps)?;
-            let heads = |m: &FrozenLinear, n: usize| -> Result<Tensor> {
-                m.forward(&h)?
-                    .reshape((b, t, n, c.head_dim))?
-                    .transpose(1, 2)?
-                    .contiguous()
-            };
-            let q = candle_nn::rotary_emb::rope_i_slow(&heads(&layer.q, c.heads)?, &cos, &sin)?;
-            let k = candle_nn::rotary_emb::rope_i_slow(&heads(&layer.k, c.kv_heads)?, &cos, &sin)?;
-            let v = heads(&layer.v, c.kv_heads)?;
-            let k = repeat_kv(&k, group)?.contiguous()?;
-            let v = repeat_kv(&v, group)?.contiguous()?;
-            let scores = (q.matmul(&k.t()?)? / (c.head_dim as f64).sqrt())?;
-            let probs = candle_nn::ops::softmax(&scores.broadcast_add(&mask)?, D::Minus1)?;
-            let attended = probs
-                .matmul(&v)?
-                .transpose(1, 2)?
-                .reshape((b, t, c.embedding))?;
-            x = (layer.o.forward(&attended)? + x)?;
-            let h = candle_nn::ops::rms_norm_slow(&x, &layer.ffn_norm, c.rms_eps)?;
-            let gated = (layer.gate.forward(&h)?.silu()? * layer.up.forward(&h)?)?;
-            x = (layer.down.forward(&gated)? + x)?;
+        for layer in &w.layers {
+            x = layer_forward(layer, c, &x, &rope, Some(&mask), Keys::Fresh)?;
         }
-        candle_nn::ops::rms_norm_slow(&x, &self.norm, c.rms_eps)
+        candle_nn::ops::rms_norm_slow(&x, &w.norm, c.rms_eps)
     }
 
     /// Logits `(..., vocab)` of final-normed hidden states `(..., hidden)`.
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        self.output.forward(hidden)
+        self.weights.output.forward(hidden)
     }
 }
 
