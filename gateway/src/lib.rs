@@ -2,7 +2,6 @@
 //! and explorer, configuration and serving.
 
 pub mod app;
-pub mod backend_config;
 pub mod body;
 pub mod call_headers;
 pub mod config;
@@ -11,6 +10,7 @@ pub mod grpc;
 pub mod info;
 pub mod json_schemas;
 pub mod logging;
+pub mod model_config;
 pub mod models;
 pub mod openapi;
 pub mod request_id;
