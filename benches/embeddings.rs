@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use taskgate_gateway::GatewayBuilder;
 use taskgate_gateway::serve::Server;
-use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog};
+use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleSettings};
 use taskgate_runtime::bert::{EmbeddingModel, Truncation};
 use taskgate_runtime::{BatchForward, Sequence};
 
@@ -83,7 +83,10 @@ fn in_process(dir: &Path) -> Vec<f64> {
 }
 
 async fn over_http(dir: &Path, clients: usize) -> f64 {
-    let mut spec = ModelSpec::new("all-minilm", "sentence-embeddings");
+    let mut spec = ModelSpec::new(
+        "all-minilm",
+        ModuleSettings::SentenceEmbeddings(Default::default()),
+    );
     spec.path = Some(dir.to_path_buf());
     spec.max_concurrent_requests = 256;
     let registry = ModelRegistry::new();

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use taskgate_modules::tuning::tuned_classifier;
-use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog};
+use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleSettings};
 use taskgate_runtime::bert::{EmbeddingModel, Truncation};
 use taskgate_runtime::gguf::{GgufTokenizer, read_content};
 use taskgate_runtime::tuning::prompt::{
@@ -99,7 +99,10 @@ fn labelled(records: &[Value], vectors: Vec<Vec<f32>>) -> HeadExamples {
 }
 
 fn classifier() -> Value {
-    let mut spec = ModelSpec::new("all-minilm", "sentence-embeddings");
+    let mut spec = ModelSpec::new(
+        "all-minilm",
+        ModuleSettings::SentenceEmbeddings(Default::default()),
+    );
     spec.path = Some(Path::new(ROOT).join("models/all-minilm"));
     let registry = ModelRegistry::new();
     registry

@@ -85,6 +85,71 @@ fn check_config_names_the_bad_key_and_reason() {
     assert!(text.contains("is not valid YAML"), "{text}");
 }
 
+#[test]
+fn check_config_refuses_keys_of_another_backend_or_module() {
+    let path = temp_file(
+        "teikey.yaml",
+        "models:\n  - id: llm\n    backend:\n      kind: openai\n      endpoint: http://127.0.0.1:9\n      max_client_batch_size: 8\n",
+    );
+    let (ok, text) = check_config(&path);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(
+            "models[0].backend.max_client_batch_size: unknown field 'max_client_batch_size'"
+        ),
+        "{text}"
+    );
+
+    let path = temp_file(
+        "modulekey.yaml",
+        "models:\n  - id: emails\n    module: pii-rules\n    config:\n      aggregation: max\n",
+    );
+    let (ok, text) = check_config(&path);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("models[0].config.aggregation: unknown field 'aggregation'"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_model_directory_manifest_is_checked_like_the_config() {
+    let dir = std::env::temp_dir().join(format!("taskgate-{}-manifests", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("emails")).unwrap();
+    let config = temp_file(
+        "manifests.yaml",
+        &format!("models_dir: {}\nmodels: []\n", dir.display()),
+    );
+    for (manifest, expected) in [
+        (
+            "module: pii-rules\nconfig:\n  entitys: [EMAIL]\n",
+            "model 'emails': config key 'config.entitys': unknown key",
+        ),
+        (
+            "module: pii-rules\nconfig:\n  entities: EMAIL\n",
+            "model 'emails': config key 'config.entities': invalid type",
+        ),
+        (
+            "module: tei\nconfig:\n  endpoint: http://127.0.0.1:9\n  task: embeddings\n  api: chat\n",
+            "model 'emails': config key 'config.api': unknown key",
+        ),
+    ] {
+        std::fs::write(dir.join("emails/taskgate.yaml"), manifest).unwrap();
+        let (ok, text) = check_config(&config);
+        assert!(!ok, "{manifest}: {text}");
+        assert!(text.contains(expected), "{manifest}: {text}");
+    }
+    std::fs::write(
+        dir.join("emails/taskgate.yaml"),
+        "module: pii-rules\nconfig:\n  entities: [EMAIL]\n",
+    )
+    .unwrap();
+    let (ok, text) = check_config(&config);
+    assert!(ok && text.contains("serves emails"), "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[tokio::test]
 async fn file_and_environment_configure_the_server() {
     let path = temp_file(

@@ -11,8 +11,9 @@ use taskgate_schemas::FieldError;
 use utoipa::ToSchema;
 
 use crate::app::DEFAULT_MAX_BODY_BYTES;
-pub use crate::backend_config::{BackendConfig, BackendKind};
+pub use crate::model_config::{ModelConfig, Serving};
 pub use crate::training_config::TrainingConfig;
+pub use taskgate_modules::{BackendKind, BackendSettings, ModuleSettings};
 
 /// Prefix of environment overrides; `__` separates nesting levels
 /// (`TASKGATE_HTTP__PORT=9000` sets `http.port`).
@@ -20,7 +21,7 @@ pub const ENV_PREFIX: &str = "TASKGATE_";
 /// Names the config file itself rather than a key in it.
 pub const CONFIG_FILE_ENV: &str = "TASKGATE_CONFIG";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub http: HttpConfig,
@@ -46,6 +47,7 @@ pub struct Config {
     #[schema(minimum = 100, example = 10000)]
     pub remote_health_check_ms: u64,
     /// Models to serve (besides those found in `models_dir`).
+    #[schema(default = json!([{"id": "pii-rules", "module": "pii-rules"}]))]
     pub models: Vec<ModelConfig>,
     pub training: TrainingConfig,
 }
@@ -109,31 +111,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// One model: its id, and either the in-process module that serves it (with the module's
-/// settings) or the remote runtime that does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    /// The `model_id` clients send.
-    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", example = "pii-rules")]
-    pub id: String,
-    /// The in-process module implementing it (give this or `backend`).
-    #[serde(default)]
-    #[schema(min_length = 1, example = "pii-rules")]
-    pub module: Option<String>,
-    /// Module-specific settings.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub config: Option<Value>,
-    /// A remote runtime serving it (give this or `module`).
-    #[serde(default)]
-    pub backend: Option<BackendConfig>,
-    /// Overrides the global `max_concurrent_requests` for this model.
-    #[serde(default)]
-    #[schema(minimum = 1)]
-    pub max_concurrent_requests: Option<usize>,
-}
-
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
@@ -166,9 +143,7 @@ impl Default for Config {
             remote_health_check_ms: 10_000,
             models: vec![ModelConfig {
                 id: "pii-rules".into(),
-                module: Some("pii-rules".into()),
-                config: None,
-                backend: None,
+                serving: Serving::InProcess(ModuleSettings::PiiRules(Default::default())),
                 max_concurrent_requests: None,
             }],
             training: TrainingConfig::default(),
@@ -252,33 +227,25 @@ impl Config {
 
     /// Validates a merged document and turns it into a `Config`.
     pub fn from_value(doc: Value) -> Result<Self, ConfigError> {
-        let errors = validate(&doc);
+        let mut errors = validate(&doc);
+        if errors.is_empty() {
+            errors = crate::model_config::serving_errors(&doc);
+        }
         if !errors.is_empty() {
             return Err(ConfigError::Invalid(errors));
         }
-        let config: Self = serde_json::from_value(doc)
-            .map_err(|e| ConfigError::Invalid(vec![FieldError::new("", e.to_string())]))?;
-        let errors: Vec<FieldError> = config
-            .models
-            .iter()
-            .enumerate()
-            .filter_map(|(i, model)| {
-                let reason = match (&model.module, &model.backend, &model.config) {
-                    (Some(_), None, _) | (None, Some(_), None) => return None,
-                    (Some(_), Some(_), _) => "give either `module` or `backend`, not both",
-                    (None, None, _) => "give `module` (in process) or `backend` (remote)",
-                    (None, Some(_), Some(_)) => {
-                        "a remote model's settings go in `backend`, not `config`"
-                    }
-                };
-                Some(FieldError::new(format!("/models/{i}"), reason))
-            })
-            .collect();
-        if errors.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid(errors))
-        }
+        serde_path_to_error::deserialize(doc).map_err(|e| {
+            let pointer: String = e
+                .path()
+                .iter()
+                .filter_map(|segment| match segment {
+                    serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+                    serde_path_to_error::Segment::Map { key } => Some(format!("/{key}")),
+                    _ => None,
+                })
+                .collect();
+            ConfigError::Invalid(vec![FieldError::new(pointer, e.into_inner().to_string())])
+        })
     }
 
     pub fn listen_address(&self) -> String {
@@ -298,7 +265,7 @@ fn socket_address(host: &str, port: u32) -> String {
     }
 }
 
-/// The config's JSON Schema (also written to `schemas/json/config.json`).
+/// The config's JSON Schema (also written to `schemas/json/Config.json`).
 pub fn schema() -> Value {
     taskgate_schemas::json_schema::standalone::<Config>()
 }
@@ -397,7 +364,7 @@ mod tests {
             "backend": {"kind": "tgis", "endpoint": "http://10.0.0.7:8033"}}]}))
         .unwrap();
         assert_eq!(
-            remote.models[0].backend.as_ref().unwrap().kind,
+            remote.models[0].backend().unwrap().kind(),
             BackendKind::Tgis
         );
         let err = Config::from_value(json!({"models": [{"id": "a"},
@@ -418,6 +385,96 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("models[0].backend.kind"), "{err}");
+    }
+
+    #[test]
+    fn each_backend_kind_takes_only_its_own_keys() {
+        let err = Config::from_value(json!({"models": [{"id": "llm", "backend": {
+            "kind": "openai", "endpoint": "http://h:8000", "max_client_batch_size": 8}}]}))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "models[0].backend.max_client_batch_size: unknown field 'max_client_batch_size'"
+            ),
+            "{err}"
+        );
+        let tei = Config::from_value(json!({"models": [{"id": "emb", "backend": {
+            "kind": "tei", "endpoint": "http://h:8080", "task": "embeddings",
+            "max_client_batch_size": 8, "retries": 0}}]}))
+        .unwrap();
+        let Some(BackendSettings::Tei(settings)) = tei.models[0].backend() else {
+            panic!("{:?} is not a tei backend", tei.models[0]);
+        };
+        assert_eq!(settings.own.max_client_batch_size, Some(8));
+        assert_eq!(settings.common.retries, Some(0));
+        let err = Config::from_value(json!({"models": [{"id": "emb", "backend": {
+            "kind": "tei", "endpoint": "http://h:8080", "task": "embeddings", "retries": 11,
+            "api": "chat"}}]}))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("models[0].backend.api: unknown field 'api'"),
+            "{err}"
+        );
+        assert!(
+            err.contains("models[0].backend.retries: 11 is greater than"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_modules_config_takes_only_that_modules_keys() {
+        let err = Config::from_value(json!({"models": [
+            {"id": "pii", "module": "pii-rules", "config": {"entities": ["EMAIL"], "path": "x"}},
+            {"id": "gen", "module": "text-generation", "config": {"max_sequences": 0}}]}))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("models[0].config.path: unknown field 'path'"),
+            "{err}"
+        );
+        assert!(
+            err.contains("models[1].config.max_sequences: 0 is less than the minimum of 1"),
+            "{err}"
+        );
+        let config = Config::from_value(json!({"models": [{"id": "ner",
+            "module": "token-classifier", "config": {"path": "m", "aggregation": "max"}}]}))
+        .unwrap();
+        let Serving::InProcess(ModuleSettings::TokenClassifier(settings)) =
+            &config.models[0].serving
+        else {
+            panic!("{:?} is not a token classifier", config.models[0]);
+        };
+        assert_eq!(settings.common.path.as_deref(), Some(Path::new("m")));
+        assert_eq!(
+            settings.own.aggregation,
+            Some(taskgate_modules::token_classifier::aggregation::Aggregation::Max)
+        );
+    }
+
+    #[test]
+    fn the_schema_has_one_closed_sub_schema_per_backend_kind_and_module() {
+        let schema = schema();
+        let defs = schema["$defs"].as_object().unwrap();
+        for name in [
+            "OpenaiBackend",
+            "TgisBackend",
+            "KserveV2Backend",
+            "TeiBackend",
+        ] {
+            assert_eq!(defs[name]["additionalProperties"], false, "{name}");
+        }
+        for module in ModuleSettings::NAMES {
+            let camel: String = module
+                .split('-')
+                .map(|p| p[..1].to_uppercase() + &p[1..])
+                .collect();
+            let def = &defs[&format!("{camel}Config")];
+            assert_eq!(def["additionalProperties"], false, "{module}: {def}");
+        }
+        assert!(defs["TgisBackend"]["properties"].get("endpoint").is_some());
+        assert!(defs["TgisBackend"]["properties"].get("normalize").is_none());
     }
 
     #[test]

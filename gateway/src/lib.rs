@@ -3,13 +3,13 @@
 
 pub mod app;
 pub mod authorize;
-pub mod backend_config;
 pub mod call_headers;
 pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod json_schemas;
 pub mod logging;
+pub mod model_config;
 pub mod models;
 pub mod openapi;
 pub mod pipeline;

@@ -23,35 +23,10 @@ pub fn build_registry(
 ) -> Result<ModelRegistry, ModuleError> {
     let registry = ModelRegistry::new();
     for model in &config.models {
-        // A remote backend is served by the module that speaks its protocol, with the backend
-        // settings as that module's config.
-        let (module, settings) = match (&model.module, &model.backend) {
-            (_, Some(backend)) => {
-                let mut settings = serde_json::to_value(backend)
-                    .expect("backend settings serialize. This is a bug.");
-                if let Some(map) = settings.as_object_mut() {
-                    map.remove("kind");
-                }
-                (backend.kind.module().to_string(), settings)
-            }
-            (Some(module), None) => (module.clone(), model.config.clone().unwrap_or_default()),
-            (None, None) => {
-                return Err(ModuleError::InvalidConfig {
-                    model: model.id.clone(),
-                    key: "module".into(),
-                    reason: "give `module` (in process) or `backend` (remote)".into(),
-                });
-            }
-        };
-        let spec = ModelSpec {
-            id: model.id.clone(),
-            module,
-            config: settings,
-            path: None,
-            max_concurrent_requests: model
-                .max_concurrent_requests
-                .unwrap_or(config.max_concurrent_requests),
-        };
+        let mut spec = ModelSpec::new(&model.id, model.settings());
+        spec.max_concurrent_requests = model
+            .max_concurrent_requests
+            .unwrap_or(config.max_concurrent_requests);
         registry.insert(catalog.build(&spec)?)?;
     }
     let discovery = discover_models(Path::new(&config.models_dir));
@@ -59,13 +34,10 @@ pub fn build_registry(
         tracing::warn!(path = %skipped.path.display(), reason = %skipped.reason, "not a model directory, skipped");
     }
     for found in discovery.models {
-        let spec = ModelSpec {
-            id: found.id,
-            module: found.manifest.module,
-            config: found.manifest.config,
-            path: Some(found.path),
-            max_concurrent_requests: config.max_concurrent_requests,
-        };
+        // A manifest's `config:` is read into the same typed settings as a config file's.
+        let mut spec = ModelSpec::parse(found.id, &found.manifest.module, found.manifest.config)?;
+        spec.path = Some(found.path);
+        spec.max_concurrent_requests = config.max_concurrent_requests;
         registry.insert(catalog.build(&spec)?)?;
     }
     for model in registry.models() {

@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use prost::Message;
 use serde_json::{Value, json};
-use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, TaskError};
+use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleSettings, TaskError};
 use tower::ServiceExt;
 
 use crate::GatewayBuilder;
@@ -32,7 +32,7 @@ fn gateway() -> GatewayBuilder {
     let registry = ModelRegistry::new();
     for id in ["open", "secret"] {
         let model = ModuleCatalog::standard()
-            .build(&ModelSpec::new(id, "pii-rules"))
+            .build(&ModelSpec::new(id, ModuleSettings::PiiRules(Default::default())))
             .unwrap();
         registry.insert(model).unwrap();
     }

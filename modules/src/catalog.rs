@@ -1,11 +1,10 @@
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::kserve::KserveFactory;
 use crate::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
+use crate::module_settings::ModuleSettings;
 use crate::openai::OpenAiFactory;
 use crate::pii_rules::PiiRulesFactory;
 use crate::sentence_embeddings::SentenceEmbeddingsFactory;
@@ -20,23 +19,46 @@ use crate::{Model, ModuleError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
     pub id: String,
-    pub module: String,
-    /// Module-specific settings (a JSON object, or null for the defaults).
-    pub config: Value,
+    /// The module serving it, with its typed settings.
+    pub settings: ModuleSettings,
     /// The model directory, when it came from one.
     pub path: Option<PathBuf>,
     pub max_concurrent_requests: usize,
 }
 
 impl ModelSpec {
-    pub fn new(id: impl Into<String>, module: impl Into<String>) -> Self {
+    pub fn new(id: impl Into<String>, settings: ModuleSettings) -> Self {
         Self {
             id: id.into(),
-            module: module.into(),
-            config: Value::Null,
+            settings,
             path: None,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
+    }
+
+    /// A model of `module` whose `config` (a map, or null for the defaults) is read as that
+    /// module's settings: the way a model directory's manifest describes its model.
+    pub fn parse(id: impl Into<String>, module: &str, config: Value) -> Result<Self, ModuleError> {
+        let id = id.into();
+        let settings = ModuleSettings::parse(module, config)
+            .ok_or_else(|| ModuleError::UnknownModule {
+                model: id.clone(),
+                module: module.to_string(),
+                known: ModuleSettings::NAMES
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
+            })?
+            .map_err(|e| ModuleError::InvalidConfig {
+                model: id.clone(),
+                key: format!("config.{}", e.key),
+                reason: e.reason,
+            })?;
+        Ok(Self::new(id, settings))
+    }
+
+    pub fn module(&self) -> &'static str {
+        self.settings.module()
     }
 
     /// The runtime could not load or start this model.
@@ -55,54 +77,43 @@ impl ModelSpec {
             reason: reason.into(),
         }
     }
+
+    /// The model's files: `configured` (its `path:`) when given, else the directory the model
+    /// was discovered in.
+    pub fn model_path(&self, configured: Option<&Path>) -> Result<PathBuf, ModuleError> {
+        match (configured, &self.path) {
+            (Some(path), _) => Ok(path.to_path_buf()),
+            (None, Some(found)) => Ok(found.clone()),
+            (None, None) => Err(self.config_error("path", "required: the model path")),
+        }
+    }
 }
 
-/// Builds models of one module from their spec.
-pub trait ModuleFactory: Send + Sync {
-    /// The name used in configs (`module: <name>`).
-    fn name(&self) -> &'static str;
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError>;
-}
-
-/// The modules this build knows, by name.
-#[derive(Clone, Default)]
-pub struct ModuleCatalog {
-    factories: BTreeMap<&'static str, Arc<dyn ModuleFactory>>,
-}
+/// Builds models with the modules this build ships, each from its own typed settings.
+#[derive(Clone, Copy, Default)]
+pub struct ModuleCatalog;
 
 impl ModuleCatalog {
     /// Every module shipped with taskgate.
     pub fn standard() -> Self {
-        Self::default()
-            .with(Arc::new(KserveFactory))
-            .with(Arc::new(PiiRulesFactory))
-            .with(Arc::new(SentenceEmbeddingsFactory))
-            .with(Arc::new(TextClassifierFactory))
-            .with(Arc::new(TextGenerationFactory))
-            .with(Arc::new(TgisFactory))
-            .with(Arc::new(OpenAiFactory))
-            .with(Arc::new(TeiFactory))
-            .with(Arc::new(TokenClassifierFactory))
+        Self
     }
 
-    pub fn with(mut self, factory: Arc<dyn ModuleFactory>) -> Self {
-        self.factories.insert(factory.name(), factory);
-        self
-    }
-
-    pub fn names(&self) -> Vec<&'static str> {
-        self.factories.keys().copied().collect()
+    pub fn names(&self) -> &'static [&'static str] {
+        ModuleSettings::NAMES
     }
 
     pub fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let factory =
-            self.factories
-                .get(spec.module.as_str())
-                .ok_or_else(|| ModuleError::UnknownModule {
-                    model: spec.id.clone(),
-                    module: spec.module.clone(),
-                    known: self.names().iter().map(|n| n.to_string()).collect(),
-                })?;
-        factory.build(spec)
+        match &spec.settings {
+            ModuleSettings::KserveV2(s) => KserveFactory::build(spec, s),
+            ModuleSettings::Openai(s) => OpenAiFactory::build(spec, s),
+            ModuleSettings::PiiRules(s) => PiiRulesFactory::build(spec, s),
+            ModuleSettings::SentenceEmbeddings(s) => SentenceEmbeddingsFactory::build(spec, s),
+            ModuleSettings::Tei(s) => TeiFactory::build(spec, s),
+            ModuleSettings::TextClassifier(s) => TextClassifierFactory::build(spec, s),
+            ModuleSettings::TextGeneration(s) => TextGenerationFactory::build(spec, s),
+            ModuleSettings::Tgis(s) => TgisFactory::build(spec, s),
+            ModuleSettings::TokenClassifier(s) => TokenClassifierFactory::build(spec, s),
+        }
     }
 }

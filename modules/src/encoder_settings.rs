@@ -2,48 +2,73 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Map, Value};
+use serde::Deserialize;
 use taskgate_runtime::BatchingConfig;
+use utoipa::ToSchema;
 
-use crate::module_config::ModuleConfig;
+use crate::settings::{positive, struct_settings};
 use crate::{ModelSpec, ModuleError};
 
 /// Texts one request may carry (`max_client_batch_size`).
 pub const DEFAULT_MAX_CLIENT_BATCH_SIZE: usize = 64;
 
+/// An in-process encoder: where its files are and how its calls are batched.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EncoderSettings {
+    /// The model directory (default: the directory the model was found in).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, example = "models/all-minilm")]
+    pub path: Option<PathBuf>,
+    /// Most tokens one forward pass batches together (default 16384).
+    #[serde(default)]
+    #[schema(minimum = 1, example = 16384)]
+    pub max_batch_tokens: Option<u64>,
+    /// Most texts one call may send (default 64); longer lists are refused with 400.
+    #[serde(default)]
+    #[schema(minimum = 1, example = 64)]
+    pub max_client_batch_size: Option<u64>,
+    /// Texts waiting for a forward pass before calls are refused with 429 (default: the
+    /// model's `max_concurrent_requests`).
+    #[serde(default)]
+    #[schema(minimum = 1, example = 64)]
+    pub queue_capacity: Option<u64>,
+}
+
+struct_settings!(EncoderSettings);
+
+/// An encoder's settings with defaults applied and values checked.
+pub struct EncoderSetup {
     pub path: PathBuf,
     pub batching: BatchingConfig,
     pub max_client_batch_size: usize,
-    /// The module-specific keys (validated against the module's list).
-    pub extra: Map<String, Value>,
 }
 
-const COMMON_KEYS: [&str; 4] = [
-    "path",
-    "max_batch_tokens",
-    "max_client_batch_size",
-    "queue_capacity",
-];
-
 impl EncoderSettings {
-    /// Parses `spec.config`; `extra_keys` are the module's own keys.
-    pub fn parse(spec: &ModelSpec, extra_keys: &[&str]) -> Result<Self, ModuleError> {
-        let allowed: Vec<&str> = COMMON_KEYS.iter().chain(extra_keys).copied().collect();
-        let config = ModuleConfig::parse(spec, &allowed)?;
+    pub fn setup(&self, spec: &ModelSpec) -> Result<EncoderSetup, ModuleError> {
         let defaults = BatchingConfig::default();
-        Ok(Self {
-            path: config.path()?,
+        let count = |key: &str, value: Option<u64>, default: usize| {
+            positive(key, value, default).map_err(|e| spec.config_error(&e.key, e.reason))
+        };
+        Ok(EncoderSetup {
+            path: spec.model_path(self.path.as_deref())?,
             batching: BatchingConfig {
-                max_batch_tokens: config.positive("max_batch_tokens", defaults.max_batch_tokens)?,
-                queue_capacity: config.positive("queue_capacity", spec.max_concurrent_requests)?,
+                max_batch_tokens: count(
+                    "max_batch_tokens",
+                    self.max_batch_tokens,
+                    defaults.max_batch_tokens,
+                )?,
+                queue_capacity: count(
+                    "queue_capacity",
+                    self.queue_capacity,
+                    spec.max_concurrent_requests,
+                )?,
             },
-            max_client_batch_size: config
-                .positive("max_client_batch_size", DEFAULT_MAX_CLIENT_BATCH_SIZE)?,
-            extra: extra_keys
-                .iter()
-                .filter_map(|k| config.get(k).map(|v| (k.to_string(), v.clone())))
-                .collect(),
+            max_client_batch_size: count(
+                "max_client_batch_size",
+                self.max_client_batch_size,
+                DEFAULT_MAX_CLIENT_BATCH_SIZE,
+            )?,
         })
     }
 }

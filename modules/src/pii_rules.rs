@@ -2,25 +2,36 @@
 
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::Value;
 use taskgate_runtime::offload;
 use taskgate_schemas::{ProducerId, TokenClassificationResult, TokenClassificationResults};
 
 use crate::pii::{PiiDetector, PiiEntity};
+use crate::settings::struct_settings;
 use crate::tasks::TokenClassification;
-use crate::{Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskFuture, TaskInput};
+use crate::{Model, ModelSpec, ModuleError, Predict, TaskFuture, TaskInput};
 
 pub const MODULE_NAME: &str = "pii-rules";
 
+/// `config:` of a `pii-rules` model.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PiiRulesSettings {
+    /// The entity types to find (default: every type): EMAIL, PHONE, URL, IP_ADDRESS,
+    /// CREDIT_CARD, IBAN.
+    #[serde(default)]
+    #[schema(min_items = 1, example = json!(["EMAIL", "CREDIT_CARD"]))]
+    pub entities: Option<Vec<String>>,
+}
+
+struct_settings!(PiiRulesSettings);
+
 pub struct PiiRulesFactory;
 
-impl ModuleFactory for PiiRulesFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let detector = PiiDetector::new(parse_entities(spec)?);
+impl PiiRulesFactory {
+    pub fn build(spec: &ModelSpec, settings: &PiiRulesSettings) -> Result<Model, ModuleError> {
+        let detector = PiiDetector::new(entities(spec, settings)?);
         let entities: Vec<Value> = detector
             .entities()
             .iter()
@@ -38,35 +49,20 @@ impl ModuleFactory for PiiRulesFactory {
     }
 }
 
-/// `config: {entities: [EMAIL, ...]}`; absent means every entity type.
-fn parse_entities(spec: &ModelSpec) -> Result<Vec<PiiEntity>, ModuleError> {
-    let config = match &spec.config {
-        Value::Null => return Ok(PiiEntity::ALL.to_vec()),
-        Value::Object(map) => map,
-        other => return Err(spec.config_error("", format!("expected a map, got {other}"))),
-    };
-    if let Some(unknown) = config.keys().find(|k| *k != "entities") {
-        return Err(spec.config_error(unknown, "unknown key (expected: entities)"));
-    }
-    let Some(entities) = config.get("entities") else {
+/// The configured entity types; absent means every type.
+fn entities(spec: &ModelSpec, settings: &PiiRulesSettings) -> Result<Vec<PiiEntity>, ModuleError> {
+    let Some(names) = &settings.entities else {
         return Ok(PiiEntity::ALL.to_vec());
     };
-    let Value::Array(items) = entities else {
-        return Err(spec.config_error("entities", "expected a list of entity names"));
-    };
-    if items.is_empty() {
+    if names.is_empty() {
         return Err(spec.config_error("entities", "must name at least one entity type"));
     }
-    items
+    names
         .iter()
         .enumerate()
-        .map(|(i, item)| {
-            let key = format!("entities[{i}]");
-            let name = item
-                .as_str()
-                .ok_or_else(|| spec.config_error(&key, "expected an entity name"))?;
+        .map(|(i, name)| {
             name.parse()
-                .map_err(|reason: String| spec.config_error(&key, reason))
+                .map_err(|reason: String| spec.config_error(&format!("entities[{i}]"), reason))
         })
         .collect()
 }
@@ -111,27 +107,20 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn spec(config: Value) -> ModelSpec {
-        ModelSpec {
-            config,
-            ..ModelSpec::new("pii", MODULE_NAME)
-        }
+    fn build(config: Value) -> Result<Model, ModuleError> {
+        crate::ModuleCatalog::standard().build(&ModelSpec::parse("pii", MODULE_NAME, config)?)
     }
 
     #[test]
     fn config_errors_name_the_key() {
-        let err = PiiRulesFactory
-            .build(&spec(json!({"entities": ["EMAIL", "SSN"]})))
-            .unwrap_err();
+        let err = build(json!({"entities": ["EMAIL", "SSN"]})).unwrap_err();
         let text = err.to_string();
         assert!(
             text.starts_with("model 'pii': config key 'config.entities[1]':"),
             "{text}"
         );
         assert!(text.contains("SSN"), "{text}");
-        let err = PiiRulesFactory
-            .build(&spec(json!({"entitys": []})))
-            .unwrap_err();
+        let err = build(json!({"entitys": []})).unwrap_err();
         assert!(
             err.to_string().contains("'config.entitys': unknown key"),
             "{err}"
@@ -140,9 +129,7 @@ mod tests {
 
     #[tokio::test]
     async fn serves_token_classification_with_the_configured_entities() {
-        let model = PiiRulesFactory
-            .build(&spec(json!({"entities": ["PHONE"]})))
-            .unwrap();
+        let model = build(json!({"entities": ["PHONE"]})).unwrap();
         assert_eq!(model.tasks(), ["token-classification"]);
         let handler = model.unary::<TokenClassification>().unwrap();
         let out = handler

@@ -1,42 +1,103 @@
 //! What every remote backend's config has in common (where the runtime is, the name it knows
-//! the model by, timeouts, retries, circuit breaker, allowed route overrides), read once, and
-//! the per-call choice among the configured endpoints.
+//! the model by, timeouts, retries, circuit breaker, allowed route overrides, TLS), declared
+//! once and shared by every backend kind, and the per-call choice among the configured
+//! endpoints.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use taskgate_runtime::RuntimeError;
 use taskgate_runtime::remote::resilience::RetryPolicy;
 use taskgate_runtime::remote::tls::TlsFiles;
 use taskgate_runtime::remote::{RemoteClient, RemoteEndpoint};
+use utoipa::ToSchema;
 
 use crate::model::LiveMetadata;
-use crate::module_config::ModuleConfig;
 use crate::remote_health::Probe;
+use crate::settings::{SettingsError, positive, struct_settings};
 use crate::{ModelSpec, ModuleError, Task, TaskError, TaskInput};
 
-/// The config keys [`RemoteSettings::parse`] reads.
-pub const REMOTE_KEYS: [&str; 10] = [
-    "endpoint",
-    "model_name",
-    "connect_timeout_ms",
-    "request_timeout_ms",
-    "stream_idle_timeout_ms",
-    "retries",
-    "circuit_failures",
-    "circuit_cooldown_ms",
-    "route_overrides",
-    "tls",
-];
-
-/// `REMOTE_KEYS` followed by a module's own keys.
-pub fn keys_with(own: &[&'static str]) -> Vec<&'static str> {
-    REMOTE_KEYS.iter().chain(own).copied().collect()
+/// Where a remotely served model runs and how long to wait for it: the keys every backend
+/// kind shares.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteSettings {
+    /// The runtime's URL.
+    #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = "^https?://",
+        example = "http://127.0.0.1:8033"
+    )]
+    pub endpoint: String,
+    /// The name the runtime knows the model by (default: the model's `id`).
+    #[serde(default, deserialize_with = "crate::settings::non_empty")]
+    #[schema(min_length = 1, example = "granite-3b")]
+    pub model_name: Option<String>,
+    /// Default 5000.
+    #[serde(default)]
+    #[schema(minimum = 1, example = 5000)]
+    pub connect_timeout_ms: Option<u64>,
+    /// Limit for a unary call, and for a stream to start (default 60000); beyond it → 504.
+    #[serde(default)]
+    #[schema(minimum = 1, example = 60000)]
+    pub request_timeout_ms: Option<u64>,
+    /// Longest silence between two streamed messages (default 30000); beyond it the stream
+    /// ends with a 504 error event.
+    #[serde(default)]
+    #[schema(minimum = 1, example = 30000)]
+    pub stream_idle_timeout_ms: Option<u64>,
+    /// Retries of a call the remote never ran (unreachable or busy), with exponential backoff
+    /// and jitter (default 2). A stream is never retried once it has started.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 10, example = 2)]
+    pub retries: Option<u64>,
+    /// Failures in a row (unreachable, timed out, remote error) that open the circuit; while
+    /// open, calls fail fast with 503 (default 5).
+    #[serde(default)]
+    #[schema(minimum = 1, example = 5)]
+    pub circuit_failures: Option<u64>,
+    /// How long an open circuit waits before letting one probe call through (default 10000).
+    #[serde(default)]
+    #[schema(minimum = 1, example = 10000)]
+    pub circuit_cooldown_ms: Option<u64>,
+    /// Other endpoints of the same model a call may choose with the `x-route-info` header (or
+    /// gRPC metadata). Any other value is refused with 400, so the header cannot point taskgate
+    /// at an arbitrary address.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["http://10.0.0.8:8033"]))]
+    pub route_overrides: Option<Vec<String>>,
+    /// TLS to the runtime: a CA to trust instead of the system's, and a client certificate for
+    /// mutual TLS. An `https://` endpoint uses TLS with the system's roots without it.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
 }
 
-pub struct RemoteSettings {
+/// PEM files for TLS to a remote runtime, read at start-up.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// CA certificate(s) the runtime's certificate must chain to.
+    #[serde(default, deserialize_with = "crate::settings::non_empty")]
+    #[schema(min_length = 1, example = "/etc/taskgate/remote-ca.pem")]
+    pub ca_file: Option<String>,
+    /// Client certificate chain for mutual TLS (with `key_file`).
+    #[serde(default, deserialize_with = "crate::settings::non_empty")]
+    #[schema(min_length = 1, example = "/etc/taskgate/client.pem")]
+    pub cert_file: Option<String>,
+    /// The client certificate's private key (PKCS#8, PKCS#1 or SEC1 PEM).
+    #[serde(default, deserialize_with = "crate::settings::non_empty")]
+    #[schema(min_length = 1, example = "/etc/taskgate/client.key")]
+    pub key_file: Option<String>,
+}
+
+struct_settings!(RemoteSettings);
+
+/// A remote model's endpoint, ready to connect to.
+pub struct RemoteTarget {
     pub endpoint: RemoteEndpoint,
     /// The name the runtime knows the model by (default: the model's id).
     pub model_name: String,
@@ -44,103 +105,84 @@ pub struct RemoteSettings {
     pub routes: Vec<String>,
 }
 
-fn millis(config: &ModuleConfig, key: &str, default: usize) -> Result<Duration, ModuleError> {
-    Ok(Duration::from_millis(config.positive(key, default)? as u64))
+fn millis(key: &str, value: Option<u64>, default: usize) -> Result<Duration, SettingsError> {
+    Ok(Duration::from_millis(positive(key, value, default)? as u64))
 }
 
-fn is_http_url(url: &str) -> bool {
-    url.starts_with("http://") || url.starts_with("https://")
+fn http_url(url: &str) -> Option<String> {
+    (url.starts_with("http://") || url.starts_with("https://"))
+        .then(|| url.trim_end_matches('/').to_string())
 }
 
-/// `tls: {ca_file, cert_file, key_file}`, the files read now.
-fn tls_files(config: &ModuleConfig) -> Result<TlsFiles, ModuleError> {
-    let Some(tls) = config.get("tls") else {
-        return Ok(TlsFiles::default());
-    };
-    let serde_json::Value::Object(tls) = tls else {
-        return Err(config.error("tls", "expected a map of ca_file, cert_file, key_file"));
-    };
-    let mut paths = [None, None, None];
-    for (key, value) in tls {
-        let slot = match key.as_str() {
-            "ca_file" => 0,
-            "cert_file" => 1,
-            "key_file" => 2,
-            _ => {
-                return Err(config.error(
-                    &format!("tls.{key}"),
-                    "unknown key (expected one of: ca_file, cert_file, key_file)",
-                ));
-            }
-        };
-        let path = value
-            .as_str()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| config.error(&format!("tls.{key}"), "expected a file path"))?;
-        paths[slot] = Some(PathBuf::from(path));
+impl TlsSettings {
+    /// The files, read now.
+    fn read(&self) -> Result<TlsFiles, SettingsError> {
+        TlsFiles::read(
+            self.ca_file.as_deref().map(Path::new),
+            self.cert_file.as_deref().map(Path::new),
+            self.key_file.as_deref().map(Path::new),
+        )
+        .map_err(|(key, reason)| SettingsError::new(format!("tls.{key}"), reason))
     }
-    let [ca, cert, key] = paths;
-    TlsFiles::read(ca.as_deref(), cert.as_deref(), key.as_deref())
-        .map_err(|(key, reason)| config.error(&format!("tls.{key}"), reason))
 }
 
 impl RemoteSettings {
-    /// `example` shows the endpoint's form in the error when it is missing.
-    pub fn parse(
-        config: &ModuleConfig,
-        spec: &ModelSpec,
-        example: &str,
-    ) -> Result<Self, ModuleError> {
-        let url = match config.get("endpoint") {
-            Some(serde_json::Value::String(url)) if is_http_url(url) => {
-                url.trim_end_matches('/').to_string()
-            }
-            _ => {
-                return Err(config.error(
-                    "endpoint",
-                    format!("required: the runtime's URL, e.g. {example}"),
-                ));
-            }
-        };
-        let model_name = match config.get("model_name") {
-            None => spec.id.clone(),
-            Some(serde_json::Value::String(name)) if !name.is_empty() => name.clone(),
-            Some(_) => return Err(config.error("model_name", "expected a non-empty string")),
-        };
-        let routes = match config.get("route_overrides") {
-            None => Vec::new(),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|item| match item.as_str() {
-                    Some(u) if is_http_url(u) => Ok(u.trim_end_matches('/').to_string()),
-                    _ => Err(config.error("route_overrides", "expected http(s) URLs")),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(config.error("route_overrides", "expected a list of URLs")),
+    /// The endpoint these settings describe, with their values checked and the TLS files read;
+    /// `example` shows the endpoint's form in the error when it is not an http(s) URL.
+    pub fn target(&self, spec: &ModelSpec, example: &str) -> Result<RemoteTarget, ModuleError> {
+        self.check(spec, example)
+            .map_err(|e| spec.config_error(&e.key, e.reason))
+    }
+
+    fn check(&self, spec: &ModelSpec, example: &str) -> Result<RemoteTarget, SettingsError> {
+        let url = http_url(&self.endpoint).ok_or_else(|| {
+            SettingsError::new(
+                "endpoint",
+                format!("required: the runtime's URL, e.g. {example}"),
+            )
+        })?;
+        let routes = self
+            .route_overrides
+            .iter()
+            .flatten()
+            .map(|u| {
+                http_url(u)
+                    .ok_or_else(|| SettingsError::new("route_overrides", "expected http(s) URLs"))
+            })
+            .collect::<Result<_, _>>()?;
+        let retries = match self.retries.unwrap_or(2) {
+            n @ 0..=10 => n as u32,
+            _ => return Err(SettingsError::new("retries", "at most 10")),
         };
         let endpoint = RemoteEndpoint {
             url,
-            connect_timeout: millis(config, "connect_timeout_ms", 5_000)?,
-            request_timeout: millis(config, "request_timeout_ms", 60_000)?,
-            stream_idle_timeout: millis(config, "stream_idle_timeout_ms", 30_000)?,
+            connect_timeout: millis("connect_timeout_ms", self.connect_timeout_ms, 5_000)?,
+            request_timeout: millis("request_timeout_ms", self.request_timeout_ms, 60_000)?,
+            stream_idle_timeout: millis(
+                "stream_idle_timeout_ms",
+                self.stream_idle_timeout_ms,
+                30_000,
+            )?,
             retry: RetryPolicy {
-                retries: match config.non_negative("retries", 2)? {
-                    n @ 0..=10 => n as u32,
-                    _ => return Err(config.error("retries", "at most 10")),
-                },
+                retries,
                 ..RetryPolicy::default()
             },
-            circuit_failures: config.positive("circuit_failures", 5)? as u32,
-            circuit_cooldown: millis(config, "circuit_cooldown_ms", 10_000)?,
-            tls: tls_files(config)?,
+            circuit_failures: positive("circuit_failures", self.circuit_failures, 5)? as u32,
+            circuit_cooldown: millis("circuit_cooldown_ms", self.circuit_cooldown_ms, 10_000)?,
+            tls: match &self.tls {
+                Some(tls) => tls.read()?,
+                None => TlsFiles::default(),
+            },
         };
-        Ok(Self {
+        Ok(RemoteTarget {
             endpoint,
-            model_name,
+            model_name: self.model_name.clone().unwrap_or_else(|| spec.id.clone()),
             routes,
         })
     }
+}
 
+impl RemoteTarget {
     /// One client for the endpoint and one per route override, made by `connect`.
     pub fn connect<C>(
         &self,

@@ -13,9 +13,7 @@ use taskgate_schemas::{ClassificationResult, ClassificationResults, ProducerId};
 use crate::encoder_settings::{EncoderSettings, check_list, sigmoid, softmax};
 use crate::rerank_family::{PairCall, PairScorer, PairScores, serve_rerank_family};
 use crate::tasks::TextClassification;
-use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
-};
+use crate::{Model, ModelSpec, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
 
 pub const MODULE_NAME: &str = "text-classifier";
 
@@ -34,13 +32,9 @@ fn producer() -> ProducerId {
     ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
 }
 
-impl ModuleFactory for TextClassifierFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let settings = EncoderSettings::parse(spec, &[])?;
+impl TextClassifierFactory {
+    pub fn build(spec: &ModelSpec, settings: &EncoderSettings) -> Result<Model, ModuleError> {
+        let settings = settings.setup(spec)?;
         let (forward, info) =
             SequenceClassifier::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
         let batcher = Batcher::spawn(&format!("classify-{}", spec.id), forward, settings.batching)

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use taskgate_gateway::GatewayBuilder;
 use taskgate_gateway::serve::Server;
-use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog};
+use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleSettings};
 use tokio::sync::oneshot;
 
 /// The real `taskgate` binary, serving.
@@ -255,7 +255,7 @@ impl Drop for InProcessServer {
 /// A registry with the default `pii-rules` model.
 pub fn pii_registry() -> ModelRegistry {
     let registry = ModelRegistry::new();
-    let spec = ModelSpec::new("pii-rules", "pii-rules");
+    let spec = ModelSpec::new("pii-rules", ModuleSettings::PiiRules(Default::default()));
     let model = ModuleCatalog::standard().build(&spec).unwrap();
     registry.insert(model).unwrap();
     registry

@@ -15,8 +15,8 @@ use taskgate_schemas::ProducerId;
 use crate::embedding_tasks::serve_embedding_family;
 use crate::remote_settings::Routed;
 use crate::tasks::TextClassification;
-use crate::{Model, ModelSpec, ModuleError, ModuleFactory};
-use settings::{KserveSettings, KserveTask};
+use crate::{Model, ModelSpec, ModuleError};
+pub use settings::{KserveOptions, KserveSettings, KserveTask, KserveTransport};
 
 pub const MODULE_NAME: &str = "kserve-v2";
 
@@ -33,13 +33,9 @@ fn producer() -> ProducerId {
     ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
 }
 
-impl ModuleFactory for KserveFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let settings = KserveSettings::parse(spec)?;
+impl KserveFactory {
+    pub fn build(spec: &ModelSpec, settings: &KserveSettings) -> Result<Model, ModuleError> {
+        let settings = settings.setup(spec)?;
         let model = settings.model.clone();
         let clients = settings
             .remote

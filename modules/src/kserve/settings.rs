@@ -1,119 +1,169 @@
-//! The `kserve-v2` module's config: the remote settings every backend shares, plus which task
-//! the model serves, the protocol, and the tensors texts go in and numbers come out of. A key
-//! that does not apply to the chosen task or protocol is refused rather than ignored.
+//! The `kserve-v2` backend's settings: the remote settings every backend shares, plus which
+//! task the model serves, the protocol, and the tensors texts go in and numbers come out of. A
+//! key that does not apply to the chosen task or protocol is refused rather than ignored.
 
-use serde_json::Value;
+use serde::Deserialize;
 use taskgate_runtime::remote::kserve::{KserveModel, KserveProtocol};
+use utoipa::ToSchema;
 
-use crate::module_config::ModuleConfig;
-use crate::remote_settings::{RemoteSettings, keys_with};
+use crate::remote_settings::{RemoteSettings, RemoteTarget};
+use crate::settings::{Flat, SettingsError, struct_settings};
 use crate::{ModelSpec, ModuleError};
 
-const OWN_KEYS: [&str; 6] = [
-    "protocol",
-    "task",
-    "labels",
-    "input_name",
-    "output_name",
-    "raw_contents",
-];
+/// `kserve-v2` settings: [`RemoteSettings`] and [`KserveOptions`] side by side.
+pub type KserveSettings = Flat<RemoteSettings, KserveOptions>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A text model on a KServe v2 server: its task, protocol and tensors, besides the remote
+/// settings every backend shares.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KserveOptions {
+    /// REST (`POST /v2/models/{name}/infer`, default) or gRPC
+    /// (`inference.GRPCInferenceService/ModelInfer`).
+    #[serde(default)]
+    pub protocol: Option<KserveTransport>,
+    /// Required: what the model's output means.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub task: Option<KserveTask>,
+    /// `task: text-classification` only, required there: the class names, in the order of
+    /// the output's columns.
+    #[serde(default, deserialize_with = "labels")]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["negative", "neutral", "positive"]))]
+    pub labels: Option<Vec<String>>,
+    /// The BYTES input tensor the texts go in, as shape `[n]` (default `text`).
+    #[serde(default, deserialize_with = "crate::settings::non_empty")]
+    #[schema(min_length = 1, example = "text")]
+    pub input_name: Option<String>,
+    /// The output to request by name, of shape `[n, d]` or `[n]` and a number datatype
+    /// (default: the first output the server answers).
+    #[serde(default, deserialize_with = "crate::settings::non_empty")]
+    #[schema(min_length = 1, example = "embedding")]
+    pub output_name: Option<String>,
+    /// `protocol: grpc` only: send the texts in `raw_input_contents` (the server then answers
+    /// in `raw_output_contents`) instead of typed `contents` (default false).
+    #[serde(default, deserialize_with = "crate::settings::flag")]
+    pub raw_contents: Option<bool>,
+}
+
+struct_settings!(KserveOptions);
+
+const LABELS_EXPECTED: &str =
+    "required for text-classification: the class names, in the order of the output's columns";
+
+/// Labels are non-empty names; anything else is reported on `labels` itself.
+fn labels<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let Some(items) = Option::<Vec<serde_json::Value>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            serde_json::Value::String(label) if !label.is_empty() => Ok(label),
+            _ => Err(serde::de::Error::custom(LABELS_EXPECTED)),
+        })
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
+/// How taskgate talks to a KServe v2 server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case", try_from = "String")]
+#[schema(as = KserveProtocol)]
+pub enum KserveTransport {
+    Rest,
+    Grpc,
+}
+
+impl TryFrom<String> for KserveTransport {
+    type Error = &'static str;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        match name.as_str() {
+            "rest" => Ok(Self::Rest),
+            "grpc" => Ok(Self::Grpc),
+            _ => Err("expected rest or grpc"),
+        }
+    }
+}
+
+/// What a `kserve-v2` model's output means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
 pub enum KserveTask {
+    /// The embedding tasks (embeddings, sentence similarity, rerank by cosine).
     Embeddings,
+    /// `text-classification`, from per-class scores.
     TextClassification,
 }
 
-pub struct KserveSettings {
-    pub remote: RemoteSettings,
+/// A `kserve-v2` model's settings with defaults applied and values checked.
+pub struct KserveSetup {
+    pub remote: RemoteTarget,
     pub model: KserveModel,
     pub task: KserveTask,
     /// Class names in the order of the output's columns (text-classification only).
     pub labels: Vec<String>,
 }
 
-fn optional_name(config: &ModuleConfig, key: &str) -> Result<Option<String>, ModuleError> {
-    match config.get(key) {
-        None => Ok(None),
-        Some(Value::String(name)) if !name.is_empty() => Ok(Some(name.clone())),
-        Some(_) => Err(config.error(key, "expected a non-empty string")),
-    }
-}
-
-fn task(config: &ModuleConfig) -> Result<KserveTask, ModuleError> {
-    const EXPECTED: &str = "required: embeddings or text-classification";
-    match config.get("task").and_then(Value::as_str) {
-        Some("embeddings") => Ok(KserveTask::Embeddings),
-        Some("text-classification") => Ok(KserveTask::TextClassification),
-        _ => Err(config.error("task", EXPECTED)),
-    }
-}
-
-fn protocol(config: &ModuleConfig) -> Result<KserveProtocol, ModuleError> {
-    let raw_contents = match config.get("raw_contents") {
-        None => None,
-        Some(Value::Bool(raw)) => Some(*raw),
-        Some(_) => return Err(config.error("raw_contents", "expected true or false")),
-    };
-    match (config.get("protocol").map(Value::as_str), raw_contents) {
-        (None | Some(Some("rest")), None) => Ok(KserveProtocol::Rest),
-        (None | Some(Some("rest")), Some(_)) => {
-            Err(config.error("raw_contents", "applies only to protocol: grpc"))
+impl KserveOptions {
+    fn protocol(&self) -> Result<KserveProtocol, SettingsError> {
+        match (
+            self.protocol.unwrap_or(KserveTransport::Rest),
+            self.raw_contents,
+        ) {
+            (KserveTransport::Rest, None) => Ok(KserveProtocol::Rest),
+            (KserveTransport::Rest, Some(_)) => Err(SettingsError::new(
+                "raw_contents",
+                "applies only to protocol: grpc",
+            )),
+            (KserveTransport::Grpc, raw) => Ok(KserveProtocol::Grpc {
+                raw_contents: raw.unwrap_or(false),
+            }),
         }
-        (Some(Some("grpc")), raw) => Ok(KserveProtocol::Grpc {
-            raw_contents: raw.unwrap_or(false),
-        }),
-        _ => Err(config.error("protocol", "expected rest or grpc")),
     }
-}
 
-fn labels(config: &ModuleConfig, task: KserveTask) -> Result<Vec<String>, ModuleError> {
-    let given = config.get("labels");
-    if task != KserveTask::TextClassification {
-        return match given {
-            None => Ok(Vec::new()),
-            Some(_) => Err(config.error("labels", "applies only to task: text-classification")),
+    fn labels(&self, task: KserveTask) -> Result<Vec<String>, SettingsError> {
+        let error = |reason: &str| SettingsError::new("labels", reason);
+        if task != KserveTask::TextClassification {
+            return match self.labels {
+                None => Ok(Vec::new()),
+                Some(_) => Err(error("applies only to task: text-classification")),
+            };
+        }
+        let labels = match &self.labels {
+            Some(labels) if !labels.is_empty() => labels.clone(),
+            _ => return Err(error(LABELS_EXPECTED)),
         };
+        if let Some(twice) = labels
+            .iter()
+            .enumerate()
+            .find_map(|(i, l)| labels[..i].contains(l).then_some(l))
+        {
+            return Err(error(&format!("'{twice}' is listed twice")));
+        }
+        Ok(labels)
     }
-    const EXPECTED: &str =
-        "required for text-classification: the class names, in the order of the output's columns";
-    let Some(Value::Array(items)) = given else {
-        return Err(config.error("labels", EXPECTED));
-    };
-    let labels: Vec<String> = items
-        .iter()
-        .filter_map(|item| item.as_str().filter(|s| !s.is_empty()).map(String::from))
-        .collect();
-    if labels.is_empty() || labels.len() != items.len() {
-        return Err(config.error("labels", EXPECTED));
-    }
-    if let Some(twice) = labels
-        .iter()
-        .enumerate()
-        .find_map(|(i, l)| labels[..i].contains(l).then_some(l))
-    {
-        return Err(config.error("labels", format!("'{twice}' is listed twice")));
-    }
-    Ok(labels)
 }
 
 impl KserveSettings {
-    pub fn parse(spec: &ModelSpec) -> Result<Self, ModuleError> {
-        let config = ModuleConfig::parse(spec, &keys_with(&OWN_KEYS))?;
-        let remote = RemoteSettings::parse(
-            &config,
-            spec,
-            "http://host:8080 (REST) or http://host:8081 (gRPC)",
-        )?;
-        let task = task(&config)?;
+    pub fn setup(&self, spec: &ModelSpec) -> Result<KserveSetup, ModuleError> {
+        let remote = self
+            .common
+            .target(spec, "http://host:8080 (REST) or http://host:8081 (gRPC)")?;
+        let error = |e: SettingsError| spec.config_error(&e.key, e.reason);
+        let options = &self.own;
+        let task = options.task.ok_or_else(|| {
+            spec.config_error("task", "required: embeddings or text-classification")
+        })?;
         let model = KserveModel {
             name: remote.model_name.clone(),
-            input_name: optional_name(&config, "input_name")?.unwrap_or_else(|| "text".into()),
-            output_name: optional_name(&config, "output_name")?,
-            protocol: protocol(&config)?,
+            input_name: options.input_name.clone().unwrap_or_else(|| "text".into()),
+            output_name: options.output_name.clone(),
+            protocol: options.protocol().map_err(error)?,
         };
-        Ok(Self {
-            labels: labels(&config, task)?,
+        Ok(KserveSetup {
+            labels: options.labels(task).map_err(error)?,
             remote,
             model,
             task,

@@ -2,10 +2,12 @@ use serde_json::json;
 
 use super::*;
 
-fn parse(config: serde_json::Value) -> Result<KserveSettings, String> {
-    let mut spec = ModelSpec::new("m", "kserve-v2");
-    spec.config = config;
-    KserveSettings::parse(&spec).map_err(|e| e.to_string())
+fn parse(config: serde_json::Value) -> Result<KserveSetup, String> {
+    let spec = ModelSpec::parse("m", "kserve-v2", config).map_err(|e| e.to_string())?;
+    let crate::ModuleSettings::KserveV2(settings) = &spec.settings else {
+        return Err(format!("{:?} is not a kserve-v2 model", spec.settings));
+    };
+    settings.setup(&spec).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -6,6 +6,7 @@
 mod embeddings;
 mod generation;
 mod request;
+mod settings;
 
 use std::sync::Arc;
 
@@ -18,13 +19,13 @@ use crate::embedding_tasks::serve_embedding_family;
 use crate::generation_family::{
     Generation, Generator, remote_ended_early, serve_generation_family,
 };
-use crate::module_config::ModuleConfig;
-use crate::remote_settings::{RemoteSettings, Routed, keys_with};
+use crate::remote_settings::Routed;
 use crate::tasks::TextGeneration;
-use crate::{Model, ModelSpec, ModuleError, ModuleFactory, TaskError, TaskFuture, TaskInput};
+use crate::{Model, ModelSpec, ModuleError, TaskError, TaskFuture, TaskInput};
 use embeddings::OpenAiEmbedder;
 use generation::{Shape, events};
 use request::{Dialect, body};
+pub use settings::{OpenAiApi, OpenAiDialect, OpenAiOptions, OpenAiSettings};
 
 pub const MODULE_NAME: &str = "openai";
 
@@ -42,51 +43,34 @@ struct OpenAiGenerator {
     model_name: String,
 }
 
-impl ModuleFactory for OpenAiFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let config = ModuleConfig::parse(spec, &keys_with(&["api", "dialect"]))?;
-        let settings = RemoteSettings::parse(&config, spec, "http://host:8000")?;
-        let api = match config.get("api").map(|v| v.as_str()) {
-            None | Some(Some("completions")) => Some(GenerationApi::Completions),
-            Some(Some("chat")) => Some(GenerationApi::Chat),
-            Some(Some("embeddings")) => None,
-            Some(_) => return Err(config.error("api", "expected completions, chat or embeddings")),
+impl OpenAiFactory {
+    pub fn build(spec: &ModelSpec, settings: &OpenAiSettings) -> Result<Model, ModuleError> {
+        let target = settings.common.target(spec, "http://host:8000")?;
+        let configured_api = settings.own.api.unwrap_or(OpenAiApi::Completions);
+        let api = match configured_api {
+            OpenAiApi::Completions => Some(GenerationApi::Completions),
+            OpenAiApi::Chat => Some(GenerationApi::Chat),
+            OpenAiApi::Embeddings => None,
         };
-        let dialect = Dialect::parse(match config.get("dialect") {
-            None => None,
-            Some(v) => Some(v.as_str().unwrap_or("")),
-        })
-        .ok_or_else(|| config.error("dialect", "expected llama-cpp or vllm"))?;
-        let clients = settings.connect(spec, OpenAiClient::new)?;
+        let dialect = Dialect::from(settings.own.dialect);
+        let clients = target.connect(spec, OpenAiClient::new)?;
         let builder = Model::builder(&spec.id, MODULE_NAME, "openai")
             .max_concurrent_requests(spec.max_concurrent_requests)
-            .metadata("endpoint", settings.endpoint.url.clone().into())
-            .metadata("model_name", settings.model_name.clone().into())
-            .metadata(
-                "api",
-                match api {
-                    Some(GenerationApi::Completions) => "completions",
-                    Some(GenerationApi::Chat) => "chat",
-                    None => "embeddings",
-                }
-                .into(),
-            )
+            .metadata("endpoint", target.endpoint.url.clone().into())
+            .metadata("model_name", target.model_name.clone().into())
+            .metadata("api", configured_api.name().into())
             .metadata("dialect", dialect.name().into())
             .live_metadata(clients.circuit_metadata())
             .health_check(clients.probe());
         let Some(api) = api else {
-            let embedder = OpenAiEmbedder::new(clients, settings.model_name, producer());
+            let embedder = OpenAiEmbedder::new(clients, target.model_name, producer());
             return Ok(serve_embedding_family(builder, Arc::new(embedder)).build());
         };
         let generator = Arc::new(OpenAiGenerator {
             clients,
             api,
             dialect,
-            model_name: settings.model_name,
+            model_name: target.model_name,
         });
         Ok(serve_generation_family(builder, generator).build())
     }

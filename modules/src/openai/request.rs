@@ -20,15 +20,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    pub fn parse(name: Option<&str>) -> Option<Self> {
-        match name {
-            None => Some(Self::Plain),
-            Some("llama-cpp") => Some(Self::LlamaCpp),
-            Some("vllm") => Some(Self::Vllm),
-            Some(_) => None,
-        }
-    }
-
     fn describe(self) -> &'static str {
         match self {
             Self::Plain => "an OpenAI-compatible server without a `dialect`",

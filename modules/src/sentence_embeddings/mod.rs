@@ -15,7 +15,7 @@ use taskgate_runtime::bert::EmbeddingModel;
 use crate::embedding_tasks::serve_embedding_family;
 use crate::encoder_settings::EncoderSettings;
 use crate::tasks::Tokenization;
-use crate::{Model, ModelSpec, ModuleError, ModuleFactory};
+use crate::{Model, ModelSpec, ModuleError};
 pub use service::SentenceEmbeddings;
 
 pub const MODULE_NAME: &str = "sentence-embeddings";
@@ -32,13 +32,9 @@ pub struct TunableEncoder {
     pub layers: usize,
 }
 
-impl ModuleFactory for SentenceEmbeddingsFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let settings = EncoderSettings::parse(spec, &[])?;
+impl SentenceEmbeddingsFactory {
+    pub fn build(spec: &ModelSpec, settings: &EncoderSettings) -> Result<Model, ModuleError> {
+        let settings = settings.setup(spec)?;
         let loaded = EmbeddingModel::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
         let tunable = TunableEncoder {
             dir: settings.path.clone(),

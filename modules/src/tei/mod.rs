@@ -6,6 +6,7 @@
 mod classify;
 mod embed;
 mod rerank;
+mod settings;
 mod tokenize;
 
 use std::sync::Arc;
@@ -14,11 +15,12 @@ use taskgate_runtime::remote::tei::TeiClient;
 use taskgate_schemas::ProducerId;
 
 use crate::embedding_tasks::serve_embedding_family;
-use crate::module_config::ModuleConfig;
-use crate::remote_settings::{RemoteSettings, Routed, keys_with};
+use crate::remote_settings::Routed;
 use crate::rerank_family::serve_rerank_family;
+use crate::settings::positive;
 use crate::tasks::{TextClassification, Tokenization};
-use crate::{Model, ModelSpec, ModuleError, ModuleFactory, TaskError};
+use crate::{Model, ModelSpec, ModuleError, TaskError};
+pub use settings::{TeiOptions, TeiSettings, TeiTask};
 
 pub const MODULE_NAME: &str = "tei";
 
@@ -26,33 +28,6 @@ pub const MODULE_NAME: &str = "tei";
 const DEFAULT_MAX_CLIENT_BATCH_SIZE: usize = 32;
 
 pub struct TeiFactory;
-
-/// The kind of model a TEI server runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TeiTask {
-    Embeddings,
-    TextClassification,
-    Rerank,
-}
-
-impl TeiTask {
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "embeddings" => Some(Self::Embeddings),
-            "text-classification" => Some(Self::TextClassification),
-            "rerank" => Some(Self::Rerank),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Embeddings => "embeddings",
-            Self::TextClassification => "text-classification",
-            Self::Rerank => "rerank",
-        }
-    }
-}
 
 /// One TEI-served model, whatever its kind.
 #[derive(Clone)]
@@ -98,44 +73,38 @@ fn check_texts<'a>(texts: impl IntoIterator<Item = (&'a String, String)>) -> Res
     }
 }
 
-impl ModuleFactory for TeiFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let config = ModuleConfig::parse(
-            spec,
-            &keys_with(&["task", "max_client_batch_size", "normalize"]),
-        )?;
-        let settings = RemoteSettings::parse(&config, spec, "http://host:8080")?;
-        let task = match config.get("task") {
-            Some(serde_json::Value::String(name)) => TeiTask::parse(name),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            config.error(
+impl TeiFactory {
+    pub fn build(spec: &ModelSpec, settings: &TeiSettings) -> Result<Model, ModuleError> {
+        let target = settings.common.target(spec, "http://host:8080")?;
+        let options = &settings.own;
+        let task = options.task.ok_or_else(|| {
+            spec.config_error(
                 "task",
                 "required: embeddings, text-classification or rerank (the kind of model TEI runs)",
             )
         })?;
-        let normalize = match config.get("normalize") {
+        let normalize = match options.normalize {
             None => true,
-            Some(serde_json::Value::Bool(b)) if task == TeiTask::Embeddings => *b,
+            Some(b) if task == TeiTask::Embeddings => b,
             Some(_) => {
-                return Err(config.error("normalize", "a boolean, for task: embeddings only"));
+                return Err(spec.config_error("normalize", "a boolean, for task: embeddings only"));
             }
         };
+        let max_client_batch_size = positive(
+            "max_client_batch_size",
+            options.max_client_batch_size,
+            DEFAULT_MAX_CLIENT_BATCH_SIZE,
+        )
+        .map_err(|e| spec.config_error(&e.key, e.reason))?;
         let tei = Arc::new(Tei {
-            clients: settings.connect(spec, TeiClient::new)?,
-            max_client_batch_size: config
-                .positive("max_client_batch_size", DEFAULT_MAX_CLIENT_BATCH_SIZE)?,
+            clients: target.connect(spec, TeiClient::new)?,
+            max_client_batch_size,
             normalize,
         });
         let builder = Model::builder(&spec.id, MODULE_NAME, "tei")
             .max_concurrent_requests(spec.max_concurrent_requests)
-            .metadata("endpoint", settings.endpoint.url.clone().into())
-            .metadata("model_name", settings.model_name.clone().into())
+            .metadata("endpoint", target.endpoint.url.clone().into())
+            .metadata("model_name", target.model_name.clone().into())
             .metadata("task", task.name().into())
             .metadata("max_client_batch_size", tei.max_client_batch_size.into())
             .live_metadata(tei.clients.circuit_metadata())
@@ -167,9 +136,7 @@ mod tests {
     }
 
     fn build(config: serde_json::Value) -> Result<Model, ModuleError> {
-        let mut spec = ModelSpec::new("m", MODULE_NAME);
-        spec.config = config;
-        TeiFactory.build(&spec)
+        crate::ModuleCatalog::standard().build(&ModelSpec::parse("m", MODULE_NAME, config)?)
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub(crate) mod output;
 mod request;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,18 +22,17 @@ use taskgate_runtime::{RuntimeError, offload};
 use taskgate_schemas::{ProducerId, TokenizationResults};
 
 use crate::generation_family::{Generation, Generator, serve_generation_family};
-use crate::module_config::ModuleConfig;
+use crate::settings::{SettingsError, positive};
 use crate::tasks::{TextGeneration, Tokenization};
 use crate::tokenization::token_spans;
 use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
+    Model, ModelSpec, ModuleError, Predict, TaskError, TaskFuture, TaskInput,
 };
 use output::{DetailOptions, StreamShaper};
 pub use request::{DEFAULT_MAX_NEW_TOKENS, generation_request};
+pub use settings::TextGenerationSettings;
 
 pub const MODULE_NAME: &str = "text-generation";
-
-const CONFIG_KEYS: [&str; 4] = ["path", "max_sequences", "queue_capacity", "context_length"];
 
 pub struct TextGenerationFactory;
 
@@ -75,19 +75,30 @@ fn gguf_file(path: &Path) -> Result<PathBuf, String> {
     }
 }
 
-impl ModuleFactory for TextGenerationFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let config = ModuleConfig::parse(spec, &CONFIG_KEYS)?;
+impl TextGenerationFactory {
+    pub fn build(
+        spec: &ModelSpec,
+        settings: &TextGenerationSettings,
+    ) -> Result<Model, ModuleError> {
+        let count = |key: &str, value: Option<u64>, default: usize| {
+            positive(key, value, default)
+                .map_err(|e: SettingsError| spec.config_error(&e.key, e.reason))
+        };
         let defaults = EngineConfig::default();
         let engine_config = EngineConfig {
-            max_sequences: config.positive("max_sequences", defaults.max_sequences)?,
-            queue_capacity: config.positive("queue_capacity", spec.max_concurrent_requests)?,
+            max_sequences: count(
+                "max_sequences",
+                settings.max_sequences,
+                defaults.max_sequences,
+            )?,
+            queue_capacity: count(
+                "queue_capacity",
+                settings.queue_capacity,
+                spec.max_concurrent_requests,
+            )?,
         };
-        let file = gguf_file(&config.path()?).map_err(|reason| config.error("path", reason))?;
+        let path = spec.model_path(settings.path.as_deref())?;
+        let file = gguf_file(&path).map_err(|reason| spec.config_error("path", reason))?;
         let content = read_content(&file).map_err(|e| spec.runtime_error(e))?;
         let architecture = content
             .metadata
@@ -96,7 +107,7 @@ impl ModuleFactory for TextGenerationFactory {
             .cloned()
             .unwrap_or_default();
         if architecture != "llama" {
-            return Err(config.error(
+            return Err(spec.config_error(
                 "path",
                 format!(
                     "{}: architecture '{architecture}' is not supported (supported: llama)",
@@ -109,9 +120,9 @@ impl ModuleFactory for TextGenerationFactory {
         let mut model =
             LlamaModel::from_content(&file, &content).map_err(|e| spec.runtime_error(e))?;
         let file_context = model.config.context_length;
-        let context_length = config.positive("context_length", file_context)?;
+        let context_length = count("context_length", settings.context_length, file_context)?;
         if context_length > file_context {
-            return Err(config.error(
+            return Err(spec.config_error(
                 "context_length",
                 format!("{context_length} is more than the model's context of {file_context}"),
             ));

@@ -17,11 +17,10 @@ use crate::generation_family::{
     Generation, Generator, remote_ended_early, serve_generation_family,
 };
 use crate::model::LiveMetadata;
-use crate::module_config::ModuleConfig;
-use crate::remote_settings::{REMOTE_KEYS, RemoteSettings, Routed};
+use crate::remote_settings::{RemoteSettings, Routed};
 use crate::tasks::{TextGeneration, Tokenization};
 use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
+    Model, ModelSpec, ModuleError, Predict, TaskError, TaskFuture, TaskInput,
 };
 use mapping::{Details, StreamShaper, parameters};
 
@@ -41,14 +40,9 @@ fn producer() -> ProducerId {
     ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
 }
 
-impl ModuleFactory for TgisFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let config = ModuleConfig::parse(spec, &REMOTE_KEYS)?;
-        let settings = RemoteSettings::parse(&config, spec, "http://host:8033")?;
+impl TgisFactory {
+    pub fn build(spec: &ModelSpec, settings: &RemoteSettings) -> Result<Model, ModuleError> {
+        let settings = settings.target(spec, "http://host:8033")?;
         let clients = settings.connect(spec, TgisClient::new)?;
         let service = Arc::new(TgisGenerator {
             circuit: clients.circuit_metadata(),

@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use taskgate_schemas::TokenClassificationResult;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How word pieces are grouped into entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum Aggregation {
     /// Every token with its own label (no grouping).
     None,
@@ -33,6 +35,14 @@ impl FromStr for Aggregation {
                 "unknown aggregation '{other}' (none, simple, first, average, max)"
             )),
         }
+    }
+}
+
+impl TryFrom<String> for Aggregation {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        name.parse()
     }
 }
 

@@ -12,15 +12,29 @@ use taskgate_runtime::{Batcher, offload};
 use taskgate_schemas::{ProducerId, TokenClassificationResults};
 
 use crate::encoder_settings::{EncoderSettings, softmax};
+use crate::settings::{Flat, struct_settings};
 use crate::tasks::TokenClassification;
-use crate::{
-    Model, ModelSpec, ModuleError, ModuleFactory, Predict, TaskError, TaskFuture, TaskInput,
-};
+use crate::{Model, ModelSpec, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
 use aggregation::{Aggregation, TokenScores, aggregate};
 
 pub const MODULE_NAME: &str = "token-classifier";
 
 pub struct TokenClassifierFactory;
+
+/// `token-classifier` settings: [`EncoderSettings`] and [`TokenClassifierOptions`] side by side.
+pub type TokenClassifierSettings = Flat<EncoderSettings, TokenClassifierOptions>;
+
+/// A `BertForTokenClassification` model: how word pieces are grouped into entities, besides
+/// the settings every in-process encoder shares.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenClassifierOptions {
+    /// How word pieces are grouped into entities (default `simple`).
+    #[serde(default)]
+    pub aggregation: Option<Aggregation>,
+}
+
+struct_settings!(TokenClassifierOptions);
 
 #[derive(Clone)]
 struct TokenClassifierService {
@@ -30,20 +44,13 @@ struct TokenClassifierService {
     aggregation: Aggregation,
 }
 
-impl ModuleFactory for TokenClassifierFactory {
-    fn name(&self) -> &'static str {
-        MODULE_NAME
-    }
-
-    fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
-        let settings = EncoderSettings::parse(spec, &["aggregation"])?;
-        let aggregation = match settings.extra.get("aggregation") {
-            None => Aggregation::Simple,
-            Some(Value::String(name)) => name
-                .parse()
-                .map_err(|e: String| spec.config_error("aggregation", e))?,
-            Some(_) => return Err(spec.config_error("aggregation", "expected a strategy name")),
-        };
+impl TokenClassifierFactory {
+    pub fn build(
+        spec: &ModelSpec,
+        settings: &TokenClassifierSettings,
+    ) -> Result<Model, ModuleError> {
+        let aggregation = settings.own.aggregation.unwrap_or(Aggregation::Simple);
+        let settings = settings.common.setup(spec)?;
         let (forward, info) =
             TokenClassifier::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
         let batcher = Batcher::spawn(&format!("tag-{}", spec.id), forward, settings.batching)
