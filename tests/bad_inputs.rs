@@ -10,7 +10,7 @@ use common::InProcessServer;
 use common::fakes::GatedClassifier;
 use serde_json::{Value, json};
 use taskgate_gateway::GatewayBuilder;
-use taskgate_modules::tasks::TextClassification;
+use taskgate_modules::framework::tasks::TextClassification;
 use taskgate_modules::{Model, ModelRegistry};
 use tokio::sync::Semaphore;
 

@@ -66,8 +66,9 @@ impl GatewayBuilder {
 
     /// The HTTP router and the gRPC services over the same state (models, validators, limits).
     pub async fn build_with_grpc(self, grpc_max_message_bytes: usize) -> (Router, GrpcApi) {
+        let routes = self.routes.clone();
         let (router, state) = self.build_http();
-        let grpc = grpc_api(state, grpc_max_message_bytes).await;
+        let grpc = grpc_api(state, routes, grpc_max_message_bytes).await;
         (router, grpc)
     }
 
@@ -88,7 +89,7 @@ impl GatewayBuilder {
         let docs = SwaggerUi::new("/docs").url("/openapi.json", openapi::document(&self.routes));
         let state = AppState::new(Shared {
             registry: self.registry,
-            routes: self.routes,
+            task_names: self.routes.names(),
             validators,
             authorizer: self.authorizer,
             max_body_bytes: self.max_body_bytes,
@@ -98,7 +99,7 @@ impl GatewayBuilder {
             .route("/health", get(info::health))
             .route("/info/version", get(info::version))
             .route("/info/models", get(info::models));
-        let api = state.routes().mount(api);
+        let api = self.routes.mount(api);
         // Without training, its routes answer 404 like any unknown route.
         let api = if training_enabled {
             training::mount(api)

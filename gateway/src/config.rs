@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(settings.common.path.as_deref(), Some(Path::new("m")));
         assert_eq!(
             settings.own.aggregation,
-            Some(taskgate_modules::token_classifier::aggregation::Aggregation::Max)
+            Some(taskgate_modules::local::token_classifier::aggregation::Aggregation::Max)
         );
     }
 

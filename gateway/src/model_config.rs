@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use taskgate_modules::settings_schema::config_by_module;
+use taskgate_modules::framework::settings_schema::config_by_module;
 use taskgate_modules::{BackendSettings, ModelSpec, ModuleSettings};
 use taskgate_schemas::FieldError;
 use utoipa::openapi::{RefOr, schema::Schema};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use serde_json::Value;
-use taskgate_modules::task::ending_at_first_error;
+use taskgate_modules::framework::task::ending_at_first_error;
 use taskgate_modules::{Model, Task, TaskError, TaskInput, TaskStream};
 use taskgate_schemas::{FieldError, TaskParameters, TaskRequest};
 use tokio::time::Instant;

@@ -32,7 +32,10 @@ fn gateway() -> GatewayBuilder {
     let registry = ModelRegistry::new();
     for id in ["open", "secret"] {
         let model = ModuleCatalog::standard()
-            .build(&ModelSpec::new(id, ModuleSettings::PiiRules(Default::default())))
+            .build(&ModelSpec::new(
+                id,
+                ModuleSettings::PiiRules(Default::default()),
+            ))
             .unwrap();
         registry.insert(model).unwrap();
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use taskgate_modules::ModuleCatalog;
-use taskgate_modules::remote_health::RemoteHealth;
+use taskgate_modules::remote::health::RemoteHealth;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 

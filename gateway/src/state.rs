@@ -1,6 +1,6 @@
-//! What every handler of every wire shares: the models, the task list, the validators, the
-//! authorization policy, limits and the training jobs. Its own file so that the routes and
-//! services depend on it, and the builder on them, with no cycle.
+//! What every handler of every wire shares: the models, the validators, the authorization
+//! policy, limits and the training jobs. Its own file, depending on none of the routes or
+//! services, so they depend on it and the builder on them, with no cycle.
 
 use std::sync::Arc;
 
@@ -9,7 +9,6 @@ use taskgate_modules::{ModelRegistry, TaskError};
 use taskgate_schemas::{ModelsInfo, RuntimeInfo};
 
 use crate::authorize::Authorizer;
-use crate::task_list::TaskRoutes;
 use crate::validation::Validators;
 
 #[derive(Clone)]
@@ -20,7 +19,8 @@ pub struct AppState {
 /// The parts of [`AppState`], as the gateway builder assembles them.
 pub struct Shared {
     pub registry: ModelRegistry,
-    pub routes: TaskRoutes,
+    /// The route names of the tasks served.
+    pub task_names: Vec<&'static str>,
     pub validators: Validators,
     pub authorizer: Arc<dyn Authorizer>,
     pub max_body_bytes: usize,
@@ -38,11 +38,6 @@ impl AppState {
         &self.shared.registry
     }
 
-    /// The tasks served, with how each is exposed on every wire.
-    pub fn routes(&self) -> &TaskRoutes {
-        &self.shared.routes
-    }
-
     pub fn validators(&self) -> &Validators {
         &self.shared.validators
     }
@@ -51,8 +46,8 @@ impl AppState {
         self.shared.authorizer.as_ref()
     }
 
-    pub fn task_names(&self) -> Vec<&'static str> {
-        self.shared.routes.names()
+    pub fn task_names(&self) -> &[&'static str] {
+        &self.shared.task_names
     }
 
     pub fn max_body_bytes(&self) -> usize {

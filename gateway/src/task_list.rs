@@ -7,7 +7,7 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::Value;
 use taskgate_modules::Task;
-use taskgate_modules::tasks::*;
+use taskgate_modules::framework::tasks::*;
 use taskgate_schemas::json_schema::standalone;
 use utoipa::openapi::OpenApi;
 
@@ -153,11 +153,6 @@ impl TaskRoutes {
 
     pub fn names(&self) -> Vec<&'static str> {
         self.routes.iter().map(|r| r.name).collect()
-    }
-
-    /// The task served by gRPC method `rpc`.
-    pub fn by_rpc(&self, rpc: &str) -> Option<&TaskRoute> {
-        self.routes.iter().find(|r| r.rpc == rpc)
     }
 
     pub(crate) fn mount(&self, mut router: Router<AppState>) -> Router<AppState> {

@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use taskgate_modules::tasks::{ServerStreamingTextGeneration, TextClassification, TextGeneration};
+use taskgate_modules::framework::tasks::{
+    ServerStreamingTextGeneration, TextClassification, TextGeneration,
+};
 use taskgate_modules::{
     Model, Predict, PredictStream, TaskError, TaskFuture, TaskInput, TaskStream,
 };

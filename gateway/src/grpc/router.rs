@@ -13,6 +13,7 @@ use super::pb::caikit::runtime::training::training_management_server::TrainingMa
 use super::task_service::TaskService;
 use super::training_service::TrainingGrpc;
 use crate::state::AppState;
+use crate::task_list::TaskRoutes;
 
 /// Default limit on one gRPC message, each way (gRPC's customary 4 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -63,7 +64,7 @@ impl Health {
     }
 }
 
-pub async fn grpc_api(state: AppState, max_message_bytes: usize) -> GrpcApi {
+pub async fn grpc_api(state: AppState, routes: TaskRoutes, max_message_bytes: usize) -> GrpcApi {
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let health = Health { reporter };
     // Not serving until the caller has bound the port and says so.
@@ -79,7 +80,8 @@ pub async fn grpc_api(state: AppState, max_message_bytes: usize) -> GrpcApi {
     let reflection_v1alpha = reflection()
         .build_v1alpha()
         .expect("the built-in descriptor sets decode. This is a bug.");
-    let nlp = TaskService::new(state.clone(), max_message_bytes);
+    let methods = routes.iter().map(|route| (route.rpc, route.grpc));
+    let nlp = TaskService::new(state.clone(), methods, max_message_bytes);
     let info = InfoServiceServer::new(InfoGrpc::new(state.clone()))
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);

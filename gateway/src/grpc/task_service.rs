@@ -3,7 +3,9 @@
 //! ([`crate::task_list`]), found by method name, decoded, run through [`crate::pipeline`] and
 //! encoded back.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::http;
@@ -30,20 +32,27 @@ impl<O, M: prost::Message + Default + From<O> + Send + 'static> ProtoResponse<O>
 
 /// Serves one method: the HTTP/2 request of a gRPC call → its HTTP/2 answer, with messages of at
 /// most the given size each way.
-pub(crate) type GrpcHandler =
+pub type GrpcHandler =
     fn(AppState, usize, http::Request<Body>) -> BoxFuture<'static, http::Response<Body>>;
 
 /// Every method of the task service, dispatched by name over the task list.
 #[derive(Clone)]
 pub struct TaskService {
     state: AppState,
+    /// Each method's handler, by method name (from the task list).
+    methods: Arc<HashMap<&'static str, GrpcHandler>>,
     max_message_bytes: usize,
 }
 
 impl TaskService {
-    pub fn new(state: AppState, max_message_bytes: usize) -> Self {
+    pub fn new(
+        state: AppState,
+        methods: impl IntoIterator<Item = (&'static str, GrpcHandler)>,
+        max_message_bytes: usize,
+    ) -> Self {
         Self {
             state,
+            methods: Arc::new(methods.into_iter().collect()),
             max_message_bytes,
         }
     }
@@ -64,9 +73,9 @@ impl tower::Service<http::Request<Body>> for TaskService {
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let method = request.uri().path().rsplit('/').next().unwrap_or_default();
-        match self.state.routes().by_rpc(method) {
-            Some(route) => {
-                let answer = (route.grpc)(self.state.clone(), self.max_message_bytes, request);
+        match self.methods.get(method) {
+            Some(serve) => {
+                let answer = serve(self.state.clone(), self.max_message_bytes, request);
                 Box::pin(async move { Ok(answer.await) })
             }
             None => {

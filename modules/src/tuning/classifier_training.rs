@@ -21,8 +21,8 @@ use super::MANIFEST;
 use super::data_stream::read_train_and_validation;
 use super::manager::TrainingManager;
 use super::tuned_classifier::{self, ENCODER_LAYERS, HEAD, Manifest, TRAINER};
-use crate::sentence_embeddings::TunableEncoder;
-use crate::tasks::EmbeddingTasks;
+use crate::framework::tasks::EmbeddingTasks;
+use crate::local::sentence_embeddings::TunableEncoder;
 use crate::{Model, TaskError};
 
 const DEFAULT_EPOCHS: u32 = 40;

@@ -20,7 +20,7 @@ use super::data_stream::read_train_and_validation;
 use super::manager::TrainingManager;
 use super::tuned_generation::{Manifest, SOFT_PROMPT, TRAINER};
 use crate::TaskError;
-use crate::text_generation::TextGenerator;
+use crate::local::text_generation::TextGenerator;
 
 const DEFAULT_VIRTUAL_TOKENS: u32 = 8;
 const DEFAULT_EPOCHS: u32 = 20;

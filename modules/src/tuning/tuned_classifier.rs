@@ -16,9 +16,9 @@ use taskgate_runtime::tuning::ClassifierHead;
 use taskgate_schemas::{ClassificationResults, EmbeddingParameters, ProducerId};
 
 use super::{read_manifest, training_id_of};
-use crate::embedding_tasks::EmbeddingFamily;
-use crate::sentence_embeddings::SentenceEmbeddings;
-use crate::tasks::{EmbeddingTasks, TextClassification};
+use crate::families::embeddings::EmbeddingFamily;
+use crate::framework::tasks::{EmbeddingTasks, TextClassification};
+use crate::local::sentence_embeddings::SentenceEmbeddings;
 use crate::{Model, ModelRegistry, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
 
 pub const TRAINER: &str = "classifier";

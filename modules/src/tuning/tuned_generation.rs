@@ -13,9 +13,9 @@ use taskgate_runtime::tuning::prompt::SoftPrompt;
 use taskgate_schemas::{ProducerId, TokenizationResults};
 
 use super::{read_manifest, training_id_of};
-use crate::generation_family::{Generation, Generator, serve_generation_family};
-use crate::tasks::{TextGeneration, Tokenization};
-use crate::text_generation::TextGenerator;
+use crate::families::generation::{Generation, Generator, serve_generation_family};
+use crate::framework::tasks::{TextGeneration, Tokenization};
+use crate::local::text_generation::TextGenerator;
 use crate::{Model, ModelRegistry, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
 
 pub const TRAINER: &str = "prompt_tuning";
