@@ -52,6 +52,26 @@ pub struct TaskRoute {
 }
 
 impl TaskRoute {
+    /// The entry of task `T` with gRPC request `Req`; what differs by shape is passed in.
+    fn of<T: Task, Req: ProtoRequest>(
+        shape: Shape,
+        mount: fn(Router<AppState>) -> Router<AppState>,
+        document: fn(&mut OpenApi),
+        grpc: GrpcHandler,
+    ) -> Self {
+        Self {
+            name: T::NAME,
+            rpc: T::RPC,
+            shape,
+            inputs: Req::INPUTS,
+            mount,
+            document,
+            request_schema: standalone::<T::Request>,
+            output_schema: standalone::<T::Output>,
+            grpc,
+        }
+    }
+
     pub fn request_schema(&self) -> Value {
         (self.request_schema)()
     }
@@ -107,17 +127,12 @@ impl TaskRoutes {
         Req: ProtoRequest,
         Resp: ProtoResponse<T::Output>,
     {
-        self.routes.push(TaskRoute {
-            name: T::NAME,
-            rpc: T::RPC,
-            shape: Shape::Unary,
-            inputs: Req::INPUTS,
-            mount: |router| router.route(&task_path(T::NAME), post(rest::tasks::unary::<T>)),
-            document: openapi::document_task::<T>,
-            request_schema: standalone::<T::Request>,
-            output_schema: standalone::<T::Output>,
-            grpc: task_service::unary::<T, Req, Resp>,
-        });
+        self.routes.push(TaskRoute::of::<T, Req>(
+            Shape::Unary,
+            |router| router.route(&task_path(T::NAME), post(rest::tasks::unary::<T>)),
+            openapi::document_task::<T>,
+            task_service::unary::<T, Req, Resp>,
+        ));
         self
     }
 
@@ -128,22 +143,17 @@ impl TaskRoutes {
         Req: ProtoRequest,
         Resp: ProtoResponse<T::Output>,
     {
-        self.routes.push(TaskRoute {
-            name: T::NAME,
-            rpc: T::RPC,
-            shape: Shape::ServerStreaming,
-            inputs: Req::INPUTS,
-            mount: |router| {
+        self.routes.push(TaskRoute::of::<T, Req>(
+            Shape::ServerStreaming,
+            |router| {
                 router.route(
                     &task_path(T::NAME),
                     post(rest::tasks::server_streaming::<T>),
                 )
             },
-            document: openapi::document_streaming_task::<T>,
-            request_schema: standalone::<T::Request>,
-            output_schema: standalone::<T::Output>,
-            grpc: task_service::server_streaming::<T, Req, Resp>,
-        });
+            openapi::document_streaming_task::<T>,
+            task_service::server_streaming::<T, Req, Resp>,
+        ));
         self
     }
 

@@ -102,12 +102,11 @@ where
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
         async move {
-            let request_id = call::request_id(request.metadata());
-            let result = async {
-                let call = read_call(request, &request_id)?;
-                pipeline::unary::<T>(&state, call).await
-            }
-            .await;
+            let (request_id, call) = read_call(request);
+            let result = match call {
+                Ok(call) => pipeline::unary::<T>(&state, call).await,
+                Err(error) => Err(error),
+            };
             match result {
                 Ok(output) => Ok(respond(Resp::from(output), &request_id)),
                 Err(error) => Err(error.into_grpc_status(&request_id)),
@@ -138,12 +137,11 @@ where
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
         async move {
-            let request_id = call::request_id(request.metadata());
-            let started = async {
-                let call = read_call(request, &request_id)?;
-                pipeline::server_streaming::<T>(&state, call).await
-            }
-            .await;
+            let (request_id, call) = read_call(request);
+            let started = match call {
+                Ok(call) => pipeline::server_streaming::<T>(&state, call).await,
+                Err(error) => Err(error),
+            };
             let stream = started.map_err(|error| error.into_grpc_status(&request_id))?;
             let id = request_id.clone();
             let events: EventStream<Resp> = stream
@@ -172,9 +170,15 @@ where
         .max_encoding_message_size(max_message_bytes)
 }
 
-/// The call's metadata (deadline, model, request id, headers), then the REST envelope of its
-/// message.
-fn read_call<Req: ProtoRequest>(request: Request<Req>, request_id: &str) -> Result<Call, ApiError> {
+/// The call's request id (for its answer, error or not), and the call: its metadata
+/// (deadline, model, headers), then the REST envelope of its message.
+fn read_call<Req: ProtoRequest>(request: Request<Req>) -> (String, Result<Call, ApiError>) {
+    let request_id = call::request_id(request.metadata());
+    let call = call_of(request, &request_id);
+    (request_id, call)
+}
+
+fn call_of<Req: ProtoRequest>(request: Request<Req>, request_id: &str) -> Result<Call, ApiError> {
     let deadline = call::deadline(request.metadata())?;
     let model_id = call::model_id(request.metadata())?;
     let metadata = request.metadata();
