@@ -42,6 +42,13 @@ enum Command {
     },
     /// Train a model on a running server from a local data file, following its progress.
     Train(train_cli::TrainArgs),
+    /// Print the SHA-256 digest of an API key read from standard input (one line), for
+    /// `auth.keys[].sha256`; with `--generate`, make a new random key and print it and its digest.
+    HashKey {
+        /// Make a new key instead of reading one.
+        #[arg(long)]
+        generate: bool,
+    },
     /// Validate a config file and build its models without serving.
     CheckConfig {
         /// The YAML config file.
@@ -99,6 +106,7 @@ fn main() -> anyhow::Result<()> {
             println!("wrote {written} schemas into {}", dir.display());
             Ok(())
         }
+        Command::HashKey { generate } => hash_key(generate),
         Command::CheckConfig { file } => {
             let config = load_config(Some(file.clone()), Vec::new())?;
             let models = check_models(&config).with_context(|| {
@@ -108,6 +116,27 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn hash_key(generate: bool) -> anyhow::Result<()> {
+    use taskgate_gateway::auth::api_keys::{digest_hex, generate_key};
+    if generate {
+        let key = generate_key().map_err(|_| anyhow::anyhow!("the system random source failed"))?;
+        println!("key:    {key}");
+        println!("sha256: {}", digest_hex(&key));
+        return Ok(());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the key from standard input")?;
+    let key = line.trim_end_matches(['\n', '\r']);
+    anyhow::ensure!(
+        !key.is_empty(),
+        "no key on standard input: echo -n \"$KEY\" | taskgate hash-key"
+    );
+    println!("{}", digest_hex(key));
+    Ok(())
 }
 
 fn load_config(file: Option<PathBuf>, overrides: Vec<(String, Value)>) -> anyhow::Result<Config> {
@@ -171,7 +200,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(%grpc, "gRPC listening");
         }
         let local = servers.http_addr()?;
-        println!("taskgate listening on http://{local}");
+        let scheme = if config.http.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        println!("taskgate listening on {scheme}://{local}");
         tracing::info!(%local, "listening");
         servers.run(shutdown::shutdown_signal()).await?;
         tracing::info!("stopped");

@@ -363,6 +363,17 @@ async fn bad_inputs_name_the_field_and_the_context_bounds_generation() {
             422,
             "/parameters/max_new_tokens",
         ),
+        // Bounded by the context, so one call cannot hold a sequence slot indefinitely.
+        (
+            json!({"max_new_tokens": 1000000, "min_new_tokens": 1000000}),
+            400,
+            "/parameters/max_new_tokens",
+        ),
+        (
+            json!({"max_new_tokens": 64, "min_new_tokens": 64}),
+            400,
+            "/parameters/min_new_tokens",
+        ),
     ];
     for (params, status, path) in cases {
         let (got, body) = server
@@ -391,7 +402,7 @@ async fn bad_inputs_name_the_field_and_the_context_bounds_generation() {
     assert_eq!(status, 400, "{body}");
 
     // A prompt that fits generates until the context is full.
-    let body = request(&story_prompt(), json!({"max_new_tokens": 100}));
+    let body = request(&story_prompt(), json!({"max_new_tokens": 64}));
     let (status, full) = server.call("text-generation", body).await;
     assert_eq!(status, 200, "{full}");
     assert_eq!(full["finish_reason"], "TOKEN_LIMIT");
@@ -494,7 +505,15 @@ async fn a_disconnecting_client_frees_its_slot_and_a_full_queue_answers_429() {
         .unwrap();
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\"finish_reason\":\"MAX_TOKENS\""), "{text}");
-    let stats = server.first_model_metadata().await;
+    // The engine counts a sequence as ended on its next step, just after the answer left.
+    let mut stats = server.first_model_metadata().await;
+    for _ in 0..50 {
+        if stats["active_sequences"] == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        stats = server.first_model_metadata().await;
+    }
     assert_eq!(stats["cancelled_sequences"], 1, "{stats}");
     assert_eq!(stats["active_sequences"], 0, "{stats}");
 

@@ -163,7 +163,7 @@ async fn errors(server: &BinaryServer, mls: &MlServer) {
         ("embedding", "embed-rest", &truncated, 400, &["/parameters/truncate_input_tokens"]),
         ("text-classification", "sentiment-rest", &truncated, 400,
             &["/parameters/truncate_input_tokens"]),
-        ("embedding-tasks", "embed-grpc", &json!({"inputs": []}), 400, &["/inputs"]),
+        ("embedding-tasks", "embed-grpc", &json!({"inputs": []}), 422, &["/inputs"]),
         ("text-generation", "embed-rest", &one, 400, &["does not serve text-generation"]),
         ("embedding", "sentiment-rest", &one, 400, &["does not serve embedding"]),
     ];

@@ -26,10 +26,11 @@ async fn default_config_finds_email_and_phone_with_code_point_offsets() {
     let server = BinaryServer::start(&[], &[]);
     let url = server.url("/api/v1/task/token-classification");
 
-    // Exactly what `curl -d` sends: a form content type with a JSON body.
+    // Exactly what the README's `curl --json` sends.
     let response = common::client()
         .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
         .body(r#"{"model_id":"pii-rules","inputs":"Mail ana@example.com or call +1 415 555 0100"}"#)
         .send()
         .await

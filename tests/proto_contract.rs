@@ -172,9 +172,11 @@ fn compare_kind(schema: &Schema, kind: &Kind, node: &Value, path: &str, errors: 
             "string"
         }
         Kind::Message(message) if message.full_name() == "google.protobuf.Struct" => {
-            if node.get("properties").is_some() {
+            // A Struct carries any fields: JSON may name some (a document's `text`) as long as
+            // it admits others too.
+            if node.get("additionalProperties") == Some(&Value::Bool(false)) {
                 errors.push(format!(
-                    "{path}: a Struct in proto, an object with fixed fields in JSON"
+                    "{path}: a Struct in proto, an object with only fixed fields in JSON"
                 ));
             }
             "object"

@@ -2,6 +2,7 @@
 //! can be served, mounted inside another app, or tested without a network.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -9,13 +10,15 @@ use taskgate_modules::ModelRegistry;
 use taskgate_modules::tuning::TrainingManager;
 use taskgate_schemas::json_schema::standalone;
 use taskgate_schemas::{ClassifierTrainRequest, PromptTuningTrainRequest};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::authorize::{AllowAll, Authorizer};
+use crate::auth::{AllowAll, Authorizer};
 use crate::grpc::{GrpcApi, grpc_api};
 use crate::openapi;
 use crate::rest::{info, request_id, training};
+use crate::server_config::CorsConfig;
 use crate::state::{AppState, Shared};
 use crate::task_list::TaskRoutes;
 use crate::validation::Validators;
@@ -29,8 +32,14 @@ pub struct GatewayBuilder {
     routes: TaskRoutes,
     authorizer: Arc<dyn Authorizer>,
     max_body_bytes: usize,
+    call_timeout: Option<Duration>,
+    body_read_timeout: Duration,
+    cors: CorsConfig,
     training: Option<TrainingManager>,
 }
+
+/// How long a request body may take to arrive, by default.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl GatewayBuilder {
     pub fn new(registry: ModelRegistry) -> Self {
@@ -39,6 +48,9 @@ impl GatewayBuilder {
             routes: TaskRoutes::standard(),
             authorizer: Arc::new(AllowAll),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            call_timeout: None,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            cors: CorsConfig::default(),
             training: None,
         }
     }
@@ -51,6 +63,23 @@ impl GatewayBuilder {
 
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
+        self
+    }
+
+    /// The deadline of calls that set none (default: none).
+    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Lets browser apps on these origins call (default: none).
+    pub fn cors(mut self, cors: CorsConfig) -> Self {
+        self.cors = cors;
         self
     }
 
@@ -86,19 +115,27 @@ impl GatewayBuilder {
             &standalone::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
-        let docs = SwaggerUi::new("/docs").url("/openapi.json", openapi::document(&self.routes));
+        // The explorer reads the document served beside it, the one checked in.
+        let document = openapi::document_value(&self.routes);
+        let docs = SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json"));
         let state = AppState::new(Shared {
             registry: self.registry,
             task_names: self.routes.names(),
             validators,
             authorizer: self.authorizer,
             max_body_bytes: self.max_body_bytes,
+            call_timeout: self.call_timeout,
+            body_read_timeout: self.body_read_timeout,
             training: self.training,
         });
         let api = Router::new()
             .route("/health", get(info::health))
             .route("/info/version", get(info::version))
-            .route("/info/models", get(info::models));
+            .route("/info/models", get(info::models))
+            .route(
+                "/openapi.json",
+                get(move || std::future::ready(axum::Json(document.clone()))),
+            );
         let api = self.routes.mount(api);
         // Without training, its routes answer 404 like any unknown route.
         let api = if training_enabled {
@@ -110,13 +147,20 @@ impl GatewayBuilder {
             .fallback(info::route_not_found)
             .method_not_allowed_fallback(info::method_not_allowed)
             .with_state(state.clone());
-        // Layers run outside-in: the id is set before tracing and handlers see it, and copied
-        // onto every response, errors included.
+        // Layers run outside-in: an unsafe client id is dropped, then the id is set before
+        // tracing and handlers see it, and copied onto every response, errors and caught
+        // panics included; CORS answers preflights before anything else runs.
         let router = api
             .merge(docs)
+            .layer(CatchPanicLayer::custom(crate::panics::http_answer))
             .layer(request_id::propagate_layer())
             .layer(TraceLayer::new_for_http())
-            .layer(request_id::set_layer());
+            .layer(request_id::set_layer())
+            .layer(axum::middleware::map_request(request_id::drop_unsafe_id));
+        let router = match crate::cors::layer(&self.cors) {
+            Some(cors) => router.layer(cors),
+            None => router,
+        };
         (router, state)
     }
 }

@@ -1,6 +1,7 @@
 //! What a call's headers (REST) or metadata (gRPC) say beyond its body, read the same way for
 //! both wires.
 
+use crate::auth::{Credentials, PeerCertificate};
 use crate::trace_context;
 
 /// Asks a remote model for one of its configured alternative endpoints (Caikit's TGIS routing
@@ -12,17 +13,27 @@ pub struct CallHeaders {
     /// A valid W3C `traceparent` (an invalid one is dropped).
     pub traceparent: Option<String>,
     pub route_info: Option<String>,
+    /// The API key and client certificate presented.
+    pub credentials: Credentials,
 }
 
 impl CallHeaders {
-    /// From a header lookup (`get(name)` → value as text).
-    pub fn read<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
+    /// From a header lookup (`get(name)` → value as text; `present(name)` also for values
+    /// that are not text).
+    pub fn read<'a>(get: impl Fn(&str) -> Option<&'a str>, present: impl Fn(&str) -> bool) -> Self {
         Self {
+            credentials: Credentials::read(&get, present),
             traceparent: get(trace_context::TRACEPARENT).and_then(trace_context::valid),
             route_info: get(ROUTE_INFO)
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_string),
         }
+    }
+
+    /// With the client certificate verified by the TLS handshake, if any.
+    pub fn with_peer(mut self, peer: Option<PeerCertificate>) -> Self {
+        self.credentials.peer = peer;
+        self
     }
 }

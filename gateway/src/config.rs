@@ -11,7 +11,9 @@ use taskgate_schemas::FieldError;
 use utoipa::ToSchema;
 
 use crate::app::DEFAULT_MAX_BODY_BYTES;
+pub use crate::auth::AuthConfig;
 pub use crate::model_config::{ModelConfig, Serving};
+pub use crate::server_config::{ClientAuth, CorsConfig, ServerLimits, TlsConfig};
 pub use crate::training_config::TrainingConfig;
 pub use taskgate_modules::{BackendKind, BackendSettings, ModuleSettings};
 
@@ -26,6 +28,10 @@ pub const CONFIG_FILE_ENV: &str = "TASKGATE_CONFIG";
 pub struct Config {
     pub http: HttpConfig,
     pub grpc: GrpcConfig,
+    /// API keys and their scopes and limits.
+    pub auth: AuthConfig,
+    /// Timeouts and caps of both servers' connections, and the default call deadline.
+    pub server: ServerLimits,
     pub log: LogConfig,
     /// Directory scanned at start: each sub-directory with a `taskgate.yaml` is a model.
     #[schema(example = "models")]
@@ -64,6 +70,9 @@ pub struct HttpConfig {
     /// Largest accepted request body; larger bodies get 413.
     #[schema(minimum = 1024, example = 2097152)]
     pub max_body_bytes: usize,
+    /// Serve HTTPS (and, with a client CA, mutual TLS).
+    pub tls: Option<TlsConfig>,
+    pub cors: CorsConfig,
 }
 
 /// The gRPC server (Caikit's `caikit.runtime.Nlp.NlpService`, info, health, reflection).
@@ -81,6 +90,8 @@ pub struct GrpcConfig {
     /// Largest message accepted or sent; larger ones get RESOURCE_EXHAUSTED.
     #[schema(minimum = 1024, example = 4194304)]
     pub max_message_bytes: usize,
+    /// Serve gRPC over TLS (and, with a client CA, mutual TLS).
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for GrpcConfig {
@@ -90,6 +101,7 @@ impl Default for GrpcConfig {
             host: "127.0.0.1".into(),
             port: 8085,
             max_message_bytes: crate::grpc::DEFAULT_MAX_MESSAGE_BYTES,
+            tls: None,
         }
     }
 }
@@ -117,6 +129,8 @@ impl Default for HttpConfig {
             host: "127.0.0.1".into(),
             port: 8080,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            tls: None,
+            cors: CorsConfig::default(),
         }
     }
 }
@@ -135,6 +149,8 @@ impl Default for Config {
         Self {
             http: HttpConfig::default(),
             grpc: GrpcConfig::default(),
+            auth: AuthConfig::default(),
+            server: ServerLimits::default(),
             log: LogConfig::default(),
             models_dir: "models".into(),
             max_concurrent_requests: 64,
@@ -255,6 +271,26 @@ impl Config {
     pub fn grpc_listen_address(&self) -> String {
         socket_address(&self.grpc.host, self.grpc.port)
     }
+
+    /// Hosts beyond loopback that this config binds, which then need keys (or an explicit
+    /// `auth.disabled`).
+    pub fn exposed_hosts(&self) -> Vec<&str> {
+        let mut hosts = vec![self.http.host.as_str()];
+        if self.grpc.enabled {
+            hosts.push(self.grpc.host.as_str());
+        }
+        hosts.retain(|host| !is_loopback(host));
+        hosts
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` and `::1`; any other name or address may face a network.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn socket_address(host: &str, port: u32) -> String {

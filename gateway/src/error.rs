@@ -7,6 +7,8 @@ use taskgate_modules::TaskError;
 use taskgate_runtime::{RemoteFailure, RuntimeError};
 use taskgate_schemas::{ErrorBody, FieldError};
 
+use crate::auth::rate_limit::RateRefusal;
+
 /// Seconds a client should wait after a 429 before retrying.
 const RETRY_AFTER_SECONDS: u32 = 1;
 
@@ -20,6 +22,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("Could not read the request body: {0}")]
     BodyRead(String),
+    #[error("The request body did not arrive within {ms} ms")]
+    BodyTimeout { ms: u64 },
     #[error("Please provide model_id in payload")]
     MissingModelId,
     /// gRPC calls name their model in the `mm-model-id` metadata (Caikit's text).
@@ -35,6 +39,13 @@ pub enum ApiError {
     RouteNotFound { method: String, path: String },
     #[error("Method {method} is not allowed for {path}")]
     MethodNotAllowed { method: String, path: String },
+    /// No key, or one that is not known or cannot be read.
+    #[error("Unauthenticated: {0}")]
+    Unauthenticated(String),
+    #[error("API key '{key}' lacks the scope '{scope}'")]
+    Forbidden { key: String, scope: String },
+    #[error("API key '{}' reached its limit of {} ({}); retry in {} ms", .0.key, .0.limit, .0.what, .0.retry_after.as_millis())]
+    RateLimited(Box<RateRefusal>),
     #[error(transparent)]
     Task(#[from] TaskError),
 }
@@ -56,10 +67,14 @@ impl ApiError {
             | Self::InvalidTimeout(_)
             | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Schema(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Task(error) => task_status(error),
         }
     }
@@ -76,7 +91,11 @@ impl ApiError {
             | Self::UnsupportedMediaType(_)
             | Self::Schema(_) => Code::InvalidArgument,
             Self::PayloadTooLarge { .. } => Code::ResourceExhausted,
+            Self::BodyTimeout { .. } => Code::DeadlineExceeded,
             Self::RouteNotFound { .. } | Self::MethodNotAllowed { .. } => Code::Unimplemented,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::Forbidden { .. } => Code::PermissionDenied,
+            Self::RateLimited(_) => Code::ResourceExhausted,
             Self::Task(error) => match error {
                 TaskError::InvalidArgument { .. } | TaskError::TaskNotServed { .. } => {
                     Code::InvalidArgument
@@ -111,6 +130,17 @@ impl ApiError {
         {
             metadata.insert("x-field-errors", value);
         }
+        if let Self::RateLimited(refusal) = &self {
+            for (name, value) in refusal.status.headers() {
+                if let (Ok(name), Ok(value)) = (
+                    tonic::metadata::MetadataKey::from_bytes(name.as_bytes()),
+                    value.parse(),
+                ) {
+                    metadata.insert(name, value);
+                }
+            }
+            metadata.insert("retry-after", retry_after_seconds(&self).into());
+        }
         status
     }
 
@@ -140,12 +170,34 @@ impl ApiError {
     pub fn into_response_with_id(self, request_id: &str) -> Response {
         let status = self.status();
         let mut response = (status, axum::Json(self.body(request_id))).into_response();
+        let headers = response.headers_mut();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_seconds(&self)),
+            );
+        }
+        match &self {
+            Self::RateLimited(refusal) => refusal.status.write_headers(headers),
+            Self::Unauthenticated(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"taskgate\""),
+                );
+            }
+            _ => {}
         }
         response
+    }
+}
+
+/// Whole seconds, rounded up, so a client that waits exactly this long is admitted.
+fn retry_after_seconds(error: &ApiError) -> u64 {
+    match error {
+        ApiError::RateLimited(refusal) => {
+            refusal.retry_after.as_millis().div_ceil(1000).max(1) as u64
+        }
+        _ => RETRY_AFTER_SECONDS.into(),
     }
 }
 
@@ -187,6 +239,27 @@ pub fn documented_task_errors() -> Vec<(&'static str, ApiError)> {
             ApiError::InvalidJson("expected value at line 1 column 1".into()),
         ),
         ("missing-model-id", ApiError::MissingModelId),
+        (
+            "unauthenticated",
+            ApiError::Unauthenticated("the API key is not recognized".into()),
+        ),
+        (
+            "forbidden",
+            ApiError::Forbidden {
+                key: "app-1".into(),
+                scope: "model:granite-8b".into(),
+            },
+        ),
+        (
+            "rate-limited",
+            ApiError::RateLimited(Box::new(RateRefusal {
+                key: "app-1".into(),
+                what: "requests per second",
+                limit: "10 per second".into(),
+                retry_after: std::time::Duration::from_millis(100),
+                status: Default::default(),
+            })),
+        ),
         (
             "task-not-served",
             TaskError::TaskNotServed {

@@ -2,24 +2,31 @@
 //! and explorer, configuration and serving.
 
 pub mod app;
-pub mod authorize;
+pub mod auth;
 pub mod call_headers;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod grpc;
 pub mod json_schemas;
+pub mod listener;
 pub mod logging;
 pub mod model_config;
 pub mod models;
 pub mod openapi;
+pub mod openapi_rules;
+pub mod panics;
 pub mod pipeline;
 pub mod rest;
 pub mod serve;
+pub mod server_config;
 pub mod shutdown;
 pub mod state;
 pub mod task_list;
+pub mod tls;
 pub mod trace_context;
 pub mod training_config;
+pub mod usage;
 pub mod validation;
 
 pub use app::GatewayBuilder;

@@ -41,18 +41,59 @@ const TASKS_TAG: &str = "tasks";
 )]
 pub struct ApiDoc;
 
-/// The whole document for a set of task routes.
+/// The whole document for a set of task routes, as utoipa builds it (before
+/// [`finish`] states what utoipa cannot).
 pub fn document(routes: &TaskRoutes) -> OpenApiDoc {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    add_security(&mut doc);
     routes.document(&mut doc);
     doc
 }
 
+/// The served and checked-in document: [`document`] with event streams, integer ranges and
+/// cross-field rules stated (see `openapi_rules`).
+pub fn document_value(routes: &TaskRoutes) -> serde_json::Value {
+    let mut json = serde_json::to_value(document(routes))
+        .expect("the OpenAPI document always serializes. This is a bug.");
+    crate::openapi_rules::finish(&mut json);
+    json
+}
+
+/// API keys as `Authorization: Bearer` or `x-api-key`, required by every route but health and
+/// version whenever the server has keys configured (a loopback server without keys needs none,
+/// hence the empty alternative).
+fn add_security(doc: &mut OpenApiDoc) {
+    use utoipa::openapi::security::{
+        ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    let components = doc.components.get_or_insert_with(Components::new);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("An API key: `Authorization: Bearer <key>`"))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "x-api-key",
+            "An API key: `x-api-key: <key>`",
+        ))),
+    );
+    doc.security = Some(vec![
+        SecurityRequirement::new("bearer", Vec::<String>::new()),
+        SecurityRequirement::new("api_key", Vec::<String>::new()),
+        SecurityRequirement::default(),
+    ]);
+}
+
 /// `taskgate openapi` and the checked-in `openapi/openapi.json`.
 pub fn document_json(routes: &TaskRoutes) -> String {
-    let mut json = document(routes)
-        .to_pretty_json()
+    let mut json = serde_json::to_string_pretty(&document_value(routes))
         .expect("the OpenAPI document always serializes. This is a bug.");
     json.push('\n');
     json

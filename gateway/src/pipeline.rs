@@ -1,7 +1,8 @@
 //! The one call pipeline. Every wire (REST, gRPC, and any later API) turns its request into a
-//! [`Call`] and runs it here: the model the call names → authorization → validation (schema,
-//! typed request, cross-field rules) → the model and its handler → admission → the module, with
-//! the caller's deadline. Wire adapters only convert messages and map the [`ApiError`] they get
+//! [`Call`] and runs it here: the model the call names → authentication and the key's scopes →
+//! the key's rate limits → validation (schema, typed request, cross-field rules) → the model
+//! and its handler → admission → the module, with the caller's deadline (or the server's
+//! default) → the tokens used, counted against the key. Wire adapters only convert messages and map the [`ApiError`] they get
 //! back; every rule and error text lives here once.
 
 use std::future::Future;
@@ -14,13 +15,15 @@ use taskgate_modules::{Model, Task, TaskError, TaskInput, TaskStream};
 use taskgate_schemas::{FieldError, TaskParameters, TaskRequest};
 use tokio::time::Instant;
 
-use crate::authorize::Access;
+use crate::auth::Principal;
+use crate::auth::rate_limit::{Admitted, KeyLimiter, RateStatus};
 use crate::call_headers::CallHeaders;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::usage::{StreamUsage, TokenUsage, estimate_input_tokens};
 
 /// One task call as a wire adapter hands it over.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Call {
     /// The REST envelope `{model_id, inputs, parameters}` (gRPC messages convert to it).
     pub envelope: Value,
@@ -28,43 +31,139 @@ pub struct Call {
     pub headers: CallHeaders,
     /// When the caller stops waiting; work still running then is cancelled.
     pub deadline: Option<Instant>,
+    /// Who calls, admitted by [`admit_caller`] before the body was read.
+    pub caller: Caller,
+}
+
+/// An authenticated caller within its key's limits, holding its in-flight slot.
+#[derive(Debug)]
+pub struct Caller {
+    pub principal: Principal,
+    admitted: Option<Admitted>,
+}
+
+impl Caller {
+    /// The state of the key's limits at admission.
+    pub fn rate(&self) -> Option<RateStatus> {
+        self.admitted.as_ref().map(|a| a.status)
+    }
+}
+
+/// The first step of every call, before its body is read: who calls (401 when nobody known)
+/// and whether the key's limits admit another call (429 with when to retry).
+pub fn admit_caller(state: &AppState, headers: &CallHeaders) -> Result<Caller, ApiError> {
+    let principal = state.authenticate(&headers.credentials)?;
+    let admitted = principal.limiter().map(|l| l.admit()).transpose()?;
+    Ok(Caller {
+        principal,
+        admitted,
+    })
+}
+
+/// A call's answer and the state of its key's limits (for the `x-ratelimit-*` headers).
+#[derive(Debug)]
+pub struct Answer<O> {
+    pub output: O,
+    pub rate: Option<RateStatus>,
 }
 
 /// Runs a unary task call to its answer.
-pub async fn unary<T: Task>(state: &AppState, call: Call) -> Result<T::Output, ApiError> {
-    let deadline = call.deadline;
-    let (model, input) = prepare::<T>(state, call)?;
+pub async fn unary<T: Task>(state: &AppState, call: Call) -> Result<Answer<T::Output>, ApiError>
+where
+    T::Output: TokenUsage,
+{
+    let deadline = call.deadline.or_else(|| state.default_deadline());
+    let Prepared {
+        model,
+        input,
+        caller,
+        estimated_input,
+    } = prepare::<T>(state, call)?;
     let handler = model.unary::<T>()?;
     let _permit = model.admit()?;
-    before(deadline, handler.predict(input)).await
+    let output = before(deadline, handler.predict(input)).await?;
+    let used = output.input_tokens().unwrap_or(estimated_input) + output.output_tokens();
+    let rate = caller.principal.limiter().map(|limiter| {
+        limiter.charge_tokens(used);
+        limiter.current()
+    });
+    Ok(Answer { output, rate })
 }
 
 /// Starts a server-streaming task call. Errors before the first event fail the call; later ones
-/// end the stream (nothing follows them). The model's admission permit lives as long as the
-/// stream, and dropping the stream (client gone, deadline passed) cancels the work.
+/// end the stream (nothing follows them). The model's admission permit and the key's in-flight
+/// slot live as long as the stream, and dropping the stream (client gone, deadline passed)
+/// cancels the work and counts the tokens used so far.
 pub async fn server_streaming<T: Task>(
     state: &AppState,
     call: Call,
-) -> Result<TaskStream<T::Output>, ApiError> {
-    let deadline = call.deadline;
-    let (model, input) = prepare::<T>(state, call)?;
+) -> Result<Answer<TaskStream<T::Output>>, ApiError>
+where
+    T::Output: TokenUsage,
+{
+    let deadline = call.deadline.or_else(|| state.default_deadline());
+    let Prepared {
+        model,
+        input,
+        caller,
+        estimated_input,
+    } = prepare::<T>(state, call)?;
     let handler = model.streaming::<T>()?;
     let permit = model.admit()?;
     let events = before(deadline, handler.predict_stream(input)).await?;
+    let rate = caller.rate();
+    let mut meter = StreamMeter {
+        usage: StreamUsage::default(),
+        estimated_input,
+        limiter: caller.principal.limiter().cloned(),
+        _caller: caller,
+    };
     let events = within_deadline(events, deadline).map(move |item| {
         let _ = &permit;
+        if let Ok(event) = &item {
+            meter.usage.record(event);
+        }
         item
     });
-    Ok(ending_at_first_error(events.boxed()))
+    Ok(Answer {
+        output: ending_at_first_error(events.boxed()),
+        rate,
+    })
 }
 
-/// The named model → authorization → schema → typed request → cross-field rules → model. Every
-/// failure is a client error naming the field; nothing here can panic on input.
-fn prepare<T: Task>(state: &AppState, call: Call) -> Result<(Arc<Model>, TaskInput<T>), ApiError> {
+/// Counts a stream's tokens against its key when the stream ends or is dropped.
+struct StreamMeter {
+    usage: StreamUsage,
+    estimated_input: u64,
+    limiter: Option<Arc<KeyLimiter>>,
+    _caller: Caller,
+}
+
+impl Drop for StreamMeter {
+    fn drop(&mut self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.charge_tokens(self.usage.total(self.estimated_input));
+        }
+    }
+}
+
+/// A call checked and ready for its model.
+struct Prepared<T: Task> {
+    model: Arc<Model>,
+    input: TaskInput<T>,
+    /// Held until the call ends (the key's in-flight slot), and charged for its tokens.
+    caller: Caller,
+    estimated_input: u64,
+}
+
+/// The named model → the key's scopes → schema → typed request → cross-field rules → model. Every failure is a client error naming the field; nothing here
+/// can panic on input.
+fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiError> {
     let Call {
         envelope,
         request_id,
         headers,
+        caller,
         ..
     } = call;
     if let Value::Object(map) = &envelope
@@ -72,15 +171,18 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<(Arc<Model>, TaskInp
     {
         return Err(ApiError::MissingModelId);
     }
-    state.authorizer().authorize(&Access {
-        task: T::NAME,
-        model_id: envelope.get("model_id").and_then(Value::as_str),
-        headers: &headers,
-    })?;
+    let model_named = envelope.get("model_id").and_then(Value::as_str);
+    caller.principal.check_call(T::NAME, model_named)?;
     let schema_errors = state.validators().check(T::NAME, &envelope);
     if !schema_errors.is_empty() {
         return Err(ApiError::Schema(schema_errors));
     }
+    let estimated_input = envelope
+        .get("inputs")
+        .map(estimate_input_tokens)
+        .unwrap_or(0);
+    let mut envelope = envelope;
+    crate::validation::integral_parameters(&mut envelope);
     let request: T::Request = serde_json::from_value(envelope)
         .map_err(|e| ApiError::Schema(vec![FieldError::new("", e.to_string())]))?;
     let (model_id, inputs, parameters) = request.into_parts();
@@ -96,7 +198,12 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<(Arc<Model>, TaskInp
         traceparent: headers.traceparent,
         route_info: headers.route_info,
     };
-    Ok((model, input))
+    Ok(Prepared {
+        model,
+        input,
+        caller,
+        estimated_input,
+    })
 }
 
 /// `work`, unless `deadline` passes first; then `work` is dropped, which cancels it.
@@ -115,7 +222,9 @@ async fn before<O>(
 
 fn deadline_exceeded() -> TaskError {
     TaskError::DeadlineExceeded(
-        "Deadline exceeded: the call's grpc-timeout passed before the task finished".into(),
+        "Deadline exceeded: the call's deadline (its grpc-timeout, or the server's \
+         call_timeout_seconds) passed before the task finished"
+            .into(),
     )
 }
 

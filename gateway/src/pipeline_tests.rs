@@ -1,5 +1,5 @@
-//! The pipeline's authorization step, seen from both wires: one policy, the same refusal over
-//! REST and gRPC, before the request is validated.
+//! The pipeline's authorization step, seen from both wires: one key's scopes, the same refusal
+//! over REST and gRPC, before the request is validated.
 
 use std::sync::Arc;
 
@@ -8,24 +8,34 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use prost::Message;
 use serde_json::{Value, json};
-use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleSettings, TaskError};
+use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleSettings};
 use tower::ServiceExt;
 
 use crate::GatewayBuilder;
-use crate::authorize::{Access, Authorizer};
-use crate::error::ApiError;
+use crate::auth::api_keys::digest_hex;
+use crate::auth::{ApiKeys, AuthConfig, KeyConfig, Scopes};
 use crate::grpc::pb::caikit::runtime::nlp::TokenClassificationTaskRequest;
 
-/// Hides one model from every caller, as a policy that scopes keys to models would.
-struct HideModel(&'static str);
+const KEY: &str = "key-of-app";
 
-impl Authorizer for HideModel {
-    fn authorize(&self, access: &Access<'_>) -> Result<(), ApiError> {
-        match access.model_id {
-            Some(id) if id == self.0 => Err(TaskError::ModelNotFound(id.to_string()).into()),
-            _ => Ok(()),
-        }
-    }
+/// One key, scoped to the model `open`.
+fn keys() -> ApiKeys {
+    let config = AuthConfig {
+        disabled: false,
+        keys: vec![KeyConfig {
+            id: "app".into(),
+            sha256: Some(digest_hex(KEY)),
+            file: None,
+            client_certificate: None,
+            scopes: Scopes {
+                tasks: vec!["*".into()],
+                models: vec!["open".into()],
+                ..Scopes::default()
+            },
+            limits: Default::default(),
+        }],
+    };
+    ApiKeys::new(&config, std::path::Path::new(".")).unwrap()
 }
 
 fn gateway() -> GatewayBuilder {
@@ -39,12 +49,13 @@ fn gateway() -> GatewayBuilder {
             .unwrap();
         registry.insert(model).unwrap();
     }
-    GatewayBuilder::new(registry).authorizer(Arc::new(HideModel("secret")))
+    GatewayBuilder::new(registry).authorizer(Arc::new(keys()))
 }
 
 async fn rest(body: Value) -> (StatusCode, Value) {
     let request = Request::post("/api/v1/task/token-classification")
         .header("content-type", "application/json")
+        .header("x-api-key", KEY)
         .body(Body::from(body.to_string()))
         .unwrap();
     let response = gateway().build().oneshot(request).await.unwrap();
@@ -69,6 +80,7 @@ async fn grpc(method: &str, model: &str, text: &str) -> (String, String) {
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .header("mm-model-id", model)
+        .header("authorization", format!("Bearer {KEY}"))
         .body(Body::from(framed))
         .unwrap();
     let response = api.router.oneshot(request).await.unwrap();
@@ -88,11 +100,14 @@ async fn a_refusal_is_the_answer_on_rest_before_validation() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) =
         rest(json!({"model_id": "secret", "inputs": "mail ana@example.com"})).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert_eq!(body["details"], "Model 'secret' not loaded");
-    // An invalid request to a hidden model is refused as hidden, not described by the schema.
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body["details"],
+        "API key 'app' lacks the scope 'model:secret'"
+    );
+    // An invalid request to a forbidden model is refused, not described by the schema.
     let (status, body) = rest(json!({"model_id": "secret", "inputs": 5})).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = rest(json!({"model_id": "open", "inputs": 5})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -101,8 +116,11 @@ async fn a_refusal_is_the_answer_on_rest_before_validation() {
 async fn a_refusal_is_the_same_on_grpc() {
     let method = "TokenClassificationTaskPredict";
     let (status, message) = grpc(method, "secret", "mail ana@example.com").await;
-    assert_eq!(status, (tonic::Code::NotFound as i32).to_string());
-    assert_eq!(message, "Model%20'secret'%20not%20loaded");
+    assert_eq!(status, (tonic::Code::PermissionDenied as i32).to_string());
+    assert_eq!(
+        message,
+        "API%20key%20'app'%20lacks%20the%20scope%20'model:secret'"
+    );
     let (status, _) = grpc(method, "open", "mail ana@example.com").await;
     // A served call's status comes in the trailers, after the message.
     assert_eq!(status, "");

@@ -12,9 +12,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::GatewayBuilder;
+use crate::auth::ApiKeys;
+use crate::auth::api_keys::KeysError;
 use crate::config::{Config, ConfigError};
 use crate::grpc::Health;
+use crate::listener::{self, ConnectionLimits};
 use crate::models::build_registry;
+use crate::tls::{GRPC_ALPN, HTTP_ALPN, ReloadingTls, TlsError};
 use std::collections::HashMap;
 use taskgate_modules::tuning::{ModelLoader, TrainingManager, tuned_classifier, tuned_generation};
 
@@ -29,18 +33,50 @@ pub enum ServeError {
     },
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Keys(#[from] KeysError),
+    #[error("{which} TLS: {source}")]
+    Tls {
+        which: &'static str,
+        source: TlsError,
+    },
+    #[error(
+        "refusing to serve {hosts} without API keys: anyone who reaches the port could call every \
+         model and manage training. Configure auth.keys, bind a loopback address, or set \
+         auth.disabled: true to serve without keys on purpose"
+    )]
+    Insecure { hosts: String },
 }
 
 /// A bound, not yet running, server for one router.
 pub struct Server {
     listener: TcpListener,
     router: Router,
+    limits: ConnectionLimits,
+    tls: Option<ReloadingTls>,
 }
 
 impl Server {
+    /// Plain HTTP with the default connection limits.
     pub async fn bind(address: &str, router: Router) -> std::io::Result<Self> {
         let listener = TcpListener::bind(address).await?;
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            limits: ConnectionLimits::default(),
+            tls: None,
+        })
+    }
+
+    pub fn with_limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Serves TLS with these certificates, reloaded on SIGHUP or when their files change.
+    pub fn with_tls(mut self, tls: Option<ReloadingTls>) -> Self {
+        self.tls = tls;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -53,9 +89,13 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let watcher = self.tls.clone().map(ReloadingTls::watch);
+        let served =
+            listener::serve(self.listener, self.router, self.limits, self.tls, shutdown).await;
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        served
     }
 }
 
@@ -67,11 +107,39 @@ pub struct Servers {
     /// Remote models' health checks, run every `health_interval`.
     remotes: Vec<(String, Arc<RemoteHealth>)>,
     health_interval: Duration,
+    /// Stopped with the servers, so running jobs end CANCELED rather than interrupted.
+    training: Option<TrainingManager>,
 }
 
 impl Servers {
     /// Builds the models, then binds HTTP and (when enabled) gRPC.
     pub async fn bind(config: &Config) -> Result<Self, ServeError> {
+        let exposed = config.exposed_hosts();
+        if config.auth.keys.is_empty() && !config.auth.disabled && !exposed.is_empty() {
+            return Err(ServeError::Insecure {
+                hosts: exposed.join(", "),
+            });
+        }
+        let keys = ApiKeys::new(&config.auth, std::path::Path::new("."))?;
+        let bad_origins = crate::cors::invalid_origins(&config.http.cors);
+        if !bad_origins.is_empty() {
+            return Err(ConfigError::Invalid(vec![taskgate_schemas::FieldError::new(
+                "/http/cors/allowed_origins",
+                format!(
+                    "origins must be scheme://host[:port] with no path: {}",
+                    bad_origins.join(", ")
+                ),
+            )])
+            .into());
+        }
+        let tls = |which, tls: &Option<crate::config::TlsConfig>, alpn| {
+            tls.as_ref()
+                .map(|tls| ReloadingTls::new(tls, alpn))
+                .transpose()
+                .map_err(|source| ServeError::Tls { which, source })
+        };
+        let http_tls = tls("HTTP", &config.http.tls, HTTP_ALPN)?;
+        let grpc_tls = tls("gRPC", &config.grpc.tls, GRPC_ALPN)?;
         let registry =
             build_registry(config, &ModuleCatalog::standard()).map_err(ConfigError::from)?;
         let remotes = registry
@@ -79,8 +147,17 @@ impl Servers {
             .iter()
             .filter_map(|m| Some((m.id().to_string(), m.health()?.clone())))
             .collect();
-        let mut builder =
-            GatewayBuilder::new(registry.clone()).max_body_bytes(config.http.max_body_bytes);
+        let mut training = None;
+        let mut builder = GatewayBuilder::new(registry.clone())
+            .max_body_bytes(config.http.max_body_bytes)
+            .call_timeout(Some(Duration::from_secs(
+                config.server.call_timeout_seconds,
+            )))
+            .body_read_timeout(Duration::from_millis(config.server.body_read_timeout_ms))
+            .cors(config.http.cors.clone());
+        if !config.auth.keys.is_empty() {
+            builder = builder.authorizer(Arc::new(keys));
+        }
         if config.training.enabled {
             let loaders = HashMap::from([
                 (
@@ -94,12 +171,20 @@ impl Servers {
             ]);
             let manager = TrainingManager::start(config.training.settings(), registry, loaders)
                 .map_err(ConfigError::from)?;
+            training = Some(manager.clone());
             builder = builder.training(manager);
         }
         let (http_router, grpc) = builder.build_with_grpc(config.grpc.max_message_bytes).await;
-        let http = bind(&config.listen_address(), http_router).await?;
+        let limits = ConnectionLimits::from(&config.server);
+        let http = bind(&config.listen_address(), http_router)
+            .await?
+            .with_limits(limits.clone())
+            .with_tls(http_tls);
         let grpc = if config.grpc.enabled {
-            let server = bind(&config.grpc_listen_address(), grpc.router).await?;
+            let server = bind(&config.grpc_listen_address(), grpc.router)
+                .await?
+                .with_limits(limits)
+                .with_tls(grpc_tls);
             Some((server, grpc.health))
         } else {
             None
@@ -110,6 +195,7 @@ impl Servers {
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             remotes,
             health_interval: Duration::from_millis(config.remote_health_check_ms),
+            training,
         })
     }
 
@@ -130,6 +216,7 @@ impl Servers {
     ) -> Result<(), ServeError> {
         let (stop, stopped) = watch::channel(false);
         let stopped_for_grace = stopped.clone();
+        let stopping_training = stopped.clone();
         let health = self.grpc.as_ref().map(|(_, health)| health.clone());
         if let Some(health) = &health {
             health.set(true).await;
@@ -160,15 +247,28 @@ impl Servers {
             }
         };
         let grace = self.grace;
+        let training = self.training;
+        // Training stops at the signal too, within the same grace: a running job ends within
+        // one step, CANCELED with the reason `shutdown`.
+        let training_stopped = async move {
+            signal(stopping_training).await;
+            if let Some(training) = training {
+                training.shut_down().await;
+            }
+        };
         let overdue = async move {
             signal(stopped_for_grace).await;
             tokio::time::sleep(grace).await;
         };
+        let everything = async move {
+            let (served, ()) = tokio::join!(serving, training_stopped);
+            served
+        };
         tokio::select! {
-            served = serving => served?,
+            served = everything => served?,
             () = overdue => tracing::warn!(
                 grace_seconds = grace.as_secs(),
-                "in-flight calls did not finish within the shutdown grace period; stopping anyway"
+                "in-flight calls or training did not stop within the shutdown grace period; stopping anyway"
             ),
         }
         checks.abort();

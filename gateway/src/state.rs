@@ -8,8 +8,11 @@ use taskgate_modules::tuning::TrainingManager;
 use taskgate_modules::{ModelRegistry, TaskError};
 use taskgate_schemas::{ModelsInfo, RuntimeInfo};
 
-use crate::authorize::Authorizer;
+use crate::auth::{Authorizer, Credentials, Principal};
 use crate::validation::Validators;
+
+/// Model metadata any caller may see: health, never endpoints, paths or training records.
+const PUBLIC_METADATA: &[&str] = &["healthy", "circuit"];
 
 #[derive(Clone)]
 pub struct AppState {
@@ -24,6 +27,10 @@ pub struct Shared {
     pub validators: Validators,
     pub authorizer: Arc<dyn Authorizer>,
     pub max_body_bytes: usize,
+    /// The deadline of calls that set none.
+    pub call_timeout: Option<std::time::Duration>,
+    /// How long a request body may take to arrive.
+    pub body_read_timeout: std::time::Duration,
     pub training: Option<TrainingManager>,
 }
 
@@ -46,12 +53,31 @@ impl AppState {
         self.shared.authorizer.as_ref()
     }
 
+    /// Who presents `credentials`, or the refusal that is the call's answer.
+    pub fn authenticate(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<Principal, crate::error::ApiError> {
+        self.authorizer().authenticate(credentials)
+    }
+
+    /// When a call that sets no deadline of its own gives up.
+    pub fn default_deadline(&self) -> Option<tokio::time::Instant> {
+        self.shared
+            .call_timeout
+            .map(|timeout| tokio::time::Instant::now() + timeout)
+    }
+
     pub fn task_names(&self) -> &[&'static str] {
         &self.shared.task_names
     }
 
     pub fn max_body_bytes(&self) -> usize {
         self.shared.max_body_bytes
+    }
+
+    pub fn body_read_timeout(&self) -> std::time::Duration {
+        self.shared.body_read_timeout
     }
 
     /// The training job manager, unless training is disabled.
@@ -69,17 +95,45 @@ impl AppState {
         }
     }
 
-    /// Every model, or those named (the first unknown name fails the call).
-    pub fn models_info(&self, wanted: &[String]) -> Result<ModelsInfo, TaskError> {
+    /// Every model the caller may use, or those named (the first unknown or forbidden name
+    /// fails the call as not found, so a key learns nothing of models beyond its scopes). Paths
+    /// and metadata (endpoints, training records) are shown to admins only.
+    pub fn models_info(
+        &self,
+        principal: &Principal,
+        wanted: &[String],
+    ) -> Result<ModelsInfo, TaskError> {
         let registry = self.registry();
-        let models = if wanted.is_empty() {
-            registry.models().iter().map(|m| m.info()).collect()
+        let visible = |id: &str| principal.may_use_model(id);
+        let models: Vec<_> = if wanted.is_empty() {
+            registry
+                .models()
+                .iter()
+                .filter(|m| visible(m.id()))
+                .map(|m| m.info())
+                .collect()
         } else {
             wanted
                 .iter()
-                .map(|id| registry.get(id).map(|m| m.info()))
+                .map(|id| {
+                    if !visible(id) {
+                        return Err(TaskError::ModelNotFound(id.clone()));
+                    }
+                    registry.get(id).map(|m| m.info())
+                })
                 .collect::<Result<_, _>>()?
         };
+        let models = models
+            .into_iter()
+            .map(|mut info| {
+                if !principal.is_admin() {
+                    info.model_path = None;
+                    info.metadata
+                        .retain(|key, _| PUBLIC_METADATA.contains(&key.as_str()));
+                }
+                info
+            })
+            .collect();
         Ok(ModelsInfo { models })
     }
 }

@@ -19,6 +19,7 @@ use crate::grpc::task_service::{self, GrpcHandler, ProtoResponse};
 use crate::openapi;
 use crate::rest;
 use crate::state::AppState;
+use crate::usage::TokenUsage;
 
 /// Route prefix of the task API (Caikit's `runtime.http.route_prefix`).
 pub const TASK_PREFIX: &str = "/api/v1/task";
@@ -124,6 +125,7 @@ impl TaskRoutes {
     pub fn unary<T, Req, Resp>(mut self) -> Self
     where
         T: Task,
+        T::Output: TokenUsage,
         Req: ProtoRequest,
         Resp: ProtoResponse<T::Output>,
     {
@@ -140,6 +142,7 @@ impl TaskRoutes {
     pub fn streaming<T, Req, Resp>(mut self) -> Self
     where
         T: Task,
+        T::Output: TokenUsage,
         Req: ProtoRequest,
         Resp: ProtoResponse<T::Output>,
     {

@@ -31,6 +31,11 @@ pub struct TrainingConfig {
     /// Largest training file read.
     #[schema(minimum = 1024, example = 268435456)]
     pub max_file_bytes: u64,
+    /// The most memory one job may take by its estimate (activations and attention of its
+    /// batch and sequence lengths, and its weights); a job over it is refused when submitted,
+    /// naming the parameters that drive it.
+    #[schema(minimum = 16777216, example = 17179869184u64)]
+    pub max_memory_bytes: u64,
 }
 
 impl Default for TrainingConfig {
@@ -43,6 +48,7 @@ impl Default for TrainingConfig {
             queue: 8,
             max_records: 100_000,
             max_file_bytes: 256 * 1024 * 1024,
+            max_memory_bytes: 16 << 30,
         }
     }
 }
@@ -58,6 +64,7 @@ impl TrainingConfig {
             },
             threads: self.threads,
             queue: self.queue,
+            max_memory_bytes: self.max_memory_bytes,
         }
     }
 }

@@ -11,6 +11,43 @@ use taskgate_schemas::FieldError;
 /// Reports stop after this many fields; a garbage body should not produce a megabyte of errors.
 const MAX_REPORTED_ERRORS: usize = 20;
 
+/// Longest reason or field name reported; the schema library quotes the offending value, which
+/// may be megabytes of the request.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// `text`, cut to [`MAX_MESSAGE_CHARS`] characters with a note of how much was left out.
+fn bounded(text: String) -> String {
+    let chars = text.chars().count();
+    if chars <= MAX_MESSAGE_CHARS {
+        return text;
+    }
+    let kept: String = text.chars().take(MAX_MESSAGE_CHARS).collect();
+    format!("{kept}… ({} more characters)", chars - MAX_MESSAGE_CHARS)
+}
+
+/// Writes integral numbers under `parameters` (`5.0`) as integers: JSON Schema's `integer` admits
+/// them, so the typed request must too. Inputs are left as sent (documents are echoed back).
+pub fn integral_parameters(envelope: &mut Value) {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+                if let Some(f) = n.as_f64()
+                    && f.fract() == 0.0
+                    && f.abs() < 9.0e15
+                {
+                    *value = Value::from(f as i64);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Object(map) => map.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(parameters) = envelope.get_mut("parameters") {
+        walk(parameters);
+    }
+}
+
 /// One compiled validator per task route name.
 #[derive(Default)]
 pub struct Validators {
@@ -34,6 +71,10 @@ impl Validators {
         let mut fields = Vec::new();
         for error in validator.iter_errors(body) {
             describe(&error, &mut fields);
+            for field in &mut fields {
+                field.path = bounded(std::mem::take(&mut field.path));
+                field.message = bounded(std::mem::take(&mut field.message));
+            }
             if fields.len() >= MAX_REPORTED_ERRORS {
                 fields.truncate(MAX_REPORTED_ERRORS);
                 break;
@@ -100,6 +141,31 @@ mod tests {
         let mut v = Validators::default();
         v.insert("text-generation", &standalone::<TextGenerationRequest>());
         v
+    }
+
+    #[test]
+    fn integral_parameters_become_integers_and_inputs_stay() {
+        let mut envelope =
+            json!({"inputs": [{"n": 5.0}], "parameters": {"top_n": 5.0, "p": 0.5, "l": [2.0]}});
+        integral_parameters(&mut envelope);
+        assert_eq!(envelope["parameters"]["top_n"].as_u64(), Some(5));
+        assert_eq!(envelope["parameters"]["p"], 0.5);
+        assert_eq!(envelope["parameters"]["l"][0].as_u64(), Some(2));
+        assert!(envelope["inputs"][0]["n"].is_f64());
+    }
+
+    #[test]
+    fn reasons_do_not_echo_megabytes_of_input() {
+        let huge = "x".repeat(1 << 20);
+        let errors = validators().check(
+            "text-generation",
+            &json!({"model_id": "m", "inputs": "hi", "parameters": {"stop_sequences": huge, &huge: 1}}),
+        );
+        assert!(!errors.is_empty());
+        for error in &errors {
+            assert!(error.message.len() < 1000, "{}", error.message.len());
+            assert!(error.path.len() < 1000, "{}", error.path.len());
+        }
     }
 
     #[test]

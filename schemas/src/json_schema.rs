@@ -18,6 +18,7 @@ pub fn standalone<T: ToSchema>() -> Value {
     }
     let mut defs = Value::Object(defs);
     rewrite_refs(&mut defs);
+    bound_integer_formats(&mut defs);
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$ref": format!("{DEFS_PREFIX}{}", T::name()),
@@ -27,6 +28,35 @@ pub fn standalone<T: ToSchema>() -> Value {
 
 fn to_value<S: serde::Serialize>(schema: S) -> Value {
     serde_json::to_value(schema).expect("utoipa schemas always serialize. This is a bug.")
+}
+
+/// Writes the range an integer `format` implies as `minimum`/`maximum` where none is given.
+/// Validators of JSON Schema ignore `format`, while OpenAPI tools (schemathesis, generated
+/// clients) read `int32` as a 32-bit range: without this a value one accepts the other refuses.
+pub fn bound_integer_formats(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            match map.get("format").and_then(Value::as_str) {
+                Some("int32") => {
+                    map.entry("minimum").or_insert(i32::MIN.into());
+                    map.entry("maximum").or_insert(i32::MAX.into());
+                }
+                // utoipa labels u64 `int64` with a minimum of 0; its values run past i64's.
+                Some("int64") if map.get("minimum") == Some(&Value::from(0)) => {
+                    map.insert("format".into(), "uint64".into());
+                    map.entry("maximum").or_insert(u64::MAX.into());
+                }
+                Some("int64") => {
+                    map.entry("minimum").or_insert(i64::MIN.into());
+                    map.entry("maximum").or_insert(i64::MAX.into());
+                }
+                _ => {}
+            }
+            map.values_mut().for_each(bound_integer_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integer_formats),
+        _ => {}
+    }
 }
 
 /// Points OpenAPI component references at `$defs` so the document stands alone.
@@ -53,6 +83,22 @@ fn rewrite_refs(value: &mut Value) {
 mod tests {
     use super::*;
     use crate::TextGenerationRequest;
+
+    #[test]
+    fn integer_formats_state_their_range() {
+        let mut schema = json!({"properties": {
+            "n": {"type": "integer", "format": "int32", "minimum": 1},
+            "m": {"type": ["integer", "null"], "format": "int32"},
+        }});
+        bound_integer_formats(&mut schema);
+        assert_eq!(schema["properties"]["n"]["minimum"], 1);
+        assert_eq!(schema["properties"]["n"]["maximum"], i32::MAX);
+        assert_eq!(schema["properties"]["m"]["minimum"], i32::MIN);
+        let mut unsigned = json!({"type": "integer", "format": "int64", "minimum": 0});
+        bound_integer_formats(&mut unsigned);
+        assert_eq!(unsigned["format"], "uint64");
+        assert_eq!(unsigned["maximum"], u64::MAX);
+    }
 
     #[test]
     fn references_resolve_inside_the_document() {

@@ -24,7 +24,7 @@ pub trait TaskParameters: Default {
 
 /// Declares one task's request envelope so every task has the same shape and rules.
 macro_rules! task_request {
-    ($(#[$doc:meta])* $name:ident, $inputs:ty, $params:ty, $example:expr) => {
+    ($(#[$doc:meta])* $name:ident, $(#[$inputs_meta:meta])* $inputs:ty, $params:ty, $example:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
         #[serde(deny_unknown_fields)]
@@ -33,6 +33,7 @@ macro_rules! task_request {
             /// The model to run, as listed by `GET /info/models`.
             #[schema(min_length = 1)]
             pub model_id: String,
+            $(#[$inputs_meta])*
             pub inputs: $inputs,
             #[serde(default)]
             pub parameters: Option<$params>,
@@ -95,6 +96,7 @@ task_request!(
 task_request!(
     /// Embed several texts.
     EmbeddingTasksRequest,
+    #[schema(min_items = 1, max_items = 10000)]
     Vec<String>,
     EmbeddingParameters,
     json!({"model_id": "all-minilm", "inputs": ["first text", "second text"]})
@@ -175,6 +177,7 @@ pub struct EmbeddingParameters {
 #[serde(deny_unknown_fields)]
 pub struct SentenceSimilarityInputs {
     pub source_sentence: String,
+    #[schema(min_items = 1, max_items = 10000)]
     pub sentences: Vec<String>,
 }
 
@@ -182,8 +185,19 @@ pub struct SentenceSimilarityInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SentenceSimilarityTasksInputs {
+    #[schema(min_items = 1, max_items = 10000)]
     pub source_sentences: Vec<String>,
+    #[schema(min_items = 1, max_items = 10000)]
     pub sentences: Vec<String>,
+}
+
+/// A document to rank, as documented: its `text` is what is scored, and any other fields come
+/// back with it (the wire type stays a JSON object).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RerankDocument {
+    #[schema(example = "Paris is the capital of France.")]
+    text: String,
 }
 
 /// Inputs of `rerank`.
@@ -191,7 +205,7 @@ pub struct SentenceSimilarityTasksInputs {
 #[serde(deny_unknown_fields)]
 pub struct RerankInputs {
     /// Documents as JSON objects; the text to score is their `text` field.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<RerankDocument>, min_items = 1, max_items = 10000)]
     pub documents: Vec<JsonDict>,
     pub query: String,
 }
@@ -200,8 +214,9 @@ pub struct RerankInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RerankTasksInputs {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<RerankDocument>, min_items = 1, max_items = 10000)]
     pub documents: Vec<JsonDict>,
+    #[schema(min_items = 1, max_items = 10000)]
     pub queries: Vec<String>,
 }
 

@@ -36,10 +36,16 @@ pub struct BinaryServer {
 impl BinaryServer {
     /// Runs `taskgate serve --port 0 <args>` with extra environment and waits for it to listen.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut all = vec!["--host", "127.0.0.1", "--port", "0", "--grpc-port", "0"];
+        all.extend(args);
+        Self::start_exact(&all, env)
+    }
+
+    /// Runs `taskgate serve <args>` (nothing added) and waits for it to listen.
+    pub fn start_exact(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = taskgate_command("serve");
         command
             .arg("serve")
-            .args(["--host", "127.0.0.1", "--port", "0", "--grpc-port", "0"])
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -76,6 +82,10 @@ impl BinaryServer {
         format!("{}{path}", self.base)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `POST /api/v1/task/<task>` with a JSON body: status and JSON response.
     pub async fn call(&self, task: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         let url = self.url(&format!("/api/v1/task/{task}"));
@@ -101,8 +111,9 @@ impl BinaryServer {
             .unwrap();
         assert_eq!(response.status(), 200);
         let text = response.text().await.unwrap();
+        // Lines starting with ':' are SSE comments (keep-alive pings), not events.
         text.lines()
-            .filter(|l| !l.is_empty())
+            .filter(|l| !l.is_empty() && !l.starts_with(':'))
             .map(|l| {
                 let data = l
                     .strip_prefix("data: ")

@@ -41,8 +41,8 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA (`ca.pem`) that signed `server.pem` (for 127.0.0.1) and `client.pem` (keys beside
-/// them), and an unrelated CA (`other-ca.pem`).
+/// A CA (`ca.pem`) that signed `server.pem` (for 127.0.0.1) and `client.pem` (for the DNS name
+/// `client.taskgate.test`; keys beside them), and an unrelated CA (`other-ca.pem`).
 pub fn certificates(test: &str) -> Certificates {
     let dir = super::temp_dir(&format!("{test}-tls"));
     let ec = [
@@ -70,7 +70,10 @@ pub fn certificates(test: &str) -> Certificates {
             "server",
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
         ),
-        ("client", "extendedKeyUsage=clientAuth\n"),
+        (
+            "client",
+            "subjectAltName=DNS:client.taskgate.test\nextendedKeyUsage=clientAuth\n",
+        ),
     ] {
         let (key, csr, pem, ext) = (
             format!("{name}.key"),

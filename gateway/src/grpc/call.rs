@@ -6,20 +6,38 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 
+use crate::auth::{PeerCertificate, Principal};
+use crate::call_headers::CallHeaders;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub const MODEL_ID_KEY: &str = "mm-model-id";
 pub const REQUEST_ID_KEY: &str = "x-request-id";
 const TIMEOUT_KEY: &str = "grpc-timeout";
 
-/// The caller's request id, or a fresh one.
+/// The caller's request id when it is a safe one, or a fresh one.
 pub fn request_id(metadata: &MetadataMap) -> String {
-    metadata
-        .get(REQUEST_ID_KEY)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
+    crate::rest::request_id::accepted(metadata.get(REQUEST_ID_KEY).map(|v| v.as_bytes()))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The call's metadata as both wires read it, with the client certificate the TLS handshake
+/// verified.
+pub fn call_headers<T>(request: &tonic::Request<T>) -> CallHeaders {
+    let metadata = request.metadata();
+    CallHeaders::read(
+        |name| metadata.get(name).and_then(|v| v.to_str().ok()),
+        |name| metadata.get(name).is_some(),
+    )
+    .with_peer(request.extensions().get::<PeerCertificate>().cloned())
+}
+
+/// Who calls a non-task method (info, training).
+pub fn authenticate<T>(
+    state: &AppState,
+    request: &tonic::Request<T>,
+) -> Result<Principal, ApiError> {
+    state.authenticate(&call_headers(request).credentials)
 }
 
 /// When the caller stops waiting; work still running then is cancelled.

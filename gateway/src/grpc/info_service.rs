@@ -32,8 +32,10 @@ impl InfoService for InfoGrpc {
         request: Request<info::ModelInfoRequest>,
     ) -> Result<Response<info::ModelInfoResponse>, Status> {
         let request_id = call::request_id(request.metadata());
+        let principal = call::authenticate(&self.state, &request)
+            .map_err(|error| error.into_grpc_status(&request_id))?;
         let wanted = request.into_inner().model_ids;
-        match self.state.models_info(&wanted) {
+        match self.state.models_info(&principal, &wanted) {
             Ok(models) => Ok(Response::new(info::ModelInfoResponse {
                 models: models.models.into_iter().map(Into::into).collect(),
             })),

@@ -102,6 +102,8 @@ pub async fn grpc_api(state: AppState, routes: TaskRoutes, max_message_bytes: us
             )
             .add_service(TrainingManagementServer::new(training()));
     }
-    let router = routes.prepare().into_axum_router();
+    let router = routes.prepare().into_axum_router().layer(
+        tower_http::catch_panic::CatchPanicLayer::custom(crate::panics::grpc_answer),
+    );
     GrpcApi { router, health }
 }

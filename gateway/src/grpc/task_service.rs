@@ -20,10 +20,11 @@ use tonic_prost::ProstCodec;
 use super::call;
 use super::convert::ProtoRequest;
 use super::router::NLP_SERVICE;
-use crate::call_headers::CallHeaders;
+use crate::auth::rate_limit::RateStatus;
 use crate::error::ApiError;
 use crate::pipeline::{self, Call};
 use crate::state::AppState;
+use crate::usage::TokenUsage;
 
 /// The gRPC answer message of a task whose output (or event) is `O`.
 pub trait ProtoResponse<O>: prost::Message + Default + From<O> + Send + 'static {}
@@ -96,19 +97,20 @@ pub(crate) fn unary<T, Req, Resp>(
 ) -> BoxFuture<'static, http::Response<Body>>
 where
     T: Task,
+    T::Output: TokenUsage,
     Req: ProtoRequest,
     Resp: ProtoResponse<T::Output>,
 {
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
         async move {
-            let (request_id, call) = read_call(request);
+            let (request_id, call) = read_call(&state, request);
             let result = match call {
                 Ok(call) => pipeline::unary::<T>(&state, call).await,
                 Err(error) => Err(error),
             };
             match result {
-                Ok(output) => Ok(respond(Resp::from(output), &request_id)),
+                Ok(answer) => Ok(respond(Resp::from(answer.output), &request_id, answer.rate)),
                 Err(error) => Err(error.into_grpc_status(&request_id)),
             }
         }
@@ -131,26 +133,28 @@ pub(crate) fn server_streaming<T, Req, Resp>(
 ) -> BoxFuture<'static, http::Response<Body>>
 where
     T: Task,
+    T::Output: TokenUsage,
     Req: ProtoRequest,
     Resp: ProtoResponse<T::Output>,
 {
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
         async move {
-            let (request_id, call) = read_call(request);
+            let (request_id, call) = read_call(&state, request);
             let started = match call {
                 Ok(call) => pipeline::server_streaming::<T>(&state, call).await,
                 Err(error) => Err(error),
             };
-            let stream = started.map_err(|error| error.into_grpc_status(&request_id))?;
+            let answer = started.map_err(|error| error.into_grpc_status(&request_id))?;
             let id = request_id.clone();
-            let events: EventStream<Resp> = stream
+            let events: EventStream<Resp> = answer
+                .output
                 .map(move |item| {
                     item.map(Resp::from)
                         .map_err(|error| ApiError::from(error).into_grpc_status(&id))
                 })
                 .boxed();
-            Ok::<_, Status>(respond(events, &request_id))
+            Ok::<_, Status>(respond(events, &request_id, answer.rate))
         }
     });
     Box::pin(async move {
@@ -170,32 +174,49 @@ where
         .max_encoding_message_size(max_message_bytes)
 }
 
-/// The call's request id (for its answer, error or not), and the call: its metadata
-/// (deadline, model, headers), then the REST envelope of its message.
-fn read_call<Req: ProtoRequest>(request: Request<Req>) -> (String, Result<Call, ApiError>) {
+/// The call's request id (for its answer, error or not), and the call: the caller first, then
+/// its metadata (deadline, model, headers), then the REST envelope of its message.
+fn read_call<Req: ProtoRequest>(
+    state: &AppState,
+    request: Request<Req>,
+) -> (String, Result<Call, ApiError>) {
     let request_id = call::request_id(request.metadata());
-    let call = call_of(request, &request_id);
+    let call = call_of(state, request, &request_id);
     (request_id, call)
 }
 
-fn call_of<Req: ProtoRequest>(request: Request<Req>, request_id: &str) -> Result<Call, ApiError> {
+fn call_of<Req: ProtoRequest>(
+    state: &AppState,
+    request: Request<Req>,
+    request_id: &str,
+) -> Result<Call, ApiError> {
+    let headers = call::call_headers(&request);
+    let caller = pipeline::admit_caller(state, &headers)?;
     let deadline = call::deadline(request.metadata())?;
     let model_id = call::model_id(request.metadata())?;
-    let metadata = request.metadata();
-    let headers = CallHeaders::read(|name| metadata.get(name).and_then(|v| v.to_str().ok()));
     Ok(Call {
         envelope: request.into_inner().into_envelope(model_id),
         request_id: request_id.to_string(),
         headers,
         deadline,
+        caller,
     })
 }
 
-/// The answer's metadata: the request id, as REST's `x-request-id` header.
-fn respond<M>(message: M, request_id: &str) -> Response<M> {
+/// The answer's metadata: the request id, as REST's `x-request-id` header, and the key's
+/// `x-ratelimit-*` state.
+fn respond<M>(message: M, request_id: &str, rate: Option<RateStatus>) -> Response<M> {
     let mut response = Response::new(message);
     if let Ok(value) = request_id.parse() {
         response.metadata_mut().insert(call::REQUEST_ID_KEY, value);
+    }
+    for (name, value) in rate.map(|r| r.headers()).unwrap_or_default() {
+        if let (Ok(name), Ok(value)) = (
+            tonic::metadata::MetadataKey::from_bytes(name.as_bytes()),
+            value.parse(),
+        ) {
+            response.metadata_mut().insert(name, value);
+        }
     }
     response
 }

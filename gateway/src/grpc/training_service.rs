@@ -14,9 +14,19 @@ use super::pb::caikit::runtime::nlp::nlp_training_service_server::NlpTrainingSer
 use super::pb::caikit::runtime::training::training_management_server::TrainingManagement;
 use super::pb::caikit_data_model::common::TrainingStatus;
 use super::pb::caikit_data_model::runtime as jobs;
+use crate::auth::{Principal, TrainingRight};
 use crate::error::ApiError;
 use crate::rest::training::{manager, submit_classifier, submit_prompt_tuning};
 use crate::state::AppState;
+
+/// Who calls, or the refusal as the call's status.
+fn caller<T>(
+    state: &AppState,
+    request: &Request<T>,
+    request_id: &str,
+) -> Result<Principal, Status> {
+    call::authenticate(state, request).map_err(|error| error.into_grpc_status(request_id))
+}
 
 pub struct TrainingGrpc {
     state: AppState,
@@ -217,9 +227,10 @@ impl NlpTrainingService for TrainingGrpc {
         request: Request<train::TextClassificationTaskClassifierTrainRequest>,
     ) -> Result<Response<jobs::TrainingJob>, Status> {
         let request_id = call::request_id(request.metadata());
+        let principal = caller(&self.state, &request, &request_id)?;
         let json = classifier_request_json(request.into_inner());
         job_response(
-            submit_classifier(&self.state, json, &request_id).await,
+            submit_classifier(&self.state, &principal, json, &request_id).await,
             &request_id,
         )
     }
@@ -229,9 +240,10 @@ impl NlpTrainingService for TrainingGrpc {
         request: Request<train::TextGenerationTaskPeftPromptTuningTrainRequest>,
     ) -> Result<Response<jobs::TrainingJob>, Status> {
         let request_id = call::request_id(request.metadata());
+        let principal = caller(&self.state, &request, &request_id)?;
         let json = prompt_tuning_request_json(request.into_inner());
         job_response(
-            submit_prompt_tuning(&self.state, json, &request_id).await,
+            submit_prompt_tuning(&self.state, &principal, json, &request_id).await,
             &request_id,
         )
     }
@@ -244,9 +256,15 @@ impl TrainingManagement for TrainingGrpc {
         request: Request<jobs::TrainingInfoRequest>,
     ) -> Result<Response<jobs::TrainingStatusResponse>, Status> {
         let request_id = call::request_id(request.metadata());
+        let principal = caller(&self.state, &request, &request_id)?;
         let training_id = request.into_inner().training_id;
-        let status =
-            manager(&self.state).and_then(|m| m.status(&training_id).map_err(ApiError::from));
+        let status = principal
+            .check_training(TrainingRight::Read)
+            .and_then(|()| manager(&self.state))
+            .and_then(|m| {
+                m.status(&training_id, principal.viewer())
+                    .map_err(ApiError::from)
+            });
         match status {
             Ok(status) => Ok(Response::new(status_message(status))),
             Err(error) => Err(error.into_grpc_status(&request_id)),
@@ -258,9 +276,16 @@ impl TrainingManagement for TrainingGrpc {
         request: Request<jobs::TrainingInfoRequest>,
     ) -> Result<Response<jobs::TrainingStatusResponse>, Status> {
         let request_id = call::request_id(request.metadata());
+        let principal = caller(&self.state, &request, &request_id)?;
         let training_id = request.into_inner().training_id;
-        let status = match manager(&self.state) {
-            Ok(manager) => manager.cancel(&training_id).await.map_err(ApiError::from),
+        let allowed = principal
+            .check_training(TrainingRight::Cancel)
+            .and_then(|()| manager(&self.state));
+        let status = match allowed {
+            Ok(manager) => manager
+                .cancel(&training_id, principal.viewer())
+                .await
+                .map_err(ApiError::from),
             Err(error) => Err(error),
         };
         match status {

@@ -7,40 +7,46 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
-/// How the body's declared type is treated.
-#[derive(Debug, PartialEq)]
-enum BodyType {
-    Json,
-    /// `curl -d` labels bodies as form data by default; JSON sent that way is accepted.
-    FormLabelled,
-    Other(String),
-}
-
-fn body_type(headers: &HeaderMap) -> BodyType {
+/// Only `application/json`, with at most a UTF-8 charset, is JSON. Anything else, a missing
+/// type included, is refused before the body is read: HTML forms and `fetch` without a
+/// preflight can send only other types, so a web page cannot start calls in a user's name.
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return BodyType::Json;
+        return Err(ApiError::UnsupportedMediaType("(none)".into()));
     };
     let text = value.to_str().unwrap_or("").trim();
-    let essence = text
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match essence.as_str() {
-        "application/json" => BodyType::Json,
-        e if e.starts_with("application/") && e.ends_with("+json") => BodyType::Json,
-        "application/x-www-form-urlencoded" => BodyType::FormLabelled,
-        _ => BodyType::Other(text.to_string()),
+    let mut parts = text.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    let parameters_ok = parts.all(|p| {
+        let p = p.to_ascii_lowercase().replace(' ', "");
+        p == "charset=utf-8" || p == "charset=\"utf-8\""
+    });
+    if essence == "application/json" && parameters_ok {
+        Ok(())
+    } else {
+        let shown: String = text.chars().take(100).collect();
+        Err(ApiError::UnsupportedMediaType(shown))
     }
+}
+
+/// The body of a call to `state`'s gateway: its size limit, and a deadline for the whole body
+/// to arrive, so a client trickling bytes cannot hold a connection and a call slot.
+pub async fn read_request_json(
+    state: &crate::state::AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Value, ApiError> {
+    let timeout = state.body_read_timeout();
+    tokio::time::timeout(timeout, read_json(headers, body, state.max_body_bytes()))
+        .await
+        .map_err(|_| ApiError::BodyTimeout {
+            ms: timeout.as_millis() as u64,
+        })?
 }
 
 /// Reads at most `limit` bytes and parses them as JSON.
 pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Value, ApiError> {
-    let kind = body_type(headers);
-    if let BodyType::Other(content_type) = kind {
-        return Err(ApiError::UnsupportedMediaType(content_type));
-    }
+    check_content_type(headers)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -56,12 +62,7 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             ApiError::BodyRead(inner.to_string())
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| match kind {
-        BodyType::FormLabelled => {
-            ApiError::UnsupportedMediaType("application/x-www-form-urlencoded".into())
-        }
-        _ => ApiError::InvalidJson(e.to_string()),
-    })
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))
 }
 
 #[cfg(test)]
@@ -79,26 +80,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn accepts_json_types_and_curl_form_label() {
+    async fn accepts_json_with_a_utf8_charset_only() {
         for ct in [
             "application/json",
-            "application/json; charset=utf-8",
-            "application/vnd.api+json",
-            "application/x-www-form-urlencoded",
+            "Application/JSON; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
         ] {
             let v = read_json(&headers(ct), Body::from("{\"a\":1}"), 100)
                 .await
                 .unwrap();
             assert_eq!(v["a"], 1, "{ct}");
         }
+        for ct in [
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "multipart/form-data; boundary=x",
+            "application/vnd.api+json",
+            "application/json; charset=latin1",
+        ] {
+            let err = read_json(&headers(ct), Body::from("{\"a\":1}"), 100)
+                .await
+                .unwrap_err();
+            assert!(matches!(err, ApiError::UnsupportedMediaType(_)), "{ct}");
+        }
+        let err = read_json(&HeaderMap::new(), Body::from("{}"), 100)
+            .await
+            .unwrap_err();
+        assert_eq!(err, ApiError::UnsupportedMediaType("(none)".into()));
     }
 
     #[tokio::test]
-    async fn rejects_other_types_oversize_and_bad_json() {
-        let err = read_json(&headers("text/plain"), Body::from("{}"), 100)
-            .await
-            .unwrap_err();
-        assert_eq!(err, ApiError::UnsupportedMediaType("text/plain".into()));
+    async fn rejects_oversize_and_bad_json() {
         let err = read_json(
             &headers("application/json"),
             Body::from(vec![b' '; 101]),
@@ -111,13 +123,5 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ApiError::InvalidJson(_)));
-        let err = read_json(
-            &headers("application/x-www-form-urlencoded"),
-            Body::from("a=1"),
-            100,
-        )
-        .await
-        .unwrap_err();
-        assert!(matches!(err, ApiError::UnsupportedMediaType(_)));
     }
 }

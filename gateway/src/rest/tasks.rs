@@ -1,36 +1,49 @@
 //! The REST adapter of the call pipeline: `POST /api/v1/task/<name>`. It reads the body and
 //! headers into a [`Call`] and writes the pipeline's answer as JSON or server-sent events.
 
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::sse::{Event, Sse};
+use axum::extract::{Request, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use taskgate_modules::Task;
 
-use crate::call_headers::CallHeaders;
+use crate::auth::rate_limit::RateStatus;
 use crate::error::ApiError;
 use crate::pipeline::{self, Call};
+use crate::rest::caller::call_headers;
 use crate::rest::request_id::RequestId;
 use crate::state::AppState;
+use crate::usage::TokenUsage;
+
+/// How long a stream may stay silent (a slow first token, a long prompt) before an SSE comment
+/// line keeps proxies and clients from timing it out.
+const SSE_PING: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// `POST /api/v1/task/<name>` for a unary task.
 pub async fn unary<T: Task>(
     State(state): State<AppState>,
     RequestId(id): RequestId,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+    request: Request,
+) -> Response
+where
+    T::Output: TokenUsage,
+{
     let result = async {
-        let call = read_call(&state, &headers, body, &id).await?;
+        let call = read_call(&state, request, &id).await?;
         pipeline::unary::<T>(&state, call).await
     }
     .await;
     match result {
-        Ok(output) => axum::Json(output).into_response(),
+        Ok(answer) => with_rate(axum::Json(answer.output).into_response(), answer.rate),
         Err(error) => error.into_response_with_id(&id),
     }
+}
+
+fn with_rate(mut response: Response, rate: Option<RateStatus>) -> Response {
+    if let Some(rate) = rate {
+        rate.write_headers(response.headers_mut());
+    }
+    response
 }
 
 /// `POST /api/v1/task/<name>` for a server-streaming task: one bare `data:` line per event (the
@@ -39,16 +52,18 @@ pub async fn unary<T: Task>(
 pub async fn server_streaming<T: Task>(
     State(state): State<AppState>,
     RequestId(id): RequestId,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+    request: Request,
+) -> Response
+where
+    T::Output: TokenUsage,
+{
     let started = async {
-        let call = read_call(&state, &headers, body, &id).await?;
+        let call = read_call(&state, request, &id).await?;
         pipeline::server_streaming::<T>(&state, call).await
     }
     .await;
-    let stream = match started {
-        Ok(stream) => stream,
+    let (stream, rate) = match started {
+        Ok(answer) => (answer.output, answer.rate),
         Err(error) => return error.into_response_with_id(&id),
     };
     let events = stream.map(move |item| {
@@ -60,7 +75,8 @@ pub async fn server_streaming<T: Task>(
             }
         })
     });
-    Sse::new(events).into_response()
+    let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(SSE_PING).text("ping"));
+    with_rate(sse.into_response(), rate)
 }
 
 fn json_event<S: serde::Serialize>(event: Event, data: &S) -> Event {
@@ -68,18 +84,17 @@ fn json_event<S: serde::Serialize>(event: Event, data: &S) -> Event {
     event.data(json)
 }
 
-/// The body as the JSON envelope, and what the headers say beyond it.
-async fn read_call(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-    request_id: &str,
-) -> Result<Call, ApiError> {
-    let envelope = crate::rest::body::read_json(headers, body, state.max_body_bytes()).await?;
+/// The caller, admitted before the body is read; then the body as the JSON envelope.
+async fn read_call(state: &AppState, request: Request, request_id: &str) -> Result<Call, ApiError> {
+    let (parts, body) = request.into_parts();
+    let headers = call_headers(&parts.headers, &parts.extensions);
+    let caller = pipeline::admit_caller(state, &headers)?;
+    let envelope = crate::rest::body::read_request_json(state, &parts.headers, body).await?;
     Ok(Call {
         envelope,
         request_id: request_id.to_string(),
-        headers: CallHeaders::read(|name| headers.get(name).and_then(|v| v.to_str().ok())),
+        headers,
         deadline: None,
+        caller,
     })
 }

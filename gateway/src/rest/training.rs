@@ -20,7 +20,9 @@ use taskgate_schemas::{
     TrainingList, TrainingStatusResponse,
 };
 
+use crate::auth::{Principal, TrainingRight};
 use crate::error::ApiError;
+use crate::rest::caller::Authenticated;
 use crate::rest::request_id::RequestId;
 use crate::state::AppState;
 
@@ -82,6 +84,8 @@ fn respond<T: serde::Serialize>(result: Result<T, ApiError>, request_id: &str) -
 #[utoipa::path(post, path = "/api/v1/TextClassificationTaskClassifierTrain", tag = "training",
     request_body = ClassifierTrainRequest,
     responses(
+        (status = 401, description = "No API key, or one not known", body = ErrorBody),
+        (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "The job was queued", body = TrainingJob),
         (status = 400, description = "A parameter or record is not acceptable", body = ErrorBody),
         (status = 422, description = "The body does not match the request schema", body = ErrorBody),
@@ -90,10 +94,11 @@ fn respond<T: serde::Serialize>(result: Result<T, ApiError>, request_id: &str) -
 pub async fn classifier_train(
     State(state): State<AppState>,
     RequestId(id): RequestId,
+    Authenticated(principal): Authenticated,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    train(&state, Trainer::Classifier, &id, &headers, body).await
+    train(&state, &principal, Trainer::Classifier, &id, &headers, body).await
 }
 
 /// Tune a soft prompt for a served in-process text-generation model; the tuned model serves
@@ -101,6 +106,8 @@ pub async fn classifier_train(
 #[utoipa::path(post, path = "/api/v1/TextGenerationTaskPeftPromptTuningTrain", tag = "training",
     request_body = PromptTuningTrainRequest,
     responses(
+        (status = 401, description = "No API key, or one not known", body = ErrorBody),
+        (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "The job was queued", body = TrainingJob),
         (status = 400, description = "A parameter or record is not acceptable", body = ErrorBody),
         (status = 422, description = "The body does not match the request schema", body = ErrorBody),
@@ -109,10 +116,19 @@ pub async fn classifier_train(
 pub async fn prompt_tuning_train(
     State(state): State<AppState>,
     RequestId(id): RequestId,
+    Authenticated(principal): Authenticated,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    train(&state, Trainer::PromptTuning, &id, &headers, body).await
+    train(
+        &state,
+        &principal,
+        Trainer::PromptTuning,
+        &id,
+        &headers,
+        body,
+    )
+    .await
 }
 
 /// The trainers a train route submits to.
@@ -124,16 +140,18 @@ enum Trainer {
 
 async fn train(
     state: &AppState,
+    principal: &Principal,
     trainer: Trainer,
     request_id: &str,
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
     let result = async {
-        let json = crate::rest::body::read_json(headers, body, state.max_body_bytes()).await?;
+        principal.check_training(TrainingRight::Submit)?;
+        let json = crate::rest::body::read_request_json(state, headers, body).await?;
         match trainer {
-            Trainer::Classifier => submit_classifier(state, json, request_id).await,
-            Trainer::PromptTuning => submit_prompt_tuning(state, json, request_id).await,
+            Trainer::Classifier => submit_classifier(state, principal, json, request_id).await,
+            Trainer::PromptTuning => submit_prompt_tuning(state, principal, json, request_id).await,
         }
     }
     .await;
@@ -150,37 +168,63 @@ fn checked<R: DeserializeOwned>(
     if !errors.is_empty() {
         return Err(ApiError::Schema(errors));
     }
+    let mut json = json;
+    crate::validation::integral_parameters(&mut json);
     serde_json::from_value(json)
         .map_err(|e| ApiError::Schema(vec![FieldError::new("", e.to_string())]))
 }
 
-/// A classifier train request in its REST form (gRPC converts to it): schema, then the
+/// The key may submit, and may use both the base model and the model it would create (else
+/// it could not call what it trained).
+fn check_submit(principal: &Principal, base_model: &str, model_name: &str) -> Result<(), ApiError> {
+    principal.check_training(TrainingRight::Submit)?;
+    principal.check_call_model(base_model)?;
+    principal.check_call_model(model_name)
+}
+
+/// A classifier train request in its REST form (gRPC converts to it): scopes, schema, then the
 /// trainer's own checks, then the queue.
 pub async fn submit_classifier(
     state: &AppState,
+    principal: &Principal,
     json: serde_json::Value,
     request_id: &str,
 ) -> Result<TrainingJob, ApiError> {
     let manager = manager(state)?;
     let request: ClassifierTrainRequest = checked(state, CLASSIFIER_TRAIN, json)?;
-    Ok(classifier_training::submit(manager, request, request_id).await?)
+    check_submit(
+        principal,
+        &request.parameters.base_model,
+        &request.model_name,
+    )?;
+    let owner = principal.key_id();
+    Ok(classifier_training::submit(manager, owner, request, request_id).await?)
 }
 
 /// A prompt-tuning request in its REST form (gRPC converts to it), checked like the above.
 pub async fn submit_prompt_tuning(
     state: &AppState,
+    principal: &Principal,
     json: serde_json::Value,
     request_id: &str,
 ) -> Result<TrainingJob, ApiError> {
     let manager = manager(state)?;
     let request: PromptTuningTrainRequest = checked(state, PROMPT_TUNING_TRAIN, json)?;
-    Ok(prompt_tuning_training::submit(manager, request, request_id).await?)
+    check_submit(
+        principal,
+        &request.parameters.base_model,
+        &request.model_name,
+    )?;
+    let owner = principal.key_id();
+    Ok(prompt_tuning_training::submit(manager, owner, request, request_id).await?)
 }
 
 /// One job's status (`?training_id=`), or every job, newest first.
 #[utoipa::path(get, path = "/management/trainings", tag = "training",
     params(("training_id" = Option<String>, Query, description = "The job; omit to list all")),
     responses(
+        (status = 401, description = "No API key, or one not known", body = ErrorBody),
+        (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "The job's status, or `TrainingList` without an id",
             body = TrainingStatusResponse),
         (status = 404, description = "No such job", body = ErrorBody),
@@ -188,14 +232,17 @@ pub async fn submit_prompt_tuning(
 pub async fn trainings(
     State(state): State<AppState>,
     RequestId(id): RequestId,
+    Authenticated(principal): Authenticated,
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = (|| {
+        principal.check_training(TrainingRight::Read)?;
         let manager = manager(&state)?;
+        let viewer = principal.viewer();
         match training_id(query, false)? {
-            Some(training) => Ok(axum::Json(manager.status(&training)?).into_response()),
+            Some(training) => Ok(axum::Json(manager.status(&training, viewer)?).into_response()),
             None => Ok(axum::Json(TrainingList {
-                trainings: manager.list(),
+                trainings: manager.list(viewer),
             })
             .into_response()),
         }
@@ -208,18 +255,22 @@ pub async fn trainings(
 #[utoipa::path(delete, path = "/management/trainings", tag = "training",
     params(("training_id" = String, Query, description = "The job")),
     responses(
+        (status = 401, description = "No API key, or one not known", body = ErrorBody),
+        (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "The job's status after the cancel", body = TrainingStatusResponse),
         (status = 404, description = "No such job", body = ErrorBody),
     ))]
 pub async fn cancel_training(
     State(state): State<AppState>,
     RequestId(id): RequestId,
+    Authenticated(principal): Authenticated,
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = async {
+        principal.check_training(TrainingRight::Cancel)?;
         let manager = manager(&state)?;
         let training = training_id(query, true)?.unwrap_or_default();
-        Ok(manager.cancel(&training).await?)
+        Ok(manager.cancel(&training, principal.viewer()).await?)
     }
     .await;
     respond(result, &id)
@@ -229,6 +280,8 @@ pub async fn cancel_training(
 #[utoipa::path(get, path = "/management/trainings/events", tag = "training",
     params(("training_id" = String, Query, description = "The job")),
     responses(
+        (status = 401, description = "No API key, or one not known", body = ErrorBody),
+        (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "One `data: <TrainingStatusResponse>` event per change; \
             the stream ends after the job's final state", body = TrainingStatusResponse,
             content_type = "text/event-stream"),
@@ -237,11 +290,13 @@ pub async fn cancel_training(
 pub async fn training_events(
     State(state): State<AppState>,
     RequestId(id): RequestId,
+    Authenticated(principal): Authenticated,
     RawQuery(query): RawQuery,
 ) -> Response {
     let updates = (|| {
+        principal.check_training(TrainingRight::Read)?;
         let training = training_id(query, true)?.unwrap_or_default();
-        Ok::<_, ApiError>(manager(&state)?.watch(&training)?)
+        Ok::<_, ApiError>(manager(&state)?.watch(&training, principal.viewer())?)
     })();
     let updates = match updates {
         Ok(updates) => updates,

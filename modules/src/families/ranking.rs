@@ -46,6 +46,56 @@ impl RerankOptions {
     }
 }
 
+/// The most an answer may repeat of its documents (each kept document, and its text, is copied
+/// into every query's ranking). Without a bound a 2 MiB request could ask for a 100 MB answer.
+pub const MAX_REPEATED_ANSWER_BYTES: usize = 16 << 20;
+
+/// Refuses, before anything is scored, a ranking whose answer would repeat more than
+/// [`MAX_REPEATED_ANSWER_BYTES`] of the documents over `queries` queries.
+pub fn check_answer_size(
+    queries: usize,
+    documents: &[JsonDict],
+    options: RerankOptions,
+) -> Result<(), TaskError> {
+    if !options.return_documents && !options.return_text {
+        return Ok(());
+    }
+    let mut sizes: Vec<usize> = documents
+        .iter()
+        .map(|doc| {
+            let json = if options.return_documents {
+                serde_json::to_string(doc).map_or(0, |j| j.len())
+            } else {
+                0
+            };
+            let text = match (options.return_text, doc.get("text")) {
+                (true, Some(serde_json::Value::String(text))) => text.len(),
+                _ => 0,
+            };
+            json + text
+        })
+        .collect();
+    // The worst case of which documents make the top n.
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    let kept = options.top_n.unwrap_or(sizes.len()).min(sizes.len());
+    let per_query: usize = sizes[..kept].iter().sum();
+    let total = per_query.saturating_mul(queries);
+    if total > MAX_REPEATED_ANSWER_BYTES {
+        return Err(TaskError::invalid_field(
+            "/parameters/return_documents",
+            format!(
+                "the answer would repeat {} MiB of documents ({queries} queries × {} KiB), more \
+                 than the limit of {} MiB; set return_documents and return_text to false, lower \
+                 top_n, or send fewer queries per call",
+                total >> 20,
+                per_query >> 10,
+                MAX_REPEATED_ANSWER_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The `text` field of each rerank document (the text that is scored).
 pub fn document_texts(documents: &[JsonDict]) -> Result<Vec<String>, TaskError> {
     documents
@@ -104,6 +154,37 @@ pub fn rank_each(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_that_would_repeat_too_much_are_refused_before_scoring() {
+        let document: JsonDict =
+            serde_json::from_value(serde_json::json!({"text": "x".repeat(100_000)})).unwrap();
+        let documents = vec![document; 10];
+        let all = RerankOptions {
+            top_n: None,
+            return_documents: true,
+            return_query: true,
+            return_text: true,
+        };
+        // 10 documents × 200 KB (document and text) × 10 queries = 20 MB.
+        let error = check_answer_size(10, &documents, all).unwrap_err();
+        assert!(
+            error.to_string().contains("set return_documents"),
+            "{error}"
+        );
+        assert!(check_answer_size(5, &documents, all).is_ok());
+        let top_two = RerankOptions {
+            top_n: Some(2),
+            ..all
+        };
+        assert!(check_answer_size(10, &documents, top_two).is_ok());
+        let scores_only = RerankOptions {
+            return_documents: false,
+            return_text: false,
+            ..all
+        };
+        assert!(check_answer_size(1000, &documents, scores_only).is_ok());
+    }
 
     #[test]
     fn cosine_of_parallel_orthogonal_and_zero_vectors() {

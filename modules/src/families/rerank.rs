@@ -7,7 +7,7 @@ use std::sync::Arc;
 use taskgate_runtime::remote::Forwarded;
 use taskgate_schemas::{JsonDict, ProducerId, RerankResult, RerankResults};
 
-use crate::families::ranking::{RerankOptions, document_texts, rank, rank_each};
+use crate::families::ranking::{RerankOptions, check_answer_size, document_texts, rank, rank_each};
 use crate::framework::tasks::{Rerank, RerankTasks};
 use crate::{ModelBuilder, Predict, Task, TaskError, TaskFuture, TaskInput};
 
@@ -127,12 +127,13 @@ impl<S: PairScorer> Predict<RerankTasks> for RerankFamily<S> {
             let (inputs, p) = (&input.inputs, &input.parameters);
             scorer.check_list("/inputs/documents", inputs.documents.len())?;
             scorer.check_list("/inputs/queries", inputs.queries.len())?;
+            let options = RerankOptions::for_rerank_tasks(p);
+            check_answer_size(inputs.queries.len(), &inputs.documents, options)?;
             let paths = (0..inputs.queries.len())
                 .map(|i| format!("/inputs/queries/{i}"))
                 .collect();
             let asked = (inputs.queries.clone(), paths, p.truncate_input_tokens);
             let (texts, scored) = score(&*scorer, &input, &inputs.documents, asked).await?;
-            let options = RerankOptions::for_rerank_tasks(p);
             let ranked = rank_each(
                 &inputs.queries,
                 &inputs.documents,

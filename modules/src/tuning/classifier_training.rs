@@ -4,7 +4,7 @@
 //! writes the tuned model.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::StdRng};
@@ -20,6 +20,7 @@ use taskgate_schemas::{
 use super::MANIFEST;
 use super::data_stream::read_train_and_validation;
 use super::manager::TrainingManager;
+use super::memory::TrainingShape;
 use super::tuned_classifier::{self, ENCODER_LAYERS, HEAD, Manifest, TRAINER};
 use crate::framework::tasks::EmbeddingTasks;
 use crate::local::sentence_embeddings::TunableEncoder;
@@ -33,9 +34,10 @@ const DEFAULT_ENCODER_LEARNING_RATE: f64 = 5e-5;
 const DEFAULT_BATCH_SIZE: u32 = 16;
 const DEFAULT_SEED: u64 = 42;
 
-/// Checks `request` and queues its job.
+/// Checks `request` and queues its job, owned by `owner` (the submitting key, if any).
 pub async fn submit(
     manager: &TrainingManager,
+    owner: Option<&str>,
     request: ClassifierTrainRequest,
     request_id: &str,
 ) -> Result<TrainingJob, TaskError> {
@@ -93,9 +95,26 @@ pub async fn submit(
     let encoder_learning_rate = p
         .encoder_learning_rate
         .unwrap_or(DEFAULT_ENCODER_LEARNING_RATE);
-    let encoder_dir = (tune_layers > 0)
+    let encoder = (tune_layers > 0)
         .then(|| tunable_encoder(&base, &p.base_model, tune_layers))
         .transpose()?;
+    if let Some(encoder) = &encoder {
+        // Only the tuned layers keep activations for the backward pass.
+        let shape = TrainingShape {
+            layers: tune_layers,
+            hidden: encoder.hidden,
+            heads: encoder.heads,
+            batch: settings.batch_size,
+            sequence: encoder.max_tokens,
+            // A copy of the encoder's weights, its gradients and the optimizer's two moments.
+            weights_bytes: base.info().size.saturating_mul(4),
+        };
+        shape.check(
+            manager.memory_budget(),
+            &["batch_size", "tune_encoder_layers"],
+        )?;
+    }
+    let encoder_dir = encoder.map(|e| e.dir.clone());
     let base_model = p.base_model.clone();
     let runtime = tokio::runtime::Handle::current();
     let request_id = request_id.to_string();
@@ -103,6 +122,7 @@ pub async fn submit(
     let submitted = manager.submit(
         &request.model_name,
         TRAINER,
+        owner,
         Box::new(move |observer: &mut dyn TrainingObserver, staged: &Path| {
             let examples = |records: &[ClassificationTrainRecord]| {
                 let texts: Vec<String> = records.iter().map(|r| r.text.clone()).collect();
@@ -177,7 +197,11 @@ fn label_indices(records: &[ClassificationTrainRecord], labels: &[String]) -> Ve
 }
 
 /// The directory of `base`, when its encoder's last `layers` layers can be fine-tuned here.
-fn tunable_encoder(base: &Model, id: &str, layers: usize) -> Result<PathBuf, TaskError> {
+fn tunable_encoder(
+    base: &Model,
+    id: &str,
+    layers: usize,
+) -> Result<std::sync::Arc<TunableEncoder>, TaskError> {
     let field = "/parameters/tune_encoder_layers";
     let encoder = base.extension::<TunableEncoder>().ok_or_else(|| {
         TaskError::invalid_field(
@@ -195,7 +219,7 @@ fn tunable_encoder(base: &Model, id: &str, layers: usize) -> Result<PathBuf, Tas
             format!("the encoder of '{id}' has {} layers", encoder.layers),
         ));
     }
-    Ok(encoder.dir.clone())
+    Ok(encoder)
 }
 
 /// Fine-tuning the base encoder's last layers with the head, on a copy of the encoder.

@@ -16,6 +16,10 @@ pub struct JobRecord {
     pub status: TrainingStatusResponse,
     /// The trainer that ran it (`classifier`, `prompt_tuning`).
     pub trainer: String,
+    /// The API key that submitted it; only that key (and admins) see and change it. Records
+    /// written before keys existed have none and are visible to admins only once keys are on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone)]

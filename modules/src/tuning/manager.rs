@@ -21,6 +21,9 @@ use super::data_stream::DataLimits;
 use super::job_store::{JobRecord, JobStore};
 use crate::{Model, ModelRegistry, ModuleError, TaskError};
 
+/// The reason of jobs a shutdown stopped.
+const SHUTDOWN: &str = "shutdown";
+
 /// How long a cancel waits for a running job to stop before answering with its state.
 const CANCEL_WAIT: Duration = Duration::from_secs(30);
 
@@ -33,6 +36,8 @@ pub struct TrainingSettings {
     pub threads: usize,
     /// Jobs waiting beyond those; more are refused with "retry later".
     pub queue: usize,
+    /// The most memory one job's estimate may come to (see [`super::memory`]).
+    pub max_memory_bytes: u64,
 }
 
 /// A trainer's work for one job, run on a training thread: write the model into the staging
@@ -62,6 +67,9 @@ struct Inner {
     queue: SyncSender<Queued>,
     queue_size: usize,
     data: DataLimits,
+    max_memory_bytes: u64,
+    /// Set when the process stops: jobs still queued or running end CANCELED ("shutdown").
+    shutting_down: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -71,6 +79,34 @@ pub struct TrainingManager {
 
 fn not_found(training_id: &str) -> TaskError {
     TaskError::TrainingNotFound(training_id.to_string())
+}
+
+/// Whose jobs a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer<'a> {
+    /// Every job (an admin, or a gateway without keys).
+    Everyone,
+    /// The jobs this key submitted.
+    Owner(&'a str),
+}
+
+impl Viewer<'_> {
+    fn sees(&self, record: &JobRecord) -> bool {
+        match self {
+            Self::Everyone => true,
+            Self::Owner(key) => record.owner.as_deref() == Some(*key),
+        }
+    }
+}
+
+fn visible<'j>(
+    jobs: &'j BTreeMap<String, Entry>,
+    training_id: &str,
+    viewer: Viewer<'_>,
+) -> Result<&'j Entry, TaskError> {
+    jobs.get(training_id)
+        .filter(|entry| viewer.sees(&entry.record))
+        .ok_or_else(|| not_found(training_id))
 }
 
 impl TrainingManager {
@@ -91,10 +127,26 @@ impl TrainingManager {
             queue,
             queue_size: settings.queue,
             data: settings.data,
+            max_memory_bytes: settings.max_memory_bytes,
+            shutting_down: AtomicBool::new(false),
         });
-        for record in inner.store.recover(&clock::now()) {
-            if record.status.state == TrainingState::Completed {
-                inner.serve(&record)?;
+        for mut record in inner.store.recover(&clock::now()) {
+            // One damaged model, or a name a config model took since, must not stop every
+            // other model from being served: the job shows why (in memory only, so a fixed
+            // file is served again at the next start).
+            if record.status.state == TrainingState::Completed
+                && let Err(error) = inner.serve(&record)
+            {
+                tracing::error!(
+                    training_id = %record.status.training_id,
+                    model = %record.status.model_name,
+                    %error,
+                    "a trained model failed to load; serving the others"
+                );
+                record.status.state = TrainingState::Errored;
+                record.status.reasons.push(format!(
+                    "the trained model failed to load at start-up: {error}"
+                ));
             }
             let id = record.status.training_id.clone();
             let (updates, _) = watch::channel(record.status.clone());
@@ -122,15 +174,21 @@ impl TrainingManager {
         &self.inner.data
     }
 
+    /// The most memory one job may be estimated to take.
+    pub fn memory_budget(&self) -> u64 {
+        self.inner.max_memory_bytes
+    }
+
     pub fn registry(&self) -> &ModelRegistry {
         &self.inner.registry
     }
 
-    /// Queues `work` as a job training `model_name` with `trainer`.
+    /// Queues `work` as a job training `model_name` with `trainer`, owned by `owner`.
     pub fn submit(
         &self,
         model_name: &str,
         trainer: &'static str,
+        owner: Option<&str>,
         work: TrainWork,
     ) -> Result<TrainingJob, TaskError> {
         let inner = &self.inner;
@@ -162,6 +220,7 @@ impl TrainingManager {
         let record = JobRecord {
             status: status.clone(),
             trainer: trainer.to_string(),
+            owner: owner.map(str::to_string),
         };
         inner.store.save(&record).map_err(|e| {
             TaskError::Runtime(RuntimeError::Unavailable(format!(
@@ -197,18 +256,26 @@ impl TrainingManager {
         })
     }
 
-    pub fn status(&self, training_id: &str) -> Result<TrainingStatusResponse, TaskError> {
+    /// The job's status; `viewer` is whose jobs the caller sees (`Everyone`, or one owner's:
+    /// another owner's job is not found, so ids reveal nothing).
+    pub fn status(
+        &self,
+        training_id: &str,
+        viewer: Viewer<'_>,
+    ) -> Result<TrainingStatusResponse, TaskError> {
         let jobs = self.inner.lock();
-        let entry = jobs
-            .get(training_id)
-            .ok_or_else(|| not_found(training_id))?;
+        let entry = visible(&jobs, training_id, viewer)?;
         Ok(entry.record.status.clone())
     }
 
-    /// Every job, newest first.
-    pub fn list(&self) -> Vec<TrainingStatusResponse> {
+    /// Every job the viewer sees, newest first.
+    pub fn list(&self, viewer: Viewer<'_>) -> Vec<TrainingStatusResponse> {
         let jobs = self.inner.lock();
-        let mut all: Vec<_> = jobs.values().map(|e| e.record.status.clone()).collect();
+        let mut all: Vec<_> = jobs
+            .values()
+            .filter(|e| viewer.sees(&e.record))
+            .map(|e| e.record.status.clone())
+            .collect();
         all.sort_by(|a, b| b.submission_timestamp.cmp(&a.submission_timestamp));
         all
     }
@@ -217,19 +284,51 @@ impl TrainingManager {
     pub fn watch(
         &self,
         training_id: &str,
+        viewer: Viewer<'_>,
     ) -> Result<watch::Receiver<TrainingStatusResponse>, TaskError> {
         let jobs = self.inner.lock();
-        let entry = jobs
-            .get(training_id)
-            .ok_or_else(|| not_found(training_id))?;
+        let entry = visible(&jobs, training_id, viewer)?;
         Ok(entry.updates.subscribe())
+    }
+
+    /// Stops training for a shutdown: queued jobs end CANCELED at once and running ones within
+    /// one step, all with the reason `shutdown`; resolves when none is running (the caller
+    /// bounds the wait).
+    pub async fn shut_down(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+        let mut running = Vec::new();
+        {
+            let mut jobs = self.inner.lock();
+            for entry in jobs.values_mut() {
+                match entry.record.status.state {
+                    TrainingState::Queued => {
+                        entry.cancel.store(true, Ordering::SeqCst);
+                        self.inner
+                            .finish(entry, TrainingState::Canceled, vec![SHUTDOWN.into()]);
+                    }
+                    TrainingState::Running => {
+                        entry.cancel.store(true, Ordering::SeqCst);
+                        running.push(entry.updates.subscribe());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for mut updates in running {
+            let _ = updates.wait_for(|s| s.state.is_terminal()).await;
+        }
     }
 
     /// Cancels the job: a queued one at once, a running one within one training step (this
     /// waits for it). A job already ended keeps its state.
-    pub async fn cancel(&self, training_id: &str) -> Result<TrainingStatusResponse, TaskError> {
+    pub async fn cancel(
+        &self,
+        training_id: &str,
+        viewer: Viewer<'_>,
+    ) -> Result<TrainingStatusResponse, TaskError> {
         let mut updates = {
             let mut jobs = self.inner.lock();
+            visible(&jobs, training_id, viewer)?;
             let entry = jobs
                 .get_mut(training_id)
                 .ok_or_else(|| not_found(training_id))?;
@@ -245,7 +344,7 @@ impl TrainingManager {
         };
         let ended = updates.wait_for(|s| s.state.is_terminal());
         let _ = tokio::time::timeout(CANCEL_WAIT, ended).await;
-        self.status(training_id)
+        self.status(training_id, viewer)
     }
 }
 
@@ -366,11 +465,14 @@ impl Inner {
         let _ = std::fs::remove_dir_all(&staged);
         match outcome {
             Ok(()) => self.finish_job(&id, TrainingState::Completed, Vec::new()),
-            Err(TuningError::Canceled) => self.finish_job(
-                &id,
-                TrainingState::Canceled,
-                vec!["canceled by request".into()],
-            ),
+            Err(TuningError::Canceled) => {
+                let reason = if self.shutting_down.load(Ordering::SeqCst) {
+                    SHUTDOWN
+                } else {
+                    "canceled by request"
+                };
+                self.finish_job(&id, TrainingState::Canceled, vec![reason.into()])
+            }
             Err(e) => self.finish_job(&id, TrainingState::Errored, vec![e.to_string()]),
         }
     }

@@ -7,6 +7,7 @@ pub mod csv;
 pub mod data_stream;
 pub mod job_store;
 pub mod manager;
+pub mod memory;
 pub mod prompt_tuning_training;
 pub mod tuned_classifier;
 pub mod tuned_generation;
@@ -15,7 +16,7 @@ pub mod tuned_generation;
 pub const MANIFEST: &str = "tuned_model.json";
 
 pub use data_stream::DataLimits;
-pub use manager::{ModelLoader, TrainingManager, TrainingSettings};
+pub use manager::{ModelLoader, TrainingManager, TrainingSettings, Viewer};
 
 /// A JSON file as `T`, or why it cannot be read.
 fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, String> {

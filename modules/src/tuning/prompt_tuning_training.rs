@@ -18,6 +18,7 @@ use taskgate_schemas::{
 use super::MANIFEST;
 use super::data_stream::read_train_and_validation;
 use super::manager::TrainingManager;
+use super::memory::TrainingShape;
 use super::tuned_generation::{Manifest, SOFT_PROMPT, TRAINER};
 use crate::TaskError;
 use crate::local::text_generation::TextGenerator;
@@ -28,6 +29,9 @@ const DEFAULT_EPOCHS: u32 = 20;
 /// 0.3), and text init starts from real embeddings: both move well at this rate.
 const DEFAULT_LEARNING_RATE: f64 = 0.03;
 const DEFAULT_BATCH_SIZE: u32 = 8;
+/// Bounds of a verbalizer: a template, not a document.
+const MAX_VERBALIZER_CHARS: usize = 2_000;
+const MAX_PLACEHOLDERS: usize = 4;
 const DEFAULT_MAX_SOURCE_LENGTH: u32 = 256;
 const DEFAULT_MAX_TARGET_LENGTH: u32 = 128;
 const DEFAULT_SEED: u64 = 42;
@@ -85,6 +89,19 @@ fn tuning_config(
             format!("must contain {INPUT_PLACEHOLDER}, where each input goes"),
         ));
     }
+    // Every inference call on the tuned model expands the verbalizer: a stored bomb would
+    // cost each call (and every restart) its size times the input.
+    let placeholders = verbalizer.matches(INPUT_PLACEHOLDER).count();
+    if verbalizer.chars().count() > MAX_VERBALIZER_CHARS || placeholders > MAX_PLACEHOLDERS {
+        return Err(TaskError::invalid_field(
+            "/parameters/verbalizer",
+            format!(
+                "at most {MAX_VERBALIZER_CHARS} characters with {INPUT_PLACEHOLDER} at most \
+                 {MAX_PLACEHOLDERS} times (this one: {} characters, {placeholders} times)",
+                verbalizer.chars().count()
+            ),
+        ));
+    }
     let config = PromptTuningConfig {
         num_virtual_tokens: tuning.num_virtual_tokens.unwrap_or(DEFAULT_VIRTUAL_TOKENS) as usize,
         init,
@@ -113,9 +130,10 @@ fn tuning_config(
     Ok(config)
 }
 
-/// Checks `request` and queues its job.
+/// Checks `request` and queues its job, owned by `owner` (the submitting key, if any).
 pub async fn submit(
     manager: &TrainingManager,
+    owner: Option<&str>,
     request: PromptTuningTrainRequest,
     request_id: &str,
 ) -> Result<TrainingJob, TaskError> {
@@ -140,6 +158,25 @@ pub async fn submit(
     })?;
     let gguf = generator.gguf().to_path_buf();
     let config = tuning_config(&request, &generator)?;
+    let (layers, heads) = generator.layers_and_heads();
+    let shape = TrainingShape {
+        layers,
+        hidden: generator.hidden_size(),
+        heads,
+        batch: config.batch_size,
+        sequence: config.num_virtual_tokens
+            + config.max_source_length
+            + config.max_target_length
+            + 1,
+        // The job trains on a dequantized (f32) copy: about 8 bytes per byte of Q4 weights.
+        weights_bytes: std::fs::metadata(&gguf)
+            .map_or(0, |m| m.len())
+            .saturating_mul(8),
+    };
+    shape.check(
+        manager.memory_budget(),
+        &["batch_size", "max_source_length", "max_target_length"],
+    )?;
     let (train, validation) = read_train_and_validation(
         &p.train_stream,
         p.val_stream.as_ref(),
@@ -160,6 +197,7 @@ pub async fn submit(
     let submitted = manager.submit(
         &request.model_name,
         TRAINER,
+        owner,
         Box::new(move |observer: &mut dyn TrainingObserver, staged: &Path| {
             train_prompt(
                 &gguf,

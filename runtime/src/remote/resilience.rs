@@ -136,27 +136,35 @@ impl CircuitBreaker {
         self.lock().consecutive_failures
     }
 
-    /// May a call go out now? When not, how long until it may.
-    fn admit(&self) -> Result<(), Duration> {
+    /// May a call go out now? When not, how long until it may. The pass must be given back
+    /// with its outcome; dropped without one (the caller went away), it frees the probe slot.
+    fn admit(&self) -> Result<Pass<'_>, Duration> {
         let mut inner = self.lock();
         let now = Instant::now();
-        match inner.state {
-            BreakerState::Closed => Ok(()),
-            BreakerState::Open if now < inner.open_until => Err(inner.open_until - now),
+        let probe = match inner.state {
+            BreakerState::Closed => false,
+            BreakerState::Open if now < inner.open_until => return Err(inner.open_until - now),
             BreakerState::Open | BreakerState::HalfOpen => {
                 if inner.probe_in_flight {
                     return Err(self.cooldown);
                 }
                 inner.state = BreakerState::HalfOpen;
                 inner.probe_in_flight = true;
-                Ok(())
+                true
             }
-        }
+        };
+        Ok(Pass {
+            breaker: self,
+            probe,
+            done: false,
+        })
     }
 
-    fn record(&self, healthy: bool) {
+    fn record(&self, probe: bool, healthy: bool) {
         let mut inner = self.lock();
-        inner.probe_in_flight = false;
+        if probe {
+            inner.probe_in_flight = false;
+        }
         if healthy {
             inner.state = BreakerState::Closed;
             inner.consecutive_failures = 0;
@@ -168,6 +176,31 @@ impl CircuitBreaker {
         {
             inner.state = BreakerState::Open;
             inner.open_until = Instant::now() + self.cooldown;
+        }
+    }
+}
+
+/// One call let through the breaker.
+struct Pass<'a> {
+    breaker: &'a CircuitBreaker,
+    probe: bool,
+    done: bool,
+}
+
+impl Pass<'_> {
+    fn record(mut self, healthy: bool) {
+        self.done = true;
+        self.breaker.record(self.probe, healthy);
+    }
+}
+
+impl Drop for Pass<'_> {
+    /// A call cancelled by its caller says nothing of the remote's health; a cancelled probe
+    /// frees its slot so the next call probes instead (otherwise the circuit would stay
+    /// half-open, refusing everything, until restart).
+    fn drop(&mut self) {
+        if self.probe && !self.done {
+            self.breaker.lock().probe_in_flight = false;
         }
     }
 }
@@ -256,11 +289,10 @@ impl Resilience {
     where
         F: Future<Output = Result<T, RuntimeError>>,
     {
-        self.breaker.admit().map_err(|wait| self.open_error(wait))?;
+        let pass = self.breaker.admit().map_err(|wait| self.open_error(wait))?;
         let _running = self.in_flight();
         let result = call.await;
-        self.breaker
-            .record(!result.as_ref().err().is_some_and(unhealthy));
+        pass.record(!result.as_ref().err().is_some_and(unhealthy));
         result
     }
 
@@ -313,18 +345,16 @@ mod tests {
     #[tokio::test]
     async fn the_circuit_opens_fails_fast_and_closes_after_a_good_probe() {
         let breaker = CircuitBreaker::new(2, Duration::from_millis(100));
-        assert!(breaker.admit().is_ok());
-        breaker.record(false);
+        breaker.admit().unwrap().record(false);
         assert_eq!(breaker.state(), BreakerState::Closed);
-        assert!(breaker.admit().is_ok());
-        breaker.record(false);
+        breaker.admit().unwrap().record(false);
         assert_eq!(breaker.state(), BreakerState::Open);
         assert!(breaker.admit().is_err(), "open: fail fast");
         tokio::time::sleep(Duration::from_millis(110)).await;
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
-        assert!(breaker.admit().is_ok(), "one probe");
+        let probe = breaker.admit().expect("one probe");
         assert!(breaker.admit().is_err(), "only one probe at a time");
-        breaker.record(true);
+        probe.record(true);
         assert_eq!(breaker.state(), BreakerState::Closed);
         assert_eq!(breaker.consecutive_failures(), 0);
     }
@@ -332,12 +362,53 @@ mod tests {
     #[tokio::test]
     async fn a_failed_probe_reopens_the_circuit() {
         let breaker = CircuitBreaker::new(1, Duration::from_millis(50));
-        breaker.admit().unwrap();
-        breaker.record(false);
+        breaker.admit().unwrap().record(false);
         tokio::time::sleep(Duration::from_millis(60)).await;
-        breaker.admit().unwrap();
-        breaker.record(false);
+        breaker.admit().unwrap().record(false);
         assert_eq!(breaker.state(), BreakerState::Open);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_probe_frees_its_slot() {
+        let resilience = Resilience::new(
+            "b",
+            RetryPolicy {
+                retries: 0,
+                ..RetryPolicy::default()
+            },
+            CircuitBreaker::new(1, Duration::from_millis(20)),
+        );
+        let failed: Result<(), _> = resilience
+            .once(async { Err(failure(RemoteFailure::Unreachable)) })
+            .await;
+        assert!(failed.is_err());
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        // The probe's caller gives up mid-call: the future is dropped before any outcome.
+        let probe = resilience.once(std::future::pending::<Result<(), RuntimeError>>());
+        let cancelled = tokio::time::timeout(Duration::from_millis(10), probe).await;
+        assert!(cancelled.is_err());
+        assert_eq!(resilience.breaker.state(), BreakerState::HalfOpen);
+        // The next call is the probe, and a good one closes the circuit.
+        let next = resilience.once(async { Ok::<_, RuntimeError>(7) }).await;
+        assert_eq!(next.unwrap(), 7);
+        assert_eq!(resilience.breaker.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test]
+    async fn a_rejected_request_does_not_count_against_the_circuit() {
+        let resilience = Resilience::new(
+            "b",
+            RetryPolicy::default(),
+            CircuitBreaker::new(1, Duration::from_secs(10)),
+        );
+        for _ in 0..3 {
+            let rejected: Result<(), _> = resilience
+                .once(async { Err(failure(RemoteFailure::Rejected)) })
+                .await;
+            assert!(rejected.is_err());
+        }
+        assert_eq!(resilience.breaker.state(), BreakerState::Closed);
+        assert_eq!(resilience.breaker.consecutive_failures(), 0);
     }
 
     #[tokio::test]

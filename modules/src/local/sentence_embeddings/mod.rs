@@ -30,6 +30,10 @@ pub struct TunableEncoder {
     pub dir: PathBuf,
     /// Layers of its encoder.
     pub layers: usize,
+    /// Its width, attention heads and longest input, for training-memory estimates.
+    pub hidden: usize,
+    pub heads: usize,
+    pub max_tokens: usize,
 }
 
 impl SentenceEmbeddingsFactory {
@@ -39,6 +43,10 @@ impl SentenceEmbeddingsFactory {
         let tunable = TunableEncoder {
             dir: settings.path.clone(),
             layers: loaded.forward.encoder().num_layers(),
+            hidden: loaded.dimension,
+            // BERT-family encoders use 64-wide heads.
+            heads: (loaded.dimension / 64).max(1),
+            max_tokens: loaded.tokenizer.max_tokens,
         };
         let metadata = json!({
             "dimension": loaded.dimension,

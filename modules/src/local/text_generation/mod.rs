@@ -41,6 +41,9 @@ pub struct TextGenerator {
     tokenizer: Arc<GgufTokenizer>,
     context_length: usize,
     hidden_size: usize,
+    /// Transformer blocks and attention heads, for training-memory estimates.
+    layers: usize,
+    heads: usize,
     /// The weights file, for trainers that need the weights themselves.
     gguf: PathBuf,
     /// Run before every prompt, whose input it verbalizes (prompt-tuned models only).
@@ -127,6 +130,7 @@ impl TextGenerationFactory {
         }
         model.limit_context(context_length);
         let hidden_size = model.hidden_size();
+        let (layers, heads) = (model.config.layers, model.config.heads);
         let engine = GenerationEngine::spawn(
             &format!("generate-{}", spec.id),
             Arc::new(model),
@@ -141,6 +145,8 @@ impl TextGenerationFactory {
             tokenizer,
             context_length,
             hidden_size,
+            layers,
+            heads,
             gguf: file.clone(),
             soft_prompt: None,
             producer: ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION")),
@@ -225,6 +231,14 @@ impl TextGenerator {
 
     pub fn tokenizer(&self) -> &Arc<GgufTokenizer> {
         &self.tokenizer
+    }
+
+    pub fn hidden_size(&self) -> usize {
+        self.hidden_size
+    }
+
+    pub fn layers_and_heads(&self) -> (usize, usize) {
+        (self.layers, self.heads)
     }
 
     /// Tokens a sequence may hold, soft prompt included.

@@ -44,6 +44,33 @@ pub fn generation_request(
             ),
         ));
     }
+    // A request may not hold a sequence slot for longer than the model could ever generate.
+    for (field, value) in [
+        ("max_new_tokens", params.max_new_tokens),
+        ("min_new_tokens", params.min_new_tokens),
+    ] {
+        if let Some(value) = value
+            && value as usize > context_length
+        {
+            return Err(TaskError::invalid_field(
+                format!("/parameters/{field}"),
+                format!(
+                    "{field} ({value}) is more than the model's context of {context_length} tokens"
+                ),
+            ));
+        }
+    }
+    if let Some(min) = params.min_new_tokens
+        && prompt.len() + min as usize > context_length
+    {
+        return Err(TaskError::invalid_field(
+            "/parameters/min_new_tokens",
+            format!(
+                "min_new_tokens ({min}) with the prompt's {} tokens is more than the model's context of {context_length}",
+                prompt.len()
+            ),
+        ));
+    }
     let sampling = params.decoding_method.unwrap_or_default() == DecodingMethod::Sampling;
     let neutral = SamplingParams::default();
     Ok(GenerationRequest {
