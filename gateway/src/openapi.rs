@@ -30,7 +30,8 @@ const TASKS_TAG: &str = "tasks";
     paths(crate::rest::info::health, crate::rest::info::version, crate::rest::info::models,
         crate::rest::training::classifier_train, crate::rest::training::prompt_tuning_train,
         crate::rest::training::trainings,
-        crate::rest::training::cancel_training, crate::rest::training::training_events),
+        crate::rest::training::cancel_training, crate::rest::training::training_events,
+        crate::rest::training::delete_trained_model),
     components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo, TrainingList)),
     tags(
         (name = "tasks", description = "Run a task on a model: `{model_id, inputs, parameters}`"),

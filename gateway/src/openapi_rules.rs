@@ -92,6 +92,7 @@ fn training_routes(doc: &mut Value) {
     for route in [
         "/paths/~1management~1trainings/delete",
         "/paths/~1management~1trainings~1events/get",
+        "/paths/~1management~1trainings~1model/delete",
     ] {
         let Some(operation) = doc.pointer_mut(route) else {
             continue;

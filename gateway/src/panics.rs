@@ -48,3 +48,44 @@ pub fn grpc_answer(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     );
     status.into_http::<Body>()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::routing::get;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    async fn panicking() -> &'static str {
+        panic!("a bug in a handler")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_the_error_body() {
+        let router = Router::new()
+            .route("/boom", get(panicking))
+            .layer(CatchPanicLayer::custom(http_answer));
+        let request = axum::http::Request::get("/boom")
+            .body(Body::empty())
+            .unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["code"], 500);
+        assert!(
+            body["details"]
+                .as_str()
+                .unwrap()
+                .starts_with("Internal error")
+        );
+    }
+
+    #[test]
+    fn a_panicking_grpc_handler_answers_internal() {
+        let response = grpc_answer(Box::new("a bug"));
+        assert_eq!(response.headers()["grpc-status"], "13");
+    }
+}

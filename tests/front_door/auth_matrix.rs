@@ -132,6 +132,13 @@ async fn every_rest_route_answers_by_key_and_scope() {
             404,
         ),
         (
+            Method::DELETE,
+            "/management/trainings/model?training_id=nope",
+            None,
+            403,
+            404,
+        ),
+        (
             Method::POST,
             "/api/v1/TextClassificationTaskClassifierTrain",
             Some(train),

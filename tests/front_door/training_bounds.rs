@@ -171,3 +171,46 @@ async fn sigterm_stops_a_running_job_as_canceled_by_shutdown() {
     assert_eq!(status["state"], "CANCELED", "{status}");
     assert_eq!(status["reasons"], json!(["shutdown"]));
 }
+
+#[tokio::test]
+async fn a_trained_model_and_its_files_can_be_deleted() {
+    let Some(minilm) = common::minilm_dir("training-delete") else {
+        return;
+    };
+    let models = json!([{"id": "all-minilm", "module": "sentence-embeddings",
+        "config": {"path": minilm}}]);
+    let dirs = training_config("training-delete", models, json!({}));
+    let server = common::training::serve(&dirs);
+    let records = example_records("sentiment/train.jsonl");
+    let quick = json!({"model_name": "short-lived", "parameters": {"base_model": "all-minilm",
+        "train_stream": {"data_stream": {"data": &records[..24]}}, "num_epochs": 1}});
+    let (code, job) = post(&server, "TextClassificationTaskClassifierTrain", &quick).await;
+    assert_eq!(code, 200, "{job}");
+    let id = job["training_id"].as_str().unwrap().to_string();
+    common::training::wait_until(&server, &id, std::time::Duration::from_secs(120), |s| {
+        s["state"] == "COMPLETED"
+    })
+    .await;
+    let call = json!({"model_id": "short-lived", "inputs": "Great value."});
+    server.call_ok("text-classification", call.clone()).await;
+    let url = server.url(&format!("/management/trainings/model?training_id={id}"));
+    let deleted = common::client().delete(&url).send().await.unwrap();
+    assert_eq!(deleted.status(), 200);
+    let status: Value = deleted.json().await.unwrap();
+    assert_eq!(status["reasons"], json!(["deleted"]));
+    let (code, _) = server.call("text-classification", call.clone()).await;
+    assert_eq!(code, 404);
+    let (code, _) =
+        common::training::manage(&server, reqwest::Method::GET, &format!("?training_id={id}"))
+            .await;
+    assert_eq!(code, 404);
+    assert!(!dirs.output.join(&id).exists(), "the job's files are gone");
+    // Gone after a restart too, and the name is free again.
+    drop(server);
+    let server = common::training::serve(&dirs);
+    let (code, _) = server.call("text-classification", call).await;
+    assert_eq!(code, 404);
+    let url = server.url(&format!("/management/trainings/model?training_id={id}"));
+    let again = common::client().delete(&url).send().await.unwrap();
+    assert_eq!(again.status(), 404);
+}

@@ -10,7 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use taskgate_modules::TaskError;
@@ -32,6 +32,7 @@ pub const CLASSIFIER_TRAIN: &str = "TextClassificationTaskClassifierTrain";
 pub const PROMPT_TUNING_TRAIN: &str = "TextGenerationTaskPeftPromptTuningTrain";
 pub const TRAININGS_PATH: &str = "/management/trainings";
 pub const TRAINING_EVENTS_PATH: &str = "/management/trainings/events";
+pub const TRAINED_MODEL_PATH: &str = "/management/trainings/model";
 
 pub fn classifier_train_path() -> String {
     format!("/api/v1/{CLASSIFIER_TRAIN}")
@@ -47,6 +48,7 @@ pub fn mount(router: Router<AppState>) -> Router<AppState> {
         .route(&prompt_tuning_train_path(), post(prompt_tuning_train))
         .route(TRAININGS_PATH, get(trainings).delete(cancel_training))
         .route(TRAINING_EVENTS_PATH, get(training_events))
+        .route(TRAINED_MODEL_PATH, delete(delete_trained_model))
 }
 
 pub fn manager(state: &AppState) -> Result<&TrainingManager, ApiError> {
@@ -273,6 +275,33 @@ pub async fn cancel_training(
         Ok(manager.cancel(&training, principal.viewer()).await?)
     }
     .await;
+    respond(result, &id)
+}
+
+/// Deletes an ended job and its trained model: the model stops being served (calls already
+/// running finish) and the job's files are removed. A queued or running job must be canceled
+/// first.
+#[utoipa::path(delete, path = "/management/trainings/model", tag = "training",
+    params(("training_id" = String, Query, description = "The job")),
+    responses(
+        (status = 401, description = "No API key, or one not known", body = ErrorBody),
+        (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
+        (status = 200, description = "The job's last status, with the reason `deleted`", body = TrainingStatusResponse),
+        (status = 400, description = "The job has not ended", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ))]
+pub async fn delete_trained_model(
+    State(state): State<AppState>,
+    RequestId(id): RequestId,
+    Authenticated(principal): Authenticated,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = (|| {
+        principal.check_training(TrainingRight::Delete)?;
+        let manager = manager(&state)?;
+        let training = training_id(query, true)?.unwrap_or_default();
+        Ok(manager.delete(&training, principal.viewer())?)
+    })();
     respond(result, &id)
 }
 

@@ -43,6 +43,11 @@ impl ModelRegistry {
             .ok_or_else(|| TaskError::ModelNotFound(id.to_string()))
     }
 
+    /// Stops serving `id`; calls already running keep their model until they end.
+    pub fn remove(&self, id: &str) -> Option<Arc<Model>> {
+        self.write().remove(id)
+    }
+
     pub fn contains(&self, id: &str) -> bool {
         self.read().contains_key(id)
     }

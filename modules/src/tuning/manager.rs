@@ -291,6 +291,40 @@ impl TrainingManager {
         Ok(entry.updates.subscribe())
     }
 
+    /// Deletes an ended job: its trained model stops being served and its directory (record
+    /// and model files) is removed, durably. A queued or running job must be canceled first.
+    pub fn delete(
+        &self,
+        training_id: &str,
+        viewer: Viewer<'_>,
+    ) -> Result<TrainingStatusResponse, TaskError> {
+        let inner = &self.inner;
+        let mut jobs = inner.lock();
+        let entry = visible(&jobs, training_id, viewer)?;
+        let mut status = entry.record.status.clone();
+        if !status.state.is_terminal() {
+            return Err(TaskError::invalid_field(
+                "training_id",
+                format!(
+                    "the job is {:?}; cancel it before deleting it",
+                    status.state
+                ),
+            ));
+        }
+        if status.state == TrainingState::Completed {
+            inner.registry.remove(&status.model_name);
+        }
+        durable::remove_dir(&inner.store.job_dir(training_id)).map_err(|e| {
+            TaskError::Runtime(RuntimeError::Unavailable(format!(
+                "cannot delete the job's files: {e}"
+            )))
+        })?;
+        jobs.remove(training_id);
+        status.reasons.push("deleted".into());
+        tracing::info!(%training_id, model = %status.model_name, "training job and model deleted");
+        Ok(status)
+    }
+
     /// Stops training for a shutdown: queued jobs end CANCELED at once and running ones within
     /// one step, all with the reason `shutdown`; resolves when none is running (the caller
     /// bounds the wait).

@@ -62,7 +62,36 @@ pub fn publish_dir(staged: &Path, target: &Path) -> Result<(), TuningError> {
     let parent = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(write_error(parent))?;
     fs::rename(staged, target).map_err(write_error(target))?;
-    sync_dir(parent)
+    sync_up(parent)
+}
+
+/// Flushes `dir` and the directories above it that hold it (`<output>/<job>` → `<output>` →
+/// its parent), so directories created on the way survive a crash too. Beyond the first two,
+/// a directory this process may not open is left to the file system.
+fn sync_up(dir: &Path) -> Result<(), TuningError> {
+    sync_dir(dir)?;
+    let mut above = dir.parent();
+    for level in 0..2 {
+        let Some(ancestor) = above.filter(|a| !a.as_os_str().is_empty()) else {
+            break;
+        };
+        match sync_dir(ancestor) {
+            Err(error) if level == 0 => return Err(error),
+            _ => {}
+        }
+        above = ancestor.parent();
+    }
+    Ok(())
+}
+
+/// Removes `dir` and everything in it, then flushes its parent so the removal survives a crash.
+pub fn remove_dir(dir: &Path) -> Result<(), TuningError> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(error) => return Err(write_error(dir)(error)),
+    }
+    sync_dir(dir.parent().unwrap_or(Path::new(".")))
 }
 
 #[cfg(test)]
