@@ -220,6 +220,10 @@ impl Servers {
         let health = self.grpc.as_ref().map(|(_, health)| health.clone());
         if let Some(health) = &health {
             health.set(true).await;
+            let failures = self.training.as_ref().map(|t| t.load_failures());
+            for failure in failures.unwrap_or_default() {
+                health.set_model(&failure.model_name, false).await;
+            }
         }
         let checks = tokio::spawn(check_remotes(
             self.remotes,

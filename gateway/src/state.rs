@@ -4,15 +4,35 @@
 
 use std::sync::Arc;
 
+use taskgate_modules::tuning::LoadFailure;
 use taskgate_modules::tuning::TrainingManager;
 use taskgate_modules::{ModelRegistry, TaskError};
-use taskgate_schemas::{ModelsInfo, RuntimeInfo};
+use taskgate_schemas::{ModelInfo, ModelsInfo, RuntimeInfo};
 
 use crate::auth::{Authorizer, Credentials, Principal};
 use crate::validation::Validators;
 
 /// Model metadata any caller may see: health, never endpoints, paths or training records.
-const PUBLIC_METADATA: &[&str] = &["healthy", "circuit"];
+const PUBLIC_METADATA: &[&str] = &["healthy", "circuit", "state"];
+
+/// A trained model that failed to load, as listings show it: not loaded, `state: FAILED`, and
+/// (for admins) why.
+fn failed_model(failure: &LoadFailure) -> ModelInfo {
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("state".into(), "FAILED".into());
+    metadata.insert("error".into(), failure.error.clone().into());
+    metadata.insert("training_id".into(), failure.training_id.clone().into());
+    ModelInfo {
+        name: failure.model_name.clone(),
+        module: failure.trainer.clone(),
+        tasks: Vec::new(),
+        backend: "candle".into(),
+        loaded: false,
+        size: 0,
+        model_path: Some(failure.model_dir.display().to_string()),
+        metadata,
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -105,12 +125,21 @@ impl AppState {
     ) -> Result<ModelsInfo, TaskError> {
         let registry = self.registry();
         let visible = |id: &str| principal.may_use_model(id);
+        let failed: Vec<ModelInfo> = self
+            .training()
+            .map(|t| t.load_failures())
+            .unwrap_or_default()
+            .iter()
+            .filter(|f| !registry.contains(&f.model_name))
+            .map(failed_model)
+            .collect();
         let models: Vec<_> = if wanted.is_empty() {
             registry
                 .models()
                 .iter()
-                .filter(|m| visible(m.id()))
                 .map(|m| m.info())
+                .chain(failed)
+                .filter(|m| visible(&m.name))
                 .collect()
         } else {
             wanted
@@ -119,7 +148,10 @@ impl AppState {
                     if !visible(id) {
                         return Err(TaskError::ModelNotFound(id.clone()));
                     }
-                    registry.get(id).map(|m| m.info())
+                    match failed.iter().find(|m| &m.name == id) {
+                        Some(model) => Ok(model.clone()),
+                        None => registry.get(id).map(|m| m.info()),
+                    }
                 })
                 .collect::<Result<_, _>>()?
         };

@@ -49,6 +49,28 @@ async fn a_damaged_trained_model_is_marked_errored_and_the_rest_is_served() {
         )
         .await;
     assert_eq!(code, 404);
+    // Listed as not loaded, FAILED, with why.
+    let listing = server.get_json("/info/models?model_ids=broken").await;
+    let broken = &listing["models"][0];
+    assert_eq!(broken["loaded"], false, "{listing}");
+    assert_eq!(broken["metadata"]["state"], "FAILED", "{listing}");
+    assert!(broken["metadata"]["error"].as_str().is_some(), "{listing}");
+    let all = server.get_json("/info/models").await;
+    assert_eq!(all["models"].as_array().unwrap().len(), 2, "{all}");
+    // And NOT_SERVING on gRPC health.
+    let channel = common::grpc::channel(&server).await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let answer = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "model/broken".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        answer.status(),
+        tonic_health::pb::health_check_response::ServingStatus::NotServing
+    );
 }
 
 /// A server with all-MiniLM and training, or `None` (printed) without the model.

@@ -89,17 +89,23 @@ pub struct RateStatus {
 impl RateStatus {
     /// The header convention OpenAI clients read: `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`.
     pub fn write_headers(&self, headers: &mut HeaderMap) {
-        for (kind, bucket) in [("requests", self.requests), ("tokens", self.tokens)] {
+        const REQUESTS: [HeaderName; 3] = [
+            HeaderName::from_static("x-ratelimit-limit-requests"),
+            HeaderName::from_static("x-ratelimit-remaining-requests"),
+            HeaderName::from_static("x-ratelimit-reset-requests"),
+        ];
+        const TOKENS: [HeaderName; 3] = [
+            HeaderName::from_static("x-ratelimit-limit-tokens"),
+            HeaderName::from_static("x-ratelimit-remaining-tokens"),
+            HeaderName::from_static("x-ratelimit-reset-tokens"),
+        ];
+        for (names, bucket) in [(REQUESTS, self.requests), (TOKENS, self.tokens)] {
             let Some(bucket) = bucket else { continue };
-            for (part, value) in [
-                ("limit", bucket.limit.to_string()),
-                ("remaining", bucket.remaining.to_string()),
-                ("reset", format_reset(bucket.reset)),
-            ] {
-                let name = HeaderName::try_from(format!("x-ratelimit-{part}-{kind}"));
-                if let (Ok(name), Ok(value)) = (name, HeaderValue::try_from(value)) {
-                    headers.insert(name, value);
-                }
+            let [limit, remaining, reset] = names;
+            headers.insert(limit, HeaderValue::from(bucket.limit));
+            headers.insert(remaining, HeaderValue::from(bucket.remaining));
+            if let Ok(value) = HeaderValue::try_from(format_reset(bucket.reset)) {
+                headers.insert(reset, value);
             }
         }
     }

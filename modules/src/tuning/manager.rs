@@ -70,6 +70,18 @@ struct Inner {
     max_memory_bytes: u64,
     /// Set when the process stops: jobs still queued or running end CANCELED ("shutdown").
     shutting_down: AtomicBool,
+    /// Trained models that failed to load at start-up, for listings and health.
+    load_failures: Mutex<Vec<LoadFailure>>,
+}
+
+/// A trained model that is not served because it failed to load at start-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadFailure {
+    pub model_name: String,
+    pub training_id: String,
+    pub trainer: String,
+    pub model_dir: PathBuf,
+    pub error: String,
 }
 
 #[derive(Clone)]
@@ -129,6 +141,7 @@ impl TrainingManager {
             data: settings.data,
             max_memory_bytes: settings.max_memory_bytes,
             shutting_down: AtomicBool::new(false),
+            load_failures: Mutex::default(),
         });
         for mut record in inner.store.recover(&clock::now()) {
             // One damaged model, or a name a config model took since, must not stop every
@@ -147,6 +160,17 @@ impl TrainingManager {
                 record.status.reasons.push(format!(
                     "the trained model failed to load at start-up: {error}"
                 ));
+                inner
+                    .load_failures
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(LoadFailure {
+                        model_name: record.status.model_name.clone(),
+                        training_id: record.status.training_id.clone(),
+                        trainer: record.trainer.clone(),
+                        model_dir: inner.store.model_dir(&record.status),
+                        error: error.to_string(),
+                    });
             }
             let id = record.status.training_id.clone();
             let (updates, _) = watch::channel(record.status.clone());
@@ -172,6 +196,22 @@ impl TrainingManager {
 
     pub fn data_limits(&self) -> &DataLimits {
         &self.inner.data
+    }
+
+    /// Trained models not served because they failed to load at start-up (a model a deleted
+    /// job left is no longer one).
+    pub fn load_failures(&self) -> Vec<LoadFailure> {
+        let jobs = self.inner.lock();
+        let failures = self
+            .inner
+            .load_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        failures
+            .iter()
+            .filter(|f| jobs.contains_key(&f.training_id))
+            .cloned()
+            .collect()
     }
 
     /// The most memory one job may be estimated to take.

@@ -16,7 +16,7 @@ pub mod tuned_generation;
 pub const MANIFEST: &str = "tuned_model.json";
 
 pub use data_stream::DataLimits;
-pub use manager::{ModelLoader, TrainingManager, TrainingSettings, Viewer};
+pub use manager::{LoadFailure, ModelLoader, TrainingManager, TrainingSettings, Viewer};
 
 /// A JSON file as `T`, or why it cannot be read.
 fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, String> {
