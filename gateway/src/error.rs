@@ -101,6 +101,7 @@ impl ApiError {
                     Code::InvalidArgument
                 }
                 TaskError::ModelNotFound(_) | TaskError::TrainingNotFound(_) => Code::NotFound,
+                TaskError::Conflict(_) => Code::FailedPrecondition,
                 TaskError::Cancelled => Code::Cancelled,
                 TaskError::DeadlineExceeded(_) => Code::DeadlineExceeded,
                 TaskError::Runtime(RuntimeError::Overloaded { .. }) => Code::ResourceExhausted,
@@ -207,6 +208,7 @@ fn task_status(error: &TaskError) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         TaskError::ModelNotFound(_) | TaskError::TrainingNotFound(_) => StatusCode::NOT_FOUND,
+        TaskError::Conflict(_) => StatusCode::CONFLICT,
         // 499 is the de-facto "client closed request"; the client rarely sees it.
         TaskError::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status"),
         TaskError::DeadlineExceeded(_) => StatusCode::GATEWAY_TIMEOUT,

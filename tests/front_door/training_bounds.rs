@@ -186,6 +186,18 @@ async fn sigterm_stops_a_running_job_as_canceled_by_shutdown() {
         s["state"] == "RUNNING" && s["progress"]["step"].as_u64() > Some(0)
     })
     .await;
+    // A running job cannot be deleted: 409, with what to do.
+    let url = server.url(&format!("/management/trainings/model?training_id={id}"));
+    let refused = common::client().delete(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 409);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["details"]
+            .as_str()
+            .unwrap()
+            .contains("is RUNNING; cancel it"),
+        "{body}"
+    );
     assert!(server.terminate().success());
     // The record on disk says why it ended, so the restart does not call it interrupted.
     let server = common::training::serve(&dirs);

@@ -287,7 +287,7 @@ pub async fn cancel_training(
         (status = 401, description = "No API key, or one not known", body = ErrorBody),
         (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "The job's last status, with the reason `deleted`", body = TrainingStatusResponse),
-        (status = 400, description = "The job has not ended", body = ErrorBody),
+        (status = 409, description = "The job has not ended: cancel it first", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
     ))]
 pub async fn delete_trained_model(

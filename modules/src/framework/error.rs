@@ -20,6 +20,10 @@ pub enum TaskError {
     },
     #[error("training '{0}' not found")]
     TrainingNotFound(String),
+    /// The request is valid but the thing it names is not in a state that allows it (a job
+    /// deleted while it still runs).
+    #[error("{0}")]
+    Conflict(String),
     #[error("request cancelled")]
     Cancelled,
     #[error("{0}")]

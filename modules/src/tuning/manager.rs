@@ -18,7 +18,8 @@ use tokio::sync::watch;
 
 use super::clock;
 use super::data_stream::DataLimits;
-use super::job_store::{JobRecord, JobStore};
+use super::job_store::{JobRecord, JobStore, LoadFailure};
+use super::viewer::Viewer;
 use crate::{Model, ModelRegistry, ModuleError, TaskError};
 
 /// The reason of jobs a shutdown stopped.
@@ -74,16 +75,6 @@ struct Inner {
     load_failures: Mutex<Vec<LoadFailure>>,
 }
 
-/// A trained model that is not served because it failed to load at start-up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadFailure {
-    pub model_name: String,
-    pub training_id: String,
-    pub trainer: String,
-    pub model_dir: PathBuf,
-    pub error: String,
-}
-
 #[derive(Clone)]
 pub struct TrainingManager {
     inner: Arc<Inner>,
@@ -91,24 +82,6 @@ pub struct TrainingManager {
 
 fn not_found(training_id: &str) -> TaskError {
     TaskError::TrainingNotFound(training_id.to_string())
-}
-
-/// Whose jobs a caller sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Viewer<'a> {
-    /// Every job (an admin, or a gateway without keys).
-    Everyone,
-    /// The jobs this key submitted.
-    Owner(&'a str),
-}
-
-impl Viewer<'_> {
-    fn sees(&self, record: &JobRecord) -> bool {
-        match self {
-            Self::Everyone => true,
-            Self::Owner(key) => record.owner.as_deref() == Some(*key),
-        }
-    }
 }
 
 fn visible<'j>(
@@ -343,13 +316,10 @@ impl TrainingManager {
         let entry = visible(&jobs, training_id, viewer)?;
         let mut status = entry.record.status.clone();
         if !status.state.is_terminal() {
-            return Err(TaskError::invalid_field(
-                "training_id",
-                format!(
-                    "the job is {:?}; cancel it before deleting it",
-                    status.state
-                ),
-            ));
+            return Err(TaskError::Conflict(format!(
+                "training '{training_id}' is {}; cancel it before deleting it",
+                format!("{:?}", status.state).to_uppercase()
+            )));
         }
         if status.state == TrainingState::Completed {
             inner.registry.remove(&status.model_name);

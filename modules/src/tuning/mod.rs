@@ -11,12 +11,15 @@ pub mod memory;
 pub mod prompt_tuning_training;
 pub mod tuned_classifier;
 pub mod tuned_generation;
+pub mod viewer;
 
 /// The file a trained model directory describes itself in.
 pub const MANIFEST: &str = "tuned_model.json";
 
 pub use data_stream::DataLimits;
-pub use manager::{LoadFailure, ModelLoader, TrainingManager, TrainingSettings, Viewer};
+pub use job_store::LoadFailure;
+pub use manager::{ModelLoader, TrainingManager, TrainingSettings};
+pub use viewer::Viewer;
 
 /// A JSON file as `T`, or why it cannot be read.
 fn read_json<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, String> {
