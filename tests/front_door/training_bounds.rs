@@ -227,6 +227,9 @@ async fn a_trained_model_and_its_files_can_be_deleted() {
     .await;
     let call = json!({"model_id": "short-lived", "inputs": "Great value."});
     server.call_ok("text-classification", call.clone()).await;
+    // The name is taken while the model is served: 409.
+    let (code, taken) = post(&server, "TextClassificationTaskClassifierTrain", &quick).await;
+    assert_eq!(code, 409, "{taken}");
     let url = server.url(&format!("/management/trainings/model?training_id={id}"));
     let deleted = common::client().delete(&url).send().await.unwrap();
     assert_eq!(deleted.status(), 200);

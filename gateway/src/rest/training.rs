@@ -90,6 +90,7 @@ fn respond<T: serde::Serialize>(result: Result<T, ApiError>, request_id: &str) -
         (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "The job was queued", body = TrainingJob),
         (status = 400, description = "A parameter or record is not acceptable", body = ErrorBody),
+        (status = 409, description = "A model of that `model_name` is served or being trained", body = ErrorBody),
         (status = 422, description = "The body does not match the request schema", body = ErrorBody),
         (status = 429, description = "The training queue is full", body = ErrorBody),
     ))]
@@ -112,6 +113,7 @@ pub async fn classifier_train(
         (status = 403, description = "The key lacks the training right (or the model) this needs", body = ErrorBody),
         (status = 200, description = "The job was queued", body = TrainingJob),
         (status = 400, description = "A parameter or record is not acceptable", body = ErrorBody),
+        (status = 409, description = "A model of that `model_name` is served or being trained", body = ErrorBody),
         (status = 422, description = "The body does not match the request schema", body = ErrorBody),
         (status = 429, description = "The training queue is full", body = ErrorBody),
     ))]

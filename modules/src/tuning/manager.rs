@@ -215,10 +215,10 @@ impl TrainingManager {
                     )
             });
         if taken {
-            return Err(TaskError::invalid_field(
-                "/model_name",
-                format!("a model named '{model_name}' is already served or being trained"),
-            ));
+            return Err(TaskError::Conflict(format!(
+                "a model named '{model_name}' is already served or being trained; choose another \
+                 model_name"
+            )));
         }
         let training_id = uuid::Uuid::new_v4().to_string();
         let status = TrainingStatusResponse {
