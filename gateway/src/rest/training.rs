@@ -75,6 +75,20 @@ fn training_id(query: Option<String>, required: bool) -> Result<Option<String>, 
     Ok(id)
 }
 
+/// What every route about one job needs first, in this order: the key's right, training
+/// enabled, and the `training_id` the query names.
+fn named_job<'s>(
+    state: &'s AppState,
+    principal: &Principal,
+    right: TrainingRight,
+    query: Option<String>,
+) -> Result<(&'s TrainingManager, String), ApiError> {
+    principal.check_training(right)?;
+    let manager = manager(state)?;
+    let training = training_id(query, true)?.unwrap_or_default();
+    Ok((manager, training))
+}
+
 fn respond<T: serde::Serialize>(result: Result<T, ApiError>, request_id: &str) -> Response {
     match result {
         Ok(value) => axum::Json(value).into_response(),
@@ -271,9 +285,7 @@ pub async fn cancel_training(
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = async {
-        principal.check_training(TrainingRight::Cancel)?;
-        let manager = manager(&state)?;
-        let training = training_id(query, true)?.unwrap_or_default();
+        let (manager, training) = named_job(&state, &principal, TrainingRight::Cancel, query)?;
         Ok(manager.cancel(&training, principal.viewer()).await?)
     }
     .await;
@@ -298,12 +310,8 @@ pub async fn delete_trained_model(
     Authenticated(principal): Authenticated,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let result = (|| {
-        principal.check_training(TrainingRight::Delete)?;
-        let manager = manager(&state)?;
-        let training = training_id(query, true)?.unwrap_or_default();
-        Ok(manager.delete(&training, principal.viewer())?)
-    })();
+    let result = named_job(&state, &principal, TrainingRight::Delete, query)
+        .and_then(|(manager, training)| Ok(manager.delete(&training, principal.viewer())?));
     respond(result, &id)
 }
 
@@ -325,9 +333,8 @@ pub async fn training_events(
     RawQuery(query): RawQuery,
 ) -> Response {
     let updates = (|| {
-        principal.check_training(TrainingRight::Read)?;
-        let training = training_id(query, true)?.unwrap_or_default();
-        Ok::<_, ApiError>(manager(&state)?.watch(&training, principal.viewer())?)
+        let (manager, training) = named_job(&state, &principal, TrainingRight::Read, query)?;
+        Ok::<_, ApiError>(manager.watch(&training, principal.viewer())?)
     })();
     let updates = match updates {
         Ok(updates) => updates,
