@@ -10,6 +10,7 @@ use common::InProcessServer;
 use common::fakes::GatedClassifier;
 use serde_json::{Value, json};
 use taskgate_gateway::GatewayBuilder;
+use taskgate_gateway::call_limits::CallLimits;
 use taskgate_modules::framework::tasks::TextClassification;
 use taskgate_modules::{Model, ModelRegistry};
 use tokio::sync::Semaphore;
@@ -18,7 +19,11 @@ const LIMIT: usize = 4096;
 
 async fn server() -> InProcessServer {
     let registry = common::pii_registry();
-    InProcessServer::start_with(GatewayBuilder::new(registry).max_body_bytes(LIMIT)).await
+    InProcessServer::start_with(GatewayBuilder::new(registry).call_limits(CallLimits {
+        max_body_bytes: LIMIT,
+        ..CallLimits::default()
+    }))
+    .await
 }
 
 async fn raw(

@@ -360,7 +360,7 @@ async fn concurrent_clients_are_batched_and_a_flood_gets_429s() {
 }
 
 /// Request-sized CPU work runs on the CPU pool, never on the async workers: `/health` answers
-/// at once while two 2 MiB tokenizations run (it waited 2.8–4.3 s behind them when encoder
+/// at once while two 1 MiB tokenizations run (it waited 2.8–4.3 s behind two of 2 MiB when encoder
 /// tokenization ran inline on the two reactor threads).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_answers_while_megabyte_tokenizations_run() {
@@ -373,7 +373,8 @@ async fn health_answers_while_megabyte_tokenizations_run() {
         return;
     };
     let sentence = "The quick brown fox jumps over the lazy dog. ";
-    let text = sentence.repeat(2 * 1024 * 1024 / sentence.len());
+    // As long as a request's string may be.
+    let text = sentence.repeat(1024 * 1024 / sentence.len());
     let finished = Arc::new(AtomicUsize::new(0));
     let calls: Vec<_> = (0..2)
         .map(|_| {
@@ -387,7 +388,7 @@ async fn health_answers_while_megabyte_tokenizations_run() {
             })
         })
         .collect();
-    // Time for both 2 MiB bodies to reach the server and their tokenization to begin.
+    // Time for both 1 MiB bodies to reach the server and their tokenization to begin.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let client = common::client();
     let mut during = Vec::new();
@@ -406,7 +407,7 @@ async fn health_answers_while_megabyte_tokenizations_run() {
         let (status, _, body) = call.await.unwrap();
         assert_eq!(status, 200, "{}", body["details"]);
         assert!(
-            body["token_count"].as_u64().unwrap() > 400_000,
+            body["token_count"].as_u64().unwrap() > 200_000,
             "{}",
             body["token_count"]
         );

@@ -2,19 +2,19 @@
 //! can be served, mounted inside another app, or tested without a network.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
 use taskgate_modules::ModelRegistry;
 use taskgate_modules::tuning::TrainingManager;
-use taskgate_schemas::json_schema::standalone;
+use taskgate_schemas::json_schema;
 use taskgate_schemas::{ClassifierTrainRequest, PromptTuningTrainRequest};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{AllowAll, Authorizer};
+use crate::call_limits::{CallLimits, CallSlots};
 use crate::grpc::{GrpcApi, grpc_api};
 use crate::openapi;
 use crate::rest::{info, request_id, training};
@@ -23,23 +23,15 @@ use crate::state::{AppState, Shared};
 use crate::task_list::TaskRoutes;
 use crate::validation::Validators;
 
-/// Default request body limit (2 MiB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-
 /// Builds the HTTP router (and the gRPC services over the same state).
 pub struct GatewayBuilder {
     registry: ModelRegistry,
     routes: TaskRoutes,
     authorizer: Arc<dyn Authorizer>,
-    max_body_bytes: usize,
-    call_timeout: Option<Duration>,
-    body_read_timeout: Duration,
+    limits: CallLimits,
     cors: CorsConfig,
     training: Option<TrainingManager>,
 }
-
-/// How long a request body may take to arrive, by default.
-pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl GatewayBuilder {
     pub fn new(registry: ModelRegistry) -> Self {
@@ -47,9 +39,7 @@ impl GatewayBuilder {
             registry,
             routes: TaskRoutes::standard(),
             authorizer: Arc::new(AllowAll),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            call_timeout: None,
-            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            limits: CallLimits::default(),
             cors: CorsConfig::default(),
             training: None,
         }
@@ -61,19 +51,9 @@ impl GatewayBuilder {
         self
     }
 
-    pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.max_body_bytes = limit;
-        self
-    }
-
-    /// The deadline of calls that set none (default: none).
-    pub fn call_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.call_timeout = timeout;
-        self
-    }
-
-    pub fn body_read_timeout(mut self, timeout: Duration) -> Self {
-        self.body_read_timeout = timeout;
+    /// What one call may take (default: [`CallLimits::default`], with no default deadline).
+    pub fn call_limits(mut self, limits: CallLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -108,11 +88,11 @@ impl GatewayBuilder {
         }
         validators.insert(
             training::CLASSIFIER_TRAIN,
-            &standalone::<ClassifierTrainRequest>(),
+            &json_schema::request::<ClassifierTrainRequest>(),
         );
         validators.insert(
             training::PROMPT_TUNING_TRAIN,
-            &standalone::<PromptTuningTrainRequest>(),
+            &json_schema::request::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
         // The explorer reads the document served beside it, the one checked in.
@@ -123,9 +103,8 @@ impl GatewayBuilder {
             task_names: self.routes.names(),
             validators,
             authorizer: self.authorizer,
-            max_body_bytes: self.max_body_bytes,
-            call_timeout: self.call_timeout,
-            body_read_timeout: self.body_read_timeout,
+            call_slots: CallSlots::new(self.limits.max_in_flight_calls),
+            limits: self.limits,
             training: self.training,
         });
         let api = Router::new()

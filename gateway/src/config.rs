@@ -10,8 +10,8 @@ use taskgate_modules::ModuleError;
 use taskgate_schemas::FieldError;
 use utoipa::ToSchema;
 
-use crate::app::DEFAULT_MAX_BODY_BYTES;
 pub use crate::auth::AuthConfig;
+use crate::call_limits::DEFAULT_MAX_BODY_BYTES;
 pub use crate::model_config::{ModelConfig, Serving};
 pub use crate::server_config::{ClientAuth, CorsConfig, ServerLimits, TlsConfig};
 pub use crate::training_config::TrainingConfig;
@@ -87,7 +87,7 @@ pub struct GrpcConfig {
     /// Port to listen on (0 picks a free port); Caikit's default is 8085.
     #[schema(minimum = 0, maximum = 65535, example = 8085)]
     pub port: u32,
-    /// Largest message accepted or sent; larger ones get RESOURCE_EXHAUSTED.
+    /// Largest message accepted or sent; larger ones get OUT_OF_RANGE.
     #[schema(minimum = 1024, example = 4194304)]
     pub max_message_bytes: usize,
     /// Serve gRPC over TLS (and, with a client CA, mutual TLS).

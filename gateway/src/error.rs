@@ -20,6 +20,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("Request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    #[error("Request body holds more than the limit of {limit} JSON values (object keys count)")]
+    TooManyJsonValues { limit: usize },
     #[error("Could not read the request body: {0}")]
     BodyRead(String),
     #[error("The request body did not arrive within {ms} ms")]
@@ -68,7 +70,9 @@ impl ApiError {
             | Self::BodyRead(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::TooManyJsonValues { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::Schema(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RouteNotFound { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -90,7 +94,9 @@ impl ApiError {
             | Self::BodyRead(_)
             | Self::UnsupportedMediaType(_)
             | Self::Schema(_) => Code::InvalidArgument,
-            Self::PayloadTooLarge { .. } => Code::ResourceExhausted,
+            Self::PayloadTooLarge { .. } | Self::TooManyJsonValues { .. } => {
+                Code::ResourceExhausted
+            }
             Self::BodyTimeout { .. } => Code::DeadlineExceeded,
             Self::RouteNotFound { .. } | Self::MethodNotAllowed { .. } => Code::Unimplemented,
             Self::Unauthenticated(_) => Code::Unauthenticated,

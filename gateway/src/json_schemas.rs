@@ -23,11 +23,11 @@ pub fn all() -> Vec<(String, Value)> {
     }
     schemas.push((
         "ClassifierTrainRequest.json".to_string(),
-        taskgate_schemas::json_schema::standalone::<taskgate_schemas::ClassifierTrainRequest>(),
+        taskgate_schemas::json_schema::request::<taskgate_schemas::ClassifierTrainRequest>(),
     ));
     schemas.push((
         "PromptTuningTrainRequest.json".to_string(),
-        taskgate_schemas::json_schema::standalone::<taskgate_schemas::PromptTuningTrainRequest>(),
+        taskgate_schemas::json_schema::request::<taskgate_schemas::PromptTuningTrainRequest>(),
     ));
     schemas.push(("Config.json".to_string(), crate::config::schema()));
     schemas

@@ -4,7 +4,9 @@
 pub mod app;
 pub mod auth;
 pub mod call_headers;
+pub mod call_limits;
 pub mod config;
+pub mod connection_clock;
 pub mod cors;
 pub mod error;
 pub mod grpc;

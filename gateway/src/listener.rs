@@ -1,8 +1,10 @@
 //! The accept loop both servers run: a cap on open connections (beyond it new ones are closed
-//! at once, existing ones keep working), TLS with a handshake deadline, and hyper with a timer,
-//! so request heads must arrive in time, idle HTTP/1.1 connections close, and HTTP/2 peers
-//! that stop answering pings are dropped. On shutdown every connection finishes its calls.
+//! at once, existing ones keep working), TLS with a handshake deadline, a clock per connection
+//! so request heads must arrive in time and idle connections close ([`ConnectionClock`]), and
+//! hyper with a timer, so HTTP/2 peers that stop answering pings are dropped. On shutdown every
+//! connection finishes its calls.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Request;
+use axum::http::Version;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -20,6 +23,7 @@ use tokio::task::JoinSet;
 use tower::Service;
 
 use crate::auth::PeerCertificate;
+use crate::connection_clock::{ClockTimeouts, ConnectionClock, Expired, TrackedBody, Watched};
 use crate::server_config::ServerLimits;
 use crate::tls::ReloadingTls;
 
@@ -27,6 +31,7 @@ use crate::tls::ReloadingTls;
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
     pub tls_handshake_timeout: Duration,
     pub http2_keepalive_interval: Duration,
     pub http2_keepalive_timeout: Duration,
@@ -38,6 +43,7 @@ impl From<&ServerLimits> for ConnectionLimits {
     fn from(limits: &ServerLimits) -> Self {
         Self {
             header_read_timeout: Duration::from_millis(limits.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(limits.idle_timeout_ms),
             tls_handshake_timeout: Duration::from_millis(limits.tls_handshake_timeout_ms),
             http2_keepalive_interval: Duration::from_millis(limits.http2_keepalive_interval_ms),
             http2_keepalive_timeout: Duration::from_millis(limits.http2_keepalive_timeout_ms),
@@ -55,10 +61,11 @@ impl Default for ConnectionLimits {
 
 fn builder(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
     let mut builder = Builder::new(TokioExecutor::new());
+    // The connection clock keeps the header timeout; hyper's would also end keep-alive waits.
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -115,10 +122,20 @@ pub async fn serve(
         let (router, builder, tls, closed) =
             (router.clone(), builder.clone(), tls.clone(), closed.clone());
         let handshake = limits.tls_handshake_timeout;
+        let timeouts = ClockTimeouts {
+            header: limits.header_read_timeout,
+            idle: limits.idle_timeout,
+        };
         connections.spawn(async move {
             let _slot = slot;
+            let connection = Connection {
+                router,
+                builder: &builder,
+                timeouts,
+                closed,
+            };
             match tls {
-                None => serve_connection(tcp, None, router, &builder, closed).await,
+                None => connection.serve(tcp, None).await,
                 Some(tls) => {
                     let accepted =
                         tokio::time::timeout(handshake, tls.acceptor().accept(tcp)).await;
@@ -139,7 +156,7 @@ pub async fn serve(
                         .peer_certificates()
                         .and_then(|chain| chain.first())
                         .map(|leaf| PeerCertificate(Arc::new(leaf.to_vec())));
-                    serve_connection(stream, peer, router, &builder, closed).await
+                    connection.serve(stream, peer).await
                 }
             }
         });
@@ -150,37 +167,64 @@ pub async fn serve(
     Ok(())
 }
 
-async fn serve_connection<S>(
-    io: S,
-    peer: Option<PeerCertificate>,
+/// One accepted connection and what serving it needs.
+struct Connection<'a> {
     router: Router,
-    builder: &Builder<TokioExecutor>,
-    mut closed: watch::Receiver<bool>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-        let mut request: Request = request.map(axum::body::Body::new);
-        if let Some(peer) = &peer {
-            request.extensions_mut().insert(peer.clone());
-        }
-        router.clone().call(request)
-    });
-    let connection = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(connection);
-    let closing = async move {
-        // An error means the server is gone, which also means close.
-        let _ = closed.wait_for(|closed| *closed).await;
-    };
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(error) = result {
-                tracing::debug!(%error, "connection ended with an error");
+    builder: &'a Builder<TokioExecutor>,
+    timeouts: ClockTimeouts,
+    closed: watch::Receiver<bool>,
+}
+
+impl Connection<'_> {
+    async fn serve<S>(self, io: S, peer: Option<PeerCertificate>)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Self {
+            router,
+            builder,
+            timeouts,
+            mut closed,
+        } = self;
+        let clock = ConnectionClock::new();
+        let calls = clock.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let open = calls.call_started(request.version() == Version::HTTP_2);
+            let mut request: Request = request.map(axum::body::Body::new);
+            if let Some(peer) = &peer {
+                request.extensions_mut().insert(peer.clone());
             }
-        }
-        () = closing => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+            let answer = router.clone().call(request);
+            async move {
+                let response = answer.await?;
+                Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, open)))
+            }
+        });
+        let io = TokioIo::new(Watched::new(io, clock.clone()));
+        let connection = builder.serve_connection(io, service);
+        tokio::pin!(connection);
+        let closing = async move {
+            // An error means the server is gone, which also means close.
+            let _ = closed.wait_for(|closed| *closed).await;
+        };
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+            }
+            expired = clock.expired(timeouts) => match expired {
+                Expired::Header => tracing::debug!("no request head in time; connection closed"),
+                Expired::Idle => {
+                    // Nothing is in flight; a peer that does not take the close is dropped.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(timeouts.header, connection).await;
+                }
+            },
+            () = closing => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
         }
     }
 }

@@ -4,7 +4,9 @@
 //! schema, so a client (or a fuzzer) that follows the document sends only what is accepted.
 
 use serde_json::{Map, Value, json};
-use taskgate_schemas::json_schema::bound_integer_formats;
+use std::collections::BTreeSet;
+
+use taskgate_schemas::json_schema::{bound_integer_formats, bound_string_lengths};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -23,6 +25,84 @@ pub fn finish(doc: &mut Value) {
     }
     training_routes(doc);
     sampling_rules(doc);
+    single_label_rule(doc);
+    request_strings(doc);
+}
+
+/// A classifier trained without `multi_label: true` takes one label per record.
+fn single_label_rule(doc: &mut Value) {
+    let Some(Value::Object(parameters)) =
+        doc.pointer_mut("/components/schemas/ClassifierTrainParameters")
+    else {
+        return;
+    };
+    // `properties` holds only where the value is an object, so a missing or null stream passes.
+    let one_label = json!({"properties": {"data_stream": {"properties": {"data": {
+        "items": {"properties": {"labels": {"maxItems": 1}}}}}}}});
+    let rule = json!({
+        "if": {"not": {"required": ["multi_label"],
+            "properties": {"multi_label": {"const": true}}}},
+        "then": {"properties": {"train_stream": one_label, "val_stream": one_label}},
+    });
+    let mut rules = vec![rule];
+    if let Some(Value::Array(existing)) = parameters.remove("allOf") {
+        rules.extend(existing);
+    }
+    parameters.insert("allOf".into(), Value::Array(rules));
+}
+
+/// Bounds the strings of everything a request sends (bodies and parameters), as the
+/// validators do; answers are left as they are.
+fn request_strings(doc: &mut Value) {
+    let mut sent = Vec::new();
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+        {
+            for part in ["requestBody", "parameters"] {
+                if let Some(part) = operation.get_mut(part) {
+                    component_refs(part, &mut sent);
+                    bound_string_lengths(part);
+                }
+            }
+        }
+    }
+    let Some(components) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut seen = BTreeSet::new();
+    while let Some(name) = sent.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(schema) = components.get_mut(&name) {
+            component_refs(schema, &mut sent);
+            bound_string_lengths(schema);
+        }
+    }
+}
+
+/// The component names `value` refers to.
+fn component_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix(SCHEMAS))
+            {
+                out.push(name.to_string());
+            }
+            map.values().for_each(|v| component_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| component_refs(v, out)),
+        _ => {}
+    }
 }
 
 /// One SSE event whose `data` is the JSON of `event` (the default event type), or, after a
@@ -176,5 +256,34 @@ mod tests {
         assert!(stream.get("schema").is_none());
         let message = &stream["itemSchema"]["oneOf"][0]["properties"]["data"];
         assert_eq!(message["contentSchema"]["$ref"], "#/components/schemas/X");
+    }
+
+    #[test]
+    fn strings_are_bounded_where_requests_send_them_only() {
+        let mut doc = json!({
+            "paths": {"/x": {"post": {
+                "parameters": [{"name": "id", "in": "query", "schema": {"type": "string"}}],
+                "requestBody": {"content": {"application/json":
+                    {"schema": {"$ref": "#/components/schemas/Req"}}}},
+                "responses": {"200": {"content": {"application/json":
+                    {"schema": {"$ref": "#/components/schemas/Out"}}}}}}}},
+            "components": {"schemas": {
+                "Req": {"type": "object", "properties": {
+                    "text": {"type": "string"}, "more": {"$ref": "#/components/schemas/Inner"}}},
+                "Inner": {"type": "array", "items": {"type": "string"}},
+                "Out": {"type": "object", "properties": {"text": {"type": "string"}}}}},
+        });
+        request_strings(&mut doc);
+        let schemas = &doc["components"]["schemas"];
+        let max = taskgate_schemas::json_schema::MAX_STRING_CHARS;
+        assert_eq!(schemas["Req"]["properties"]["text"]["maxLength"], max);
+        assert_eq!(schemas["Inner"]["items"]["maxLength"], max);
+        assert!(
+            schemas["Out"]["properties"]["text"]
+                .get("maxLength")
+                .is_none()
+        );
+        let parameter = &doc["paths"]["/x"]["post"]["parameters"][0]["schema"];
+        assert_eq!(parameter["maxLength"], max);
     }
 }

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use taskgate_modules::framework::task::ending_at_first_error;
 use taskgate_modules::{Model, Task, TaskError, TaskInput, TaskStream};
+use taskgate_runtime::Permit;
 use taskgate_schemas::{FieldError, TaskParameters, TaskRequest};
 use tokio::time::Instant;
 
@@ -35,11 +36,13 @@ pub struct Call {
     pub caller: Caller,
 }
 
-/// An authenticated caller within its key's limits, holding its in-flight slot.
+/// An authenticated caller within its key's limits, holding its in-flight slot and one of the
+/// gateway's call slots.
 #[derive(Debug)]
 pub struct Caller {
     pub principal: Principal,
     admitted: Option<Admitted>,
+    _slot: Permit,
 }
 
 impl Caller {
@@ -49,14 +52,17 @@ impl Caller {
     }
 }
 
-/// The first step of every call, before its body is read: who calls (401 when nobody known)
-/// and whether the key's limits admit another call (429 with when to retry).
+/// The first step of every call, before its body is read: who calls (401 when nobody known),
+/// whether the key's limits admit another call (429 with when to retry), and a slot among the
+/// calls the gateway holds at once (429 when all are taken).
 pub fn admit_caller(state: &AppState, headers: &CallHeaders) -> Result<Caller, ApiError> {
     let principal = state.authenticate(&headers.credentials)?;
     let admitted = principal.limiter().map(|l| l.admit()).transpose()?;
+    let slot = state.admit_call()?;
     Ok(Caller {
         principal,
         admitted,
+        _slot: slot,
     })
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::GatewayBuilder;
 use crate::auth::ApiKeys;
 use crate::auth::api_keys::KeysError;
+use crate::call_limits::CallLimits;
 use crate::config::{Config, ConfigError};
 use crate::grpc::Health;
 use crate::listener::{self, ConnectionLimits};
@@ -149,11 +150,7 @@ impl Servers {
             .collect();
         let mut training = None;
         let mut builder = GatewayBuilder::new(registry.clone())
-            .max_body_bytes(config.http.max_body_bytes)
-            .call_timeout(Some(Duration::from_secs(
-                config.server.call_timeout_seconds,
-            )))
-            .body_read_timeout(Duration::from_millis(config.server.body_read_timeout_ms))
+            .call_limits(CallLimits::from_config(config))
             .cors(config.http.cors.clone());
         if !config.auth.keys.is_empty() {
             builder = builder.authorizer(Arc::new(keys));

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerLimits {
-    /// A request head (line and headers) must arrive within this; an HTTP/1.1 keep-alive
-    /// connection waiting for its next request is closed after it too.
+    /// A request head (line and headers) must arrive within this, counted from a new
+    /// connection or from the first byte of a later request.
     #[schema(minimum = 100, example = 10000)]
     pub header_read_timeout_ms: u64,
     /// A request body must arrive whole within this.
@@ -34,6 +34,20 @@ pub struct ServerLimits {
     /// The deadline of a call that sets none (REST always; gRPC without `grpc-timeout`).
     #[schema(minimum = 1, example = 600)]
     pub call_timeout_seconds: u64,
+    /// An HTTP/1.1 connection waiting for its next request, or an HTTP/2 connection with no
+    /// call open, is closed after this. Longer than clients' pool idle times avoids a client
+    /// sending on a connection the server is closing.
+    #[schema(minimum = 100, example = 75000)]
+    pub idle_timeout_ms: u64,
+    /// Values (object keys included) one JSON body may hold; beyond it 413. A parsed value
+    /// takes far more memory than its text, so this, not the body size, bounds a body's memory.
+    /// Inline training records count too: send large training sets as files.
+    #[schema(minimum = 16, example = 100000)]
+    pub max_json_values: usize,
+    /// Task calls and training submissions being read or run at once, across all keys and
+    /// models; beyond it 429 before the body is read.
+    #[schema(minimum = 1, example = 512)]
+    pub max_in_flight_calls: usize,
 }
 
 impl Default for ServerLimits {
@@ -47,6 +61,9 @@ impl Default for ServerLimits {
             http2_max_concurrent_streams: 128,
             max_connections: 4096,
             call_timeout_seconds: 600,
+            idle_timeout_ms: 75_000,
+            max_json_values: 100_000,
+            max_in_flight_calls: 512,
         }
     }
 }

@@ -7,13 +7,16 @@ use std::sync::Arc;
 use taskgate_modules::tuning::LoadFailure;
 use taskgate_modules::tuning::TrainingManager;
 use taskgate_modules::{ModelRegistry, TaskError};
+use taskgate_runtime::Permit;
 use taskgate_schemas::{ModelInfo, ModelsInfo, RuntimeInfo};
 
 use crate::auth::{Authorizer, Credentials, Principal};
+use crate::call_limits::{CallLimits, CallSlots};
 use crate::validation::Validators;
 
-/// Model metadata any caller may see: health, never endpoints, paths or training records.
-const PUBLIC_METADATA: &[&str] = &["healthy", "circuit", "state"];
+/// Model metadata any caller may see: health and the longest list a call may send, never
+/// endpoints, paths or training records.
+const PUBLIC_METADATA: &[&str] = &["healthy", "circuit", "state", "max_client_batch_size"];
 
 /// A trained model that failed to load, as listings show it: not loaded, `state: FAILED`, and
 /// (for admins) why.
@@ -46,11 +49,9 @@ pub struct Shared {
     pub task_names: Vec<&'static str>,
     pub validators: Validators,
     pub authorizer: Arc<dyn Authorizer>,
-    pub max_body_bytes: usize,
-    /// The deadline of calls that set none.
-    pub call_timeout: Option<std::time::Duration>,
-    /// How long a request body may take to arrive.
-    pub body_read_timeout: std::time::Duration,
+    pub limits: CallLimits,
+    /// Slots for `limits.max_in_flight_calls` calls.
+    pub call_slots: CallSlots,
     pub training: Option<TrainingManager>,
 }
 
@@ -84,6 +85,7 @@ impl AppState {
     /// When a call that sets no deadline of its own gives up.
     pub fn default_deadline(&self) -> Option<tokio::time::Instant> {
         self.shared
+            .limits
             .call_timeout
             .map(|timeout| tokio::time::Instant::now() + timeout)
     }
@@ -92,12 +94,13 @@ impl AppState {
         &self.shared.task_names
     }
 
-    pub fn max_body_bytes(&self) -> usize {
-        self.shared.max_body_bytes
+    pub fn limits(&self) -> &CallLimits {
+        &self.shared.limits
     }
 
-    pub fn body_read_timeout(&self) -> std::time::Duration {
-        self.shared.body_read_timeout
+    /// A slot among the calls the gateway reads or runs at once, or a 429 when none is free.
+    pub fn admit_call(&self) -> Result<Permit, crate::error::ApiError> {
+        self.shared.call_slots.admit()
     }
 
     /// The training job manager, unless training is disabled.

@@ -8,7 +8,7 @@ use axum::routing::post;
 use serde_json::Value;
 use taskgate_modules::Task;
 use taskgate_modules::framework::tasks::*;
-use taskgate_schemas::json_schema::standalone;
+use taskgate_schemas::json_schema::{self, standalone};
 use utoipa::openapi::OpenApi;
 
 use crate::grpc::convert::{InputShape, ProtoRequest};
@@ -67,7 +67,7 @@ impl TaskRoute {
             inputs: Req::INPUTS,
             mount,
             document,
-            request_schema: standalone::<T::Request>,
+            request_schema: json_schema::request::<T::Request>,
             output_schema: standalone::<T::Output>,
             grpc,
         }

@@ -135,11 +135,14 @@ fn escape_pointer(segment: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-    use taskgate_schemas::{TextGenerationRequest, json_schema::standalone};
+    use taskgate_schemas::TextGenerationRequest;
 
     fn validators() -> Validators {
         let mut v = Validators::default();
-        v.insert("text-generation", &standalone::<TextGenerationRequest>());
+        v.insert(
+            "text-generation",
+            &taskgate_schemas::json_schema::request::<TextGenerationRequest>(),
+        );
         v
     }
 

@@ -26,6 +26,36 @@ pub fn standalone<T: ToSchema>() -> Value {
     })
 }
 
+/// The schema of a request `T`: [`standalone`], with every string bounded.
+pub fn request<T: ToSchema>() -> Value {
+    let mut schema = standalone::<T>();
+    bound_string_lengths(&mut schema);
+    schema
+}
+
+/// The most characters a string in a request may hold, where its schema sets no lower bound:
+/// far more than any model's context, and still a bound when an operator raises the body size.
+pub const MAX_STRING_CHARS: u64 = 1_048_576;
+
+/// Writes `maxLength` ([`MAX_STRING_CHARS`]) on every string schema that has none.
+pub fn bound_string_lengths(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(Value::String(kind)) => kind == "string",
+                Some(Value::Array(kinds)) => kinds.iter().any(|k| k == "string"),
+                _ => false,
+            };
+            if is_string && !map.contains_key("enum") && !map.contains_key("const") {
+                map.entry("maxLength").or_insert(MAX_STRING_CHARS.into());
+            }
+            map.values_mut().for_each(bound_string_lengths);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_string_lengths),
+        _ => {}
+    }
+}
+
 fn to_value<S: serde::Serialize>(schema: S) -> Value {
     serde_json::to_value(schema).expect("utoipa schemas always serialize. This is a bug.")
 }
@@ -98,6 +128,26 @@ mod tests {
         bound_integer_formats(&mut unsigned);
         assert_eq!(unsigned["format"], "uint64");
         assert_eq!(unsigned["maximum"], u64::MAX);
+    }
+
+    #[test]
+    fn request_strings_are_bounded() {
+        let schema = request::<TextGenerationRequest>();
+        let defs = &schema["$defs"];
+        assert_eq!(
+            defs["TextGenerationRequest"]["properties"]["inputs"]["maxLength"],
+            MAX_STRING_CHARS
+        );
+        assert_eq!(
+            defs["TextGenerationRequest"]["properties"]["model_id"]["maxLength"],
+            MAX_STRING_CHARS
+        );
+        let mut optional = json!({"type": ["string", "null"], "maxLength": 5});
+        bound_string_lengths(&mut optional);
+        assert_eq!(optional["maxLength"], 5);
+        let mut choice = json!({"type": "string", "enum": ["a"]});
+        bound_string_lengths(&mut choice);
+        assert!(choice.get("maxLength").is_none());
     }
 
     #[test]

@@ -96,6 +96,7 @@ task_request!(
 task_request!(
     /// Embed several texts.
     EmbeddingTasksRequest,
+    /// At most the model's `max_client_batch_size` texts (its metadata in `GET /info/models`).
     #[schema(min_items = 1, max_items = 10000)]
     Vec<String>,
     EmbeddingParameters,
@@ -177,6 +178,7 @@ pub struct EmbeddingParameters {
 #[serde(deny_unknown_fields)]
 pub struct SentenceSimilarityInputs {
     pub source_sentence: String,
+    /// At most the model's `max_client_batch_size` texts (its metadata in `GET /info/models`).
     #[schema(min_items = 1, max_items = 10000)]
     pub sentences: Vec<String>,
 }
@@ -185,8 +187,10 @@ pub struct SentenceSimilarityInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SentenceSimilarityTasksInputs {
+    /// At most the model's `max_client_batch_size` texts (its metadata in `GET /info/models`).
     #[schema(min_items = 1, max_items = 10000)]
     pub source_sentences: Vec<String>,
+    /// At most the model's `max_client_batch_size` texts (its metadata in `GET /info/models`).
     #[schema(min_items = 1, max_items = 10000)]
     pub sentences: Vec<String>,
 }
@@ -204,7 +208,8 @@ pub struct RerankDocument {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RerankInputs {
-    /// Documents as JSON objects; the text to score is their `text` field.
+    /// Documents as JSON objects; the text to score is their `text` field. At most the
+    /// model's `max_client_batch_size` (its metadata in `GET /info/models`).
     #[schema(value_type = Vec<RerankDocument>, min_items = 1, max_items = 10000)]
     pub documents: Vec<JsonDict>,
     pub query: String,
@@ -214,8 +219,10 @@ pub struct RerankInputs {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RerankTasksInputs {
+    /// As for `rerank`.
     #[schema(value_type = Vec<RerankDocument>, min_items = 1, max_items = 10000)]
     pub documents: Vec<JsonDict>,
+    /// At most the model's `max_client_batch_size` texts (its metadata in `GET /info/models`).
     #[schema(min_items = 1, max_items = 10000)]
     pub queries: Vec<String>,
 }

@@ -62,6 +62,8 @@ pub struct ClassifierTrainParameters {
     /// A model served here that embeds text (any `embedding` model, in process or remote).
     #[schema(example = "all-minilm", min_length = 1)]
     pub base_model: String,
+    /// The records must use at least two distinct labels. A file's records are checked
+    /// against `ClassificationTrainRecord` when the job is submitted.
     pub train_stream: DataStreamSource<ClassificationTrainRecord>,
     /// Validation records; without them, `validation_split` of the training records is held out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +156,7 @@ pub struct PromptTuningTrainParameters {
     /// A `text-generation` model served in process here (its weights are needed).
     #[schema(example = "smollm2", min_length = 1)]
     pub base_model: String,
+    /// A file's records are checked against `GenerationTrainRecord` when the job is submitted.
     pub train_stream: DataStreamSource<GenerationTrainRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuning_config: Option<TuningConfig>,

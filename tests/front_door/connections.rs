@@ -1,5 +1,6 @@
 //! Connections the server must not let anyone hold: unfinished request heads, more
-//! connections than the cap, thousands of idle keep-alive connections.
+//! connections than the cap, thousands of idle keep-alive connections; and keep-alive
+//! connections that wait between requests as long as the idle timeout says.
 
 use std::time::{Duration, Instant};
 
@@ -93,6 +94,58 @@ async fn unfinished_request_heads_are_closed_within_the_header_timeout() {
     assert!(
         slowest < Duration::from_millis(100),
         "/health took {slowest:?} while 1000 heads were pending"
+    );
+}
+
+/// Sends `GET /health` on `stream` and reads its answer's status line.
+async fn health_on(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("an answer within 5 s")
+        .unwrap();
+    String::from_utf8_lossy(&answer[..n])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn keep_alive_connections_wait_the_idle_timeout_not_the_header_timeout() {
+    let server = common::serve_models(
+        "idle-timeout",
+        pii(),
+        json!({"server": {"header_read_timeout_ms": 500, "idle_timeout_ms": 2500}}),
+    );
+    let mut stream = TcpStream::connect(address(&server)).await.unwrap();
+    assert_eq!(health_on(&mut stream).await, "HTTP/1.1 200 OK");
+    // Well past the header timeout, within the idle timeout: the connection still serves.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(health_on(&mut stream).await, "HTTP/1.1 200 OK");
+    let idle = Instant::now();
+    assert!(
+        closed_by(&mut stream, idle + Duration::from_millis(2500 + 1500)).await,
+        "an idle connection was still open 4 s after its last answer"
+    );
+    assert!(
+        idle.elapsed() >= Duration::from_millis(2000),
+        "closed after {:?}, before the idle timeout",
+        idle.elapsed()
+    );
+
+    // A later head, once started, has the header timeout to finish.
+    let mut stream = TcpStream::connect(address(&server)).await.unwrap();
+    assert_eq!(health_on(&mut stream).await, "HTTP/1.1 200 OK");
+    stream.write_all(b"GET /health HTTP/1.1\r\n").await.unwrap();
+    let started = Instant::now();
+    assert!(
+        closed_by(&mut stream, started + Duration::from_millis(500 + 1500)).await,
+        "a started head was still open 2 s later"
     );
 }
 

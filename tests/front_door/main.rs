@@ -1,11 +1,13 @@
 //! The front door over real sockets: API keys and scopes on every route and RPC, per-key rate
-//! limits, refusing to face a network without keys, connection timeouts and caps, TLS and
-//! mutual TLS with a reload, CORS, and inputs the door refuses. One test binary for all of them
+//! limits, admission before the body is read, refusing to face a network without keys,
+//! connection timeouts and caps, TLS and mutual TLS with a reload, CORS, and inputs the door
+//! refuses. One test binary for all of them
 //! (each file would otherwise add its own link).
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admission;
 mod auth_matrix;
 mod connections;
 mod limits;

@@ -21,6 +21,12 @@ pub fn request_id(metadata: &MetadataMap) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// [`request_id`] from the HTTP/2 headers, before tonic reads the message.
+pub fn request_id_in(headers: &axum::http::HeaderMap) -> String {
+    crate::rest::request_id::accepted(headers.get(REQUEST_ID_KEY).map(|v| v.as_bytes()))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
 /// The call's metadata as both wires read it, with the client certificate the TLS handshake
 /// verified.
 pub fn call_headers<T>(request: &tonic::Request<T>) -> CallHeaders {

@@ -101,11 +101,16 @@ where
     Req: ProtoRequest,
     Resp: ProtoResponse<T::Output>,
 {
+    let (request_id, admitted) = match admit(&state, &request) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
+    };
+    let mut admitted = Some(admitted);
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
+        let (request_id, admitted) = (request_id.clone(), admitted.take());
         async move {
-            let (request_id, call) = read_call(&state, request);
-            let result = match call {
+            let result = match call_of(admitted, request, &request_id) {
                 Ok(call) => pipeline::unary::<T>(&state, call).await,
                 Err(error) => Err(error),
             };
@@ -137,11 +142,16 @@ where
     Req: ProtoRequest,
     Resp: ProtoResponse<T::Output>,
 {
+    let (request_id, admitted) = match admit(&state, &request) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused,
+    };
+    let mut admitted = Some(admitted);
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
+        let (request_id, admitted) = (request_id.clone(), admitted.take());
         async move {
-            let (request_id, call) = read_call(&state, request);
-            let started = match call {
+            let started = match call_of(admitted, request, &request_id) {
                 Ok(call) => pipeline::server_streaming::<T>(&state, call).await,
                 Err(error) => Err(error),
             };
@@ -174,24 +184,39 @@ where
         .max_encoding_message_size(max_message_bytes)
 }
 
-/// The call's request id (for its answer, error or not), and the call: the caller first, then
-/// its metadata (deadline, model, headers), then the REST envelope of its message.
-fn read_call<Req: ProtoRequest>(
+/// The call's request id (for its answer, error or not) and its caller, admitted from the
+/// HTTP/2 headers before the message is read; a refusal is the whole answer.
+fn admit(
     state: &AppState,
-    request: Request<Req>,
-) -> (String, Result<Call, ApiError>) {
-    let request_id = call::request_id(request.metadata());
-    let call = call_of(state, request, &request_id);
-    (request_id, call)
+    request: &http::Request<Body>,
+) -> Result<(String, Admitted), BoxFuture<'static, http::Response<Body>>> {
+    let request_id = call::request_id_in(request.headers());
+    let headers = crate::rest::caller::call_headers(request.headers(), request.extensions());
+    match pipeline::admit_caller(state, &headers) {
+        Ok(caller) => Ok((request_id, Admitted { headers, caller })),
+        Err(error) => {
+            let refused = error.into_grpc_status(&request_id).into_http();
+            Err(Box::pin(async move { refused }))
+        }
+    }
 }
 
+/// A caller admitted before its message was read.
+struct Admitted {
+    headers: crate::call_headers::CallHeaders,
+    caller: pipeline::Caller,
+}
+
+/// The call: the admitted caller, then its metadata (deadline, model), then the REST envelope
+/// of its message.
 fn call_of<Req: ProtoRequest>(
-    state: &AppState,
+    admitted: Option<Admitted>,
     request: Request<Req>,
     request_id: &str,
 ) -> Result<Call, ApiError> {
-    let headers = call::call_headers(&request);
-    let caller = pipeline::admit_caller(state, &headers)?;
+    // tonic calls a unary or streaming method once per request.
+    let Admitted { headers, caller } =
+        admitted.expect("a gRPC method is called once per request. This is a bug.");
     let deadline = call::deadline(request.metadata())?;
     let model_id = call::model_id(request.metadata())?;
     Ok(Call {

@@ -6,6 +6,7 @@ use http_body_util::LengthLimitError;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::rest::bounded_json::{self, ParseError};
 
 /// Only `application/json`, with at most a UTF-8 charset, is JSON. Anything else, a missing
 /// type included, is refused before the body is read: HTML forms and `fetch` without a
@@ -29,24 +30,45 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// The body of a call to `state`'s gateway: its size limit, and a deadline for the whole body
-/// to arrive, so a client trickling bytes cannot hold a connection and a call slot.
+/// The body of a call to `state`'s gateway: its size and value-count limits, and a deadline
+/// for the whole body to arrive, so a client trickling bytes cannot hold a connection and a
+/// call slot.
 pub async fn read_request_json(
     state: &crate::state::AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Value, ApiError> {
-    let timeout = state.body_read_timeout();
-    tokio::time::timeout(timeout, read_json(headers, body, state.max_body_bytes()))
+    let limits = state.limits();
+    let timeout = limits.body_read_timeout;
+    let limit = BodyLimit {
+        bytes: limits.max_body_bytes,
+        values: limits.max_json_values,
+    };
+    tokio::time::timeout(timeout, read_json(headers, body, limit))
         .await
         .map_err(|_| ApiError::BodyTimeout {
             ms: timeout.as_millis() as u64,
         })?
 }
 
-/// Reads at most `limit` bytes and parses them as JSON.
-pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<Value, ApiError> {
+/// How large a body may be, as text and as parsed values.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit {
+    pub bytes: usize,
+    pub values: usize,
+}
+
+/// Reads at most `limit.bytes` bytes and parses them as JSON of at most `limit.values` values.
+pub async fn read_json(
+    headers: &HeaderMap,
+    body: Body,
+    limit: BodyLimit,
+) -> Result<Value, ApiError> {
     check_content_type(headers)?;
+    let BodyLimit {
+        bytes: limit,
+        values,
+    } = limit;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -62,13 +84,20 @@ pub async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             ApiError::BodyRead(inner.to_string())
         }
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))
+    bounded_json::parse(&bytes, values).map_err(|error| match error {
+        ParseError::Syntax(reason) => ApiError::InvalidJson(reason),
+        ParseError::TooManyValues { limit } => ApiError::TooManyJsonValues { limit },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    fn limit(bytes: usize) -> BodyLimit {
+        BodyLimit { bytes, values: 50 }
+    }
 
     fn headers(content_type: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -86,7 +115,7 @@ mod tests {
             "Application/JSON; charset=utf-8",
             "application/json;charset=\"UTF-8\"",
         ] {
-            let v = read_json(&headers(ct), Body::from("{\"a\":1}"), 100)
+            let v = read_json(&headers(ct), Body::from("{\"a\":1}"), limit(100))
                 .await
                 .unwrap();
             assert_eq!(v["a"], 1, "{ct}");
@@ -98,12 +127,12 @@ mod tests {
             "application/vnd.api+json",
             "application/json; charset=latin1",
         ] {
-            let err = read_json(&headers(ct), Body::from("{\"a\":1}"), 100)
+            let err = read_json(&headers(ct), Body::from("{\"a\":1}"), limit(100))
                 .await
                 .unwrap_err();
             assert!(matches!(err, ApiError::UnsupportedMediaType(_)), "{ct}");
         }
-        let err = read_json(&HeaderMap::new(), Body::from("{}"), 100)
+        let err = read_json(&HeaderMap::new(), Body::from("{}"), limit(100))
             .await
             .unwrap_err();
         assert_eq!(err, ApiError::UnsupportedMediaType("(none)".into()));
@@ -114,14 +143,19 @@ mod tests {
         let err = read_json(
             &headers("application/json"),
             Body::from(vec![b' '; 101]),
-            100,
+            limit(100),
         )
         .await
         .unwrap_err();
         assert_eq!(err, ApiError::PayloadTooLarge { limit: 100 });
-        let err = read_json(&headers("application/json"), Body::from("{"), 100)
+        let err = read_json(&headers("application/json"), Body::from("{"), limit(100))
             .await
             .unwrap_err();
         assert!(matches!(err, ApiError::InvalidJson(_)));
+        let many = format!("[{}0]", "0,".repeat(50));
+        let err = read_json(&headers("application/json"), Body::from(many), limit(1000))
+            .await
+            .unwrap_err();
+        assert_eq!(err, ApiError::TooManyJsonValues { limit: 50 });
     }
 }

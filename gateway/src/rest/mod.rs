@@ -2,6 +2,7 @@
 //! API, and what every route reads from a request (body, request id).
 
 pub mod body;
+pub mod bounded_json;
 pub mod caller;
 pub mod info;
 pub mod request_id;

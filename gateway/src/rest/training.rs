@@ -166,6 +166,7 @@ async fn train(
 ) -> Response {
     let result = async {
         principal.check_training(TrainingRight::Submit)?;
+        let _slot = state.admit_call()?;
         let json = crate::rest::body::read_request_json(state, headers, body).await?;
         match trainer {
             Trainer::Classifier => submit_classifier(state, principal, json, request_id).await,

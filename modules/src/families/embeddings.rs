@@ -12,7 +12,9 @@ use taskgate_schemas::{
 };
 
 use crate::families::ranking::cosine;
-use crate::families::rerank::{PairCall, PairScorer, PairScores, serve_rerank_family};
+use crate::families::rerank::{
+    BATCH_SIZE_KEY, PairCall, PairScorer, PairScores, serve_rerank_family,
+};
 use crate::framework::tasks::{
     Embedding, EmbeddingTasks, SentenceSimilarity, SentenceSimilarityTasks,
 };
@@ -48,8 +50,12 @@ pub struct Embedded {
 /// Turns texts into vectors.
 pub trait Embedder: Send + Sync + 'static {
     fn producer(&self) -> ProducerId;
-    /// Refuses a list longer than the model takes in one call, naming it.
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError>;
+    /// Most texts one call may send (published as the model's `max_client_batch_size`).
+    fn max_client_batch_size(&self) -> usize;
+    /// Refuses an empty list, or one longer than the model takes in one call, naming it.
+    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
+        crate::local::encoder_settings::check_list(path, len, self.max_client_batch_size())
+    }
     /// One vector per text; `truncate_input_tokens` as Caikit defines it.
     fn embed(&self, call: EmbedCall, truncate_input_tokens: Option<i64>) -> TaskFuture<Embedded>;
 }
@@ -62,6 +68,10 @@ pub fn serve_embedding_family<E: Embedder>(
     builder: ModelBuilder,
     embedder: Arc<E>,
 ) -> ModelBuilder {
+    let builder = builder.metadata(
+        BATCH_SIZE_KEY,
+        (embedder.max_client_batch_size() as u64).into(),
+    );
     let family = Arc::new(EmbeddingFamily(embedder));
     let builder = builder
         .serve::<Embedding>(family.clone())
@@ -183,8 +193,8 @@ impl<E: Embedder> PairScorer for EmbeddingFamily<E> {
         self.0.producer()
     }
 
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        self.0.check_list(path, len)
+    fn max_client_batch_size(&self) -> usize {
+        self.0.max_client_batch_size()
     }
 
     fn score(&self, call: PairCall) -> TaskFuture<PairScores> {

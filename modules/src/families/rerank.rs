@@ -60,16 +60,29 @@ pub struct PairScores {
 /// Scores (query, document) pairs.
 pub trait PairScorer: Send + Sync + 'static {
     fn producer(&self) -> ProducerId;
-    /// Refuses a list longer than the model takes in one call, naming it.
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError>;
+    /// Most queries, and most documents, one call may send (published as the model's
+    /// `max_client_batch_size`).
+    fn max_client_batch_size(&self) -> usize;
+    /// Refuses an empty list, or one longer than the model takes in one call, naming it.
+    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
+        crate::local::encoder_settings::check_list(path, len, self.max_client_batch_size())
+    }
     fn score(&self, call: PairCall) -> TaskFuture<PairScores>;
 }
 
 /// Both rerank tasks over one scorer.
 pub struct RerankFamily<S>(pub Arc<S>);
 
+/// The model metadata that tells clients the longest list one call may send: a model's own
+/// limit, which a document of all models cannot state.
+pub const BATCH_SIZE_KEY: &str = "max_client_batch_size";
+
 /// Registers `rerank` and `rerank-tasks` of `scorer` on `builder`.
 pub fn serve_rerank_family<S: PairScorer>(builder: ModelBuilder, scorer: Arc<S>) -> ModelBuilder {
+    let builder = builder.metadata(
+        BATCH_SIZE_KEY,
+        (scorer.max_client_batch_size() as u64).into(),
+    );
     let family = Arc::new(RerankFamily(scorer));
     builder
         .serve::<Rerank>(family.clone())
@@ -173,8 +186,8 @@ mod tests {
             ProducerId::new("length", "1")
         }
 
-        fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-            crate::local::encoder_settings::check_list(path, len, 3)
+        fn max_client_batch_size(&self) -> usize {
+            3
         }
 
         fn score(&self, call: PairCall) -> TaskFuture<PairScores> {

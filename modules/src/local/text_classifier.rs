@@ -12,7 +12,7 @@ use taskgate_schemas::{ClassificationResult, ClassificationResults, ProducerId};
 
 use crate::families::rerank::{PairCall, PairScorer, PairScores, serve_rerank_family};
 use crate::framework::tasks::TextClassification;
-use crate::local::encoder_settings::{EncoderSettings, check_list, sigmoid, softmax};
+use crate::local::encoder_settings::{EncoderSettings, sigmoid, softmax};
 use crate::{Model, ModelSpec, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
 
 pub const MODULE_NAME: &str = "text-classifier";
@@ -116,8 +116,8 @@ impl PairScorer for TextClassifier {
         producer()
     }
 
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        check_list(path, len, self.max_client_batch_size)
+    fn max_client_batch_size(&self) -> usize {
+        self.max_client_batch_size
     }
 
     fn score(&self, call: PairCall) -> TaskFuture<PairScores> {

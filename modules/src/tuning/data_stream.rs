@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use taskgate_schemas::json_schema::standalone;
+use taskgate_schemas::json_schema::request;
 use taskgate_schemas::{
     ClassificationTrainRecord, DataStream, DataStreamSource, FieldError, GenerationTrainRecord,
 };
@@ -233,7 +233,7 @@ fn csv_rows(text: &str, list_fields: &[&str]) -> Result<Located, String> {
 
 /// Checks every value against the record schema, then types them.
 fn typed_records<R: TrainRecord>(values: Located) -> Result<Vec<R>, FileErrors> {
-    let validator = jsonschema::validator_for(&standalone::<R>())
+    let validator = jsonschema::validator_for(&request::<R>())
         .unwrap_or_else(|e| panic!("the record schema does not compile: {e}. This is a bug."));
     let mut problems = Vec::new();
     for (i, (place, value)) in values.iter().enumerate() {

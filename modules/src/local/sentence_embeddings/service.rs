@@ -70,8 +70,8 @@ impl Embedder for SentenceEmbeddings {
         ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
     }
 
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        crate::local::encoder_settings::check_list(path, len, self.max_client_batch_size)
+    fn max_client_batch_size(&self) -> usize {
+        self.max_client_batch_size
     }
 
     fn embed(&self, call: EmbedCall, truncate_input_tokens: Option<i64>) -> TaskFuture<Embedded> {

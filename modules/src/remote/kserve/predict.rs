@@ -8,7 +8,7 @@ use taskgate_schemas::{ClassificationResults, ProducerId};
 use super::{KserveService, producer};
 use crate::families::embeddings::{EmbedCall, Embedded, Embedder};
 use crate::framework::tasks::TextClassification;
-use crate::local::encoder_settings::{DEFAULT_MAX_CLIENT_BATCH_SIZE, check_list};
+use crate::local::encoder_settings::DEFAULT_MAX_CLIENT_BATCH_SIZE;
 use crate::{Predict, TaskError, TaskFuture, TaskInput};
 
 /// The server tokenizes and truncates (or refuses) by its own rules, which taskgate cannot
@@ -30,8 +30,8 @@ impl Embedder for KserveService {
         producer()
     }
 
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        check_list(path, len, DEFAULT_MAX_CLIENT_BATCH_SIZE)
+    fn max_client_batch_size(&self) -> usize {
+        DEFAULT_MAX_CLIENT_BATCH_SIZE
     }
 
     fn embed(&self, call: EmbedCall, truncate_input_tokens: Option<i64>) -> TaskFuture<Embedded> {

@@ -31,8 +31,8 @@ impl Embedder for OpenAiEmbedder {
         self.producer.clone()
     }
 
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        crate::local::encoder_settings::check_list(path, len, MAX_TEXTS)
+    fn max_client_batch_size(&self) -> usize {
+        MAX_TEXTS
     }
 
     fn embed(&self, call: EmbedCall, truncate_input_tokens: Option<i64>) -> TaskFuture<Embedded> {

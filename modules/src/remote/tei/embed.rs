@@ -3,16 +3,16 @@
 use taskgate_schemas::ProducerId;
 
 use super::{Tei, check_texts, producer, truncate};
+use crate::TaskFuture;
 use crate::families::embeddings::{EmbedCall, Embedded, Embedder};
-use crate::{TaskError, TaskFuture};
 
 impl Embedder for Tei {
     fn producer(&self) -> ProducerId {
         producer()
     }
 
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        Tei::check_list(self, path, len)
+    fn max_client_batch_size(&self) -> usize {
+        self.max_client_batch_size
     }
 
     fn embed(&self, call: EmbedCall, truncate_input_tokens: Option<i64>) -> TaskFuture<Embedded> {

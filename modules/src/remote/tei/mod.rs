@@ -42,12 +42,6 @@ fn producer() -> ProducerId {
     ProducerId::new(MODULE_NAME, env!("CARGO_PKG_VERSION"))
 }
 
-impl Tei {
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        crate::local::encoder_settings::check_list(path, len, self.max_client_batch_size)
-    }
-}
-
 /// Caikit's `truncate_input_tokens` as TEI's `truncate`, which can only cut to the model's
 /// limit: 0 or absent refuses over-long input, negative cuts to the limit, and a positive
 /// count cannot be honoured, so it is refused rather than ignored.

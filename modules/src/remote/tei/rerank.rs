@@ -3,16 +3,16 @@
 use taskgate_schemas::ProducerId;
 
 use super::{Tei, check_texts, producer, truncate};
+use crate::TaskFuture;
 use crate::families::rerank::{PairCall, PairScorer, PairScores};
-use crate::{TaskError, TaskFuture};
 
 impl PairScorer for Tei {
     fn producer(&self) -> ProducerId {
         producer()
     }
 
-    fn check_list(&self, path: &str, len: usize) -> Result<(), TaskError> {
-        Tei::check_list(self, path, len)
+    fn max_client_batch_size(&self) -> usize {
+        self.max_client_batch_size
     }
 
     fn score(&self, call: PairCall) -> TaskFuture<PairScores> {
