@@ -1,7 +1,7 @@
-//! What the front door costs on the hot path: requests per second on the rules model with no
-//! keys, and with an API key checked, scoped and rate-limited (limits high enough never to
-//! refuse, so every request runs the bucket and in-flight bookkeeping), alternating in the same
-//! run against the real binary over REST.
+//! What the front door and the metrics cost on the hot path: requests per second on the rules
+//! model with no keys, with an API key checked, scoped and rate-limited (limits high enough
+//! never to refuse, so every request runs the bucket and in-flight bookkeeping), and with
+//! metrics off, alternating in the same run against the real binary over REST.
 //!
 //!     cargo bench --bench front_door    # writes its section of BENCHMARKS.md
 //!
@@ -17,6 +17,7 @@ use serde_json::json;
 use taskgate_gateway::auth::api_keys::digest_hex;
 
 const SECTION: &str = "front-door";
+const METRICS_SECTION: &str = "metrics-cost";
 const KEY: &str = "bench-key-0123456789abcdef";
 const CLIENTS: usize = 16;
 const ROUND: Duration = Duration::from_secs(3);
@@ -31,12 +32,13 @@ impl Drop for Killed {
     }
 }
 
-fn start(name: &str, auth: serde_json::Value) -> (Killed, String) {
+fn start(name: &str, auth: serde_json::Value, metrics: bool) -> (Killed, String) {
     let dir = std::env::temp_dir().join(format!("taskgate-bench-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = json!({"models_dir": dir.join("none"), "log": {"level": "warn"},
         "grpc": {"enabled": false}, "max_concurrent_requests": 1024,
-        "models": [{"id": "pii-rules", "module": "pii-rules"}], "auth": auth});
+        "models": [{"id": "pii-rules", "module": "pii-rules"}], "auth": auth,
+        "metrics": {"enabled": metrics}});
     let path = dir.join("taskgate.yaml");
     std::fs::write(&path, config.to_string()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_taskgate"))
@@ -57,8 +59,9 @@ fn start(name: &str, auth: serde_json::Value) -> (Killed, String) {
     (Killed(child), base)
 }
 
-/// Requests answered per second by `CLIENTS` keep-alive clients over `ROUND`.
-async fn rate(base: &str, key: Option<&str>) -> f64 {
+/// Requests answered per second by `CLIENTS` keep-alive clients over `ROUND`, and each
+/// request's latency.
+async fn rate(base: &str, key: Option<&str>) -> (f64, Vec<Duration>) {
     let url = format!("{base}/api/v1/task/token-classification");
     let body = json!({"model_id": "pii-rules",
         "inputs": "Mail ana@example.com or call +1 415 555 0100"});
@@ -68,8 +71,9 @@ async fn rate(base: &str, key: Option<&str>) -> f64 {
         let key = key.map(str::to_string);
         async move {
             let client = reqwest::Client::new();
-            let mut done = 0u64;
+            let mut latencies = Vec::new();
             while Instant::now() < until {
+                let sent = Instant::now();
                 let mut request = client.post(&url).json(&body);
                 if let Some(key) = &key {
                     request = request.bearer_auth(key);
@@ -77,13 +81,22 @@ async fn rate(base: &str, key: Option<&str>) -> f64 {
                 let response = request.send().await.unwrap();
                 assert_eq!(response.status(), 200);
                 response.bytes().await.unwrap();
-                done += 1;
+                latencies.push(sent.elapsed());
             }
-            done
+            latencies
         }
     });
-    let total: u64 = futures::future::join_all(clients).await.into_iter().sum();
-    total as f64 / ROUND.as_secs_f64()
+    let latencies: Vec<Duration> = futures::future::join_all(clients)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    (latencies.len() as f64 / ROUND.as_secs_f64(), latencies)
+}
+
+fn p99(mut latencies: Vec<Duration>) -> Duration {
+    latencies.sort();
+    latencies[latencies.len() * 99 / 100]
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -91,23 +104,53 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-async fn run() -> String {
-    let (_open, open_base) = start("open", json!({}));
+async fn run() -> (String, String) {
+    let (_open, open_base) = start("open", json!({}), true);
+    let (_quiet, quiet_base) = start("quiet", json!({}), false);
     let keys = json!({"keys": [{"id": "bench", "sha256": digest_hex(KEY),
         "scopes": {"tasks": ["token-classification"], "models": ["pii-*"]},
         "limits": {"requests_per_second": 1.0e9, "burst": 1_000_000_000u64,
             "tokens_per_minute": 1_000_000_000_000u64, "max_concurrent": 1024}}]});
-    let (_keyed, keyed_base) = start("keyed", keys);
-    // Warm both (connections, allocator) before measuring.
+    let (_keyed, keyed_base) = start("keyed", keys, true);
+    // Warm all three (connections, allocator) before measuring.
     rate(&open_base, None).await;
     rate(&keyed_base, Some(KEY)).await;
-    let (mut open, mut keyed) = (Vec::new(), Vec::new());
+    rate(&quiet_base, None).await;
+    let (mut open, mut keyed, mut quiet) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut open_p99, mut quiet_p99) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        open.push(rate(&open_base, None).await);
-        keyed.push(rate(&keyed_base, Some(KEY)).await);
+        let (rps, latencies) = rate(&open_base, None).await;
+        open.push(rps);
+        open_p99.push(p99(latencies).as_secs_f64());
+        keyed.push(rate(&keyed_base, Some(KEY)).await.0);
+        let (rps, latencies) = rate(&quiet_base, None).await;
+        quiet.push(rps);
+        quiet_p99.push(p99(latencies).as_secs_f64());
     }
-    let (open, keyed) = (median(open), median(keyed));
-    format!(
+    let (open, keyed, quiet) = (median(open), median(keyed), median(quiet));
+    let (open_p99, quiet_p99) = (median(open_p99) * 1e3, median(quiet_p99) * 1e3);
+    let load = common::load_average();
+    let metrics = format!(
+        "## Metrics: requests per second on the rules model, metrics on and off\n\n\
+         `cargo bench --bench front_door`, the same run as the front door: the release binary \
+         without keys, once counting every call into `/metrics` (the default) and once with \
+         `metrics.enabled: false`; {CLIENTS} keep-alive REST clients, {ROUNDS} alternating \
+         rounds of {} s, medians. Load average {load}. Target: at most 5% fewer requests/s \
+         with metrics on.\n\n\
+         | gateway | requests/s | vs metrics off | p99 |\n|---|---|---|---|\n\
+         | metrics off | {quiet:.0} | 1.00 | {quiet_p99:.2} ms |\n\
+         | metrics on | {open:.0} | {:.2} | {open_p99:.2} ms |\n\n\
+         Target {}: {:.1} µs more per request for the whole machine (clients included).\n\n",
+        ROUND.as_secs(),
+        open / quiet,
+        if open >= 0.95 * quiet {
+            "met"
+        } else {
+            "not met"
+        },
+        1e6 / open - 1e6 / quiet,
+    );
+    let door = format!(
         "## Front door: requests per second on the rules model, with and without keys\n\n\
          `cargo bench --bench front_door`: the release binary serving `pii-rules` twice, once \
          without keys and once behind a scoped API key with rate limits that never refuse \
@@ -121,10 +164,11 @@ async fn run() -> String {
          included). The rules model answers in microseconds, so this is the door's cost at its \
          most visible; on a real model it is lost in the inference time.\n\n",
         ROUND.as_secs(),
-        common::load_average(),
+        load,
         keyed / open,
         1e6 / keyed - 1e6 / open,
-    )
+    );
+    (door, metrics)
 }
 
 fn main() {
@@ -138,7 +182,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let body = runtime.block_on(run());
-    print!("{body}");
-    common::write_section(SECTION, &body);
+    let (door, metrics) = runtime.block_on(run());
+    print!("{door}{metrics}");
+    common::write_section(SECTION, &door);
+    common::write_section(METRICS_SECTION, &metrics);
 }

@@ -16,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{AllowAll, Authorizer};
 use crate::call_limits::{CallLimits, CallSlots};
 use crate::grpc::{GrpcApi, grpc_api};
+use crate::metrics::Metrics;
 use crate::openapi;
 use crate::rest::{info, request_id, training};
 use crate::server_config::CorsConfig;
@@ -29,6 +30,7 @@ pub struct GatewayBuilder {
     routes: TaskRoutes,
     authorizer: Arc<dyn Authorizer>,
     limits: CallLimits,
+    metrics: bool,
     cors: CorsConfig,
     training: Option<TrainingManager>,
 }
@@ -40,6 +42,7 @@ impl GatewayBuilder {
             routes: TaskRoutes::standard(),
             authorizer: Arc::new(AllowAll),
             limits: CallLimits::default(),
+            metrics: true,
             cors: CorsConfig::default(),
             training: None,
         }
@@ -54,6 +57,12 @@ impl GatewayBuilder {
     /// What one call may take (default: [`CallLimits::default`], with no default deadline).
     pub fn call_limits(mut self, limits: CallLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Counts calls and serves `/metrics` (default: on).
+    pub fn metrics(mut self, enabled: bool) -> Self {
+        self.metrics = enabled;
         self
     }
 
@@ -95,6 +104,7 @@ impl GatewayBuilder {
             &json_schema::request::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
+        let metrics_enabled = self.metrics;
         // The explorer reads the document served beside it, the one checked in.
         let document = openapi::document_value(&self.routes);
         let docs = SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json"));
@@ -104,6 +114,11 @@ impl GatewayBuilder {
             validators,
             authorizer: self.authorizer,
             call_slots: CallSlots::new(self.limits.max_in_flight_calls),
+            metrics: Arc::new(if self.metrics {
+                Metrics::new()
+            } else {
+                Metrics::disabled()
+            }),
             limits: self.limits,
             training: self.training,
         });
@@ -111,6 +126,14 @@ impl GatewayBuilder {
             .route("/health", get(info::health))
             .route("/info/version", get(info::version))
             .route("/info/models", get(info::models))
+            .route(
+                "/metrics",
+                if metrics_enabled {
+                    get(crate::rest::metrics::scrape)
+                } else {
+                    get(info::route_not_found)
+                },
+            )
             .route(
                 "/openapi.json",
                 get(move || std::future::ready(axum::Json(document.clone()))),

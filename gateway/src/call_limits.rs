@@ -53,13 +53,25 @@ impl CallLimits {
     }
 }
 
+/// What the overload message of the gateway-wide slots names.
+pub const GATEWAY: &str = "the gateway";
+
 /// The gateway-wide call slots.
 #[derive(Debug, Clone)]
 pub struct CallSlots(Admission);
 
 impl CallSlots {
     pub fn new(limit: usize) -> Self {
-        Self(Admission::new("the gateway", limit))
+        Self(Admission::new(GATEWAY, limit))
+    }
+
+    /// Calls holding a slot now.
+    pub fn in_flight(&self) -> usize {
+        self.0.in_flight()
+    }
+
+    pub fn limit(&self) -> usize {
+        self.0.limit()
     }
 
     /// A slot for one call, taken before its body is read; refused at once when all are taken.

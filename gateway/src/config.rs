@@ -33,6 +33,8 @@ pub struct Config {
     /// Timeouts and caps of both servers' connections, and the default call deadline.
     pub server: ServerLimits,
     pub log: LogConfig,
+    /// `/metrics` for Prometheus.
+    pub metrics: MetricsConfig,
     /// Directory scanned at start: each sub-directory with a `taskgate.yaml` is a model.
     #[schema(example = "models")]
     pub models_dir: String,
@@ -108,6 +110,20 @@ impl Default for GrpcConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Count calls and serve `/metrics` (a key needs the `metrics` scope); off, the route is
+    /// not served and calls are not counted (access logs stay).
+    pub enabled: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     pub format: LogFormat,
     /// A tracing filter such as `info` or `taskgate_gateway=debug,info` (`RUST_LOG` wins).
@@ -152,6 +168,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             server: ServerLimits::default(),
             log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
             models_dir: "models".into(),
             max_concurrent_requests: 64,
             compute_threads: None,

@@ -20,6 +20,7 @@ use crate::auth::Principal;
 use crate::auth::rate_limit::{Admitted, KeyLimiter, RateStatus};
 use crate::call_headers::CallHeaders;
 use crate::error::ApiError;
+use crate::metrics::CallRecord;
 use crate::state::AppState;
 use crate::usage::{StreamUsage, TokenUsage, estimate_input_tokens};
 
@@ -34,6 +35,8 @@ pub struct Call {
     pub deadline: Option<Instant>,
     /// Who calls, admitted by [`admit_caller`] before the body was read.
     pub caller: Caller,
+    /// What the metrics and the access log will say of the call.
+    pub record: CallRecord,
 }
 
 /// An authenticated caller within its key's limits, holding its in-flight slot and one of the
@@ -79,6 +82,7 @@ where
     T::Output: TokenUsage,
 {
     let deadline = call.deadline.or_else(|| state.default_deadline());
+    let record = call.record.clone();
     let Prepared {
         model,
         input,
@@ -87,8 +91,13 @@ where
     } = prepare::<T>(state, call)?;
     let handler = model.unary::<T>()?;
     let _permit = model.admit()?;
-    let output = before(deadline, handler.predict(input)).await?;
-    let used = output.input_tokens().unwrap_or(estimated_input) + output.output_tokens();
+    let started = Instant::now();
+    let output = before(deadline, handler.predict(input)).await;
+    record.add_model_time(started.elapsed());
+    let output = output?;
+    let input_tokens = output.input_tokens().unwrap_or(estimated_input);
+    record.set_tokens(input_tokens, output.output_tokens());
+    let used = input_tokens + output.output_tokens();
     let rate = caller.principal.limiter().map(|limiter| {
         limiter.charge_tokens(used);
         limiter.current()
@@ -108,6 +117,8 @@ where
     T::Output: TokenUsage,
 {
     let deadline = call.deadline.or_else(|| state.default_deadline());
+    let record = call.record.clone();
+    record.streaming();
     let Prepared {
         model,
         input,
@@ -123,10 +134,12 @@ where
         estimated_input,
         limiter: caller.principal.limiter().cloned(),
         _caller: caller,
+        record,
     };
     let events = within_deadline(events, deadline).map(move |item| {
         let _ = &permit;
         if let Ok(event) = &item {
+            meter.record.first_event();
             meter.usage.record(event);
         }
         item
@@ -143,12 +156,15 @@ struct StreamMeter {
     estimated_input: u64,
     limiter: Option<Arc<KeyLimiter>>,
     _caller: Caller,
+    record: CallRecord,
 }
 
 impl Drop for StreamMeter {
     fn drop(&mut self) {
+        let (input, output) = self.usage.split(self.estimated_input);
+        self.record.set_tokens(input, output);
         if let Some(limiter) = &self.limiter {
-            limiter.charge_tokens(self.usage.total(self.estimated_input));
+            limiter.charge_tokens(input + output);
         }
     }
 }
@@ -170,6 +186,7 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
         request_id,
         headers,
         caller,
+        record,
         ..
     } = call;
     if let Value::Object(map) = &envelope
@@ -197,6 +214,7 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
         return Err(TaskError::invalid_fields(field_errors).into());
     }
     let model = state.registry().get(&model_id)?;
+    record.set_model(&model_id);
     let input = TaskInput {
         inputs,
         parameters,

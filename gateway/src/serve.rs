@@ -151,6 +151,7 @@ impl Servers {
         let mut training = None;
         let mut builder = GatewayBuilder::new(registry.clone())
             .call_limits(CallLimits::from_config(config))
+            .metrics(config.metrics.enabled)
             .cors(config.http.cors.clone());
         if !config.auth.keys.is_empty() {
             builder = builder.authorizer(Arc::new(keys));

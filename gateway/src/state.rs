@@ -12,6 +12,7 @@ use taskgate_schemas::{ModelInfo, ModelsInfo, RuntimeInfo};
 
 use crate::auth::{Authorizer, Credentials, Principal};
 use crate::call_limits::{CallLimits, CallSlots};
+use crate::metrics::Metrics;
 use crate::validation::Validators;
 
 /// Model metadata any caller may see: health and the longest list a call may send, never
@@ -52,6 +53,7 @@ pub struct Shared {
     pub limits: CallLimits,
     /// Slots for `limits.max_in_flight_calls` calls.
     pub call_slots: CallSlots,
+    pub metrics: Arc<Metrics>,
     pub training: Option<TrainingManager>,
 }
 
@@ -92,6 +94,14 @@ impl AppState {
 
     pub fn task_names(&self) -> &[&'static str] {
         &self.shared.task_names
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
+    }
+
+    pub fn call_slots(&self) -> &CallSlots {
+        &self.shared.call_slots
     }
 
     pub fn limits(&self) -> &CallLimits {

@@ -111,7 +111,16 @@ impl StreamUsage {
 
     /// The total, with `estimated_input` where no event counted the input.
     pub fn total(&self, estimated_input: u64) -> u64 {
-        self.input.unwrap_or(estimated_input) + self.output.max(self.events.saturating_sub(1))
+        let (input, output) = self.split(estimated_input);
+        input + output
+    }
+
+    /// Input and generated tokens, with `estimated_input` where no event counted the input.
+    pub fn split(&self, estimated_input: u64) -> (u64, u64) {
+        (
+            self.input.unwrap_or(estimated_input),
+            self.output.max(self.events.saturating_sub(1)),
+        )
     }
 }
 

@@ -33,21 +33,13 @@ fn python(test: &str) -> Option<PathBuf> {
     None
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl LlamaServer {
     /// A started server (`embedding`: started for `/v1/embeddings`), or `None` when this
     /// machine lacks the venv or the model (see the skip rules).
     pub async fn start(test: &str, embedding: bool) -> Option<Self> {
         python(test)?;
         let gguf = super::smollm2_gguf(test)?;
-        let port = free_port();
+        let port = super::free_port();
         let mut server = Self {
             child: None,
             url: format!("http://127.0.0.1:{port}"),

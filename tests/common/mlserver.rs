@@ -22,11 +22,6 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds port 0");
-    listener.local_addr().unwrap().port()
-}
-
 impl MlServer {
     /// Started and ready, or `None` with a printed reason when `.venv-mlserver` is absent
     /// outside CI (`CI` set: its absence fails the test).
@@ -43,7 +38,7 @@ impl MlServer {
         let dir = super::temp_dir(&format!("mlserver-{test}"));
         let models = repo().join("tests/python/mlserver_models");
         copy_dir(&models, &dir);
-        let (http, grpc, metrics) = (free_port(), free_port(), free_port());
+        let (http, grpc, metrics) = (super::free_port(), super::free_port(), super::free_port());
         let settings = serde_json::json!({"host": "127.0.0.1", "http_port": http,
             "grpc_port": grpc, "metrics_port": metrics, "parallel_workers": 0,
             "debug": false});

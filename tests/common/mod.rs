@@ -43,13 +43,18 @@ impl BinaryServer {
 
     /// Runs `taskgate serve <args>` (nothing added) and waits for it to listen.
     pub fn start_exact(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_logging(args, env, Stdio::inherit())
+    }
+
+    /// [`Self::start_exact`], with the server's log (stderr) going to `log`.
+    pub fn start_logging(args: &[&str], env: &[(&str, &str)], log: impl Into<Stdio>) -> Self {
         let mut command = taskgate_command("serve");
         command
             .arg("serve")
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(log);
         for (key, value) in env {
             command.env(key, value);
         }
@@ -175,6 +180,15 @@ pub fn taskgate_command(name: &str) -> Command {
 }
 
 /// A fresh, empty directory for one test's files.
+/// A port free on 127.0.0.1 now, for a server that must be told its port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("taskgate-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

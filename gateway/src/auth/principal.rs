@@ -52,6 +52,8 @@ pub struct Scopes {
     /// Training rights over the key's own jobs.
     #[schema(example = json!(["submit", "read"]))]
     pub training: BTreeSet<TrainingRight>,
+    /// Scrape `/metrics` (model ids and key ids, counts and latencies; no inputs).
+    pub metrics: bool,
     /// Everything, including every key's jobs and the models' paths and endpoints.
     pub admin: bool,
 }
@@ -155,6 +157,14 @@ impl Principal {
         }
     }
 
+    pub fn check_metrics(&self) -> Result<(), ApiError> {
+        if self.is_admin() || self.scopes.metrics {
+            Ok(())
+        } else {
+            Err(self.forbidden("metrics".to_string()))
+        }
+    }
+
     pub fn check_training(&self, right: TrainingRight) -> Result<(), ApiError> {
         if self.is_admin() || self.scopes.training.contains(&right) {
             Ok(())
@@ -237,6 +247,7 @@ mod tests {
             tasks: vec!["token-classification".into()],
             models: vec!["pii-*".into()],
             training: BTreeSet::from([TrainingRight::Read]),
+            metrics: false,
             admin: false,
         };
         let key = Principal::for_key("app".into(), Arc::new(scopes), None);

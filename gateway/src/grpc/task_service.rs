@@ -22,6 +22,7 @@ use super::convert::ProtoRequest;
 use super::router::NLP_SERVICE;
 use crate::auth::rate_limit::RateStatus;
 use crate::error::ApiError;
+use crate::metrics::{CallRecord, Wire};
 use crate::pipeline::{self, Call};
 use crate::state::AppState;
 use crate::usage::TokenUsage;
@@ -101,29 +102,47 @@ where
     Req: ProtoRequest,
     Resp: ProtoResponse<T::Output>,
 {
-    let (request_id, admitted) = match admit(&state, &request) {
+    let (request_id, admitted) = match admit(&state, &request, T::NAME) {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
+    let record = admitted.record.clone();
     let mut admitted = Some(admitted);
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
         let (request_id, admitted) = (request_id.clone(), admitted.take());
         async move {
+            let record = admitted.as_ref().map(|a| a.record.clone());
             let result = match call_of(admitted, request, &request_id) {
                 Ok(call) => pipeline::unary::<T>(&state, call).await,
                 Err(error) => Err(error),
             };
             match result {
-                Ok(answer) => Ok(respond(Resp::from(answer.output), &request_id, answer.rate)),
-                Err(error) => Err(error.into_grpc_status(&request_id)),
+                Ok(answer) => {
+                    let mut response = respond(Resp::from(answer.output), &request_id, answer.rate);
+                    if let Some(record) = record {
+                        record.answered();
+                        if let Ok(timing) = record.server_timing().parse() {
+                            response.metadata_mut().insert("server-timing", timing);
+                        }
+                    }
+                    Ok(response)
+                }
+                Err(error) => {
+                    if let Some(record) = record {
+                        record.failed(&error);
+                    }
+                    Err(error.into_grpc_status(&request_id))
+                }
             }
         }
     });
     Box::pin(async move {
-        codec::<Req, Resp>(max_message_bytes)
+        let response = codec::<Req, Resp>(max_message_bytes)
             .unary(method, request)
-            .await
+            .await;
+        record.ended_with(&response);
+        response
     })
 }
 
@@ -142,35 +161,52 @@ where
     Req: ProtoRequest,
     Resp: ProtoResponse<T::Output>,
 {
-    let (request_id, admitted) = match admit(&state, &request) {
+    let (request_id, admitted) = match admit(&state, &request, T::NAME) {
         Ok(admitted) => admitted,
         Err(refused) => return refused,
     };
+    let record = admitted.record.clone();
     let mut admitted = Some(admitted);
     let method = tower::service_fn(move |request: Request<Req>| {
         let state = state.clone();
         let (request_id, admitted) = (request_id.clone(), admitted.take());
         async move {
+            let record = admitted.as_ref().map(|a| a.record.clone());
             let started = match call_of(admitted, request, &request_id) {
                 Ok(call) => pipeline::server_streaming::<T>(&state, call).await,
                 Err(error) => Err(error),
             };
-            let answer = started.map_err(|error| error.into_grpc_status(&request_id))?;
+            let answer = started.map_err(|error| {
+                if let Some(record) = &record {
+                    record.failed(&error);
+                }
+                error.into_grpc_status(&request_id)
+            })?;
+            if let Some(record) = &record {
+                record.answered();
+            }
             let id = request_id.clone();
             let events: EventStream<Resp> = answer
                 .output
                 .map(move |item| {
-                    item.map(Resp::from)
-                        .map_err(|error| ApiError::from(error).into_grpc_status(&id))
+                    item.map(Resp::from).map_err(|error| {
+                        let error = ApiError::from(error);
+                        if let Some(record) = &record {
+                            record.failed(&error);
+                        }
+                        error.into_grpc_status(&id)
+                    })
                 })
                 .boxed();
             Ok::<_, Status>(respond(events, &request_id, answer.rate))
         }
     });
     Box::pin(async move {
-        codec::<Req, Resp>(max_message_bytes)
+        let response = codec::<Req, Resp>(max_message_bytes)
             .server_streaming(method, request)
-            .await
+            .await;
+        record.ended_with(&response);
+        response
     })
 }
 
@@ -189,12 +225,23 @@ where
 fn admit(
     state: &AppState,
     request: &http::Request<Body>,
+    task: &'static str,
 ) -> Result<(String, Admitted), BoxFuture<'static, http::Response<Body>>> {
     let request_id = call::request_id_in(request.headers());
+    let record = CallRecord::start(state.metrics().clone(), task, Wire::Grpc, &request_id);
     let headers = crate::rest::caller::call_headers(request.headers(), request.extensions());
     match pipeline::admit_caller(state, &headers) {
-        Ok(caller) => Ok((request_id, Admitted { headers, caller })),
+        Ok(caller) => {
+            record.set_key(caller.principal.key_id());
+            let admitted = Admitted {
+                headers,
+                caller,
+                record,
+            };
+            Ok((request_id, admitted))
+        }
         Err(error) => {
+            record.failed(&error);
             let refused = error.into_grpc_status(&request_id).into_http();
             Err(Box::pin(async move { refused }))
         }
@@ -205,6 +252,7 @@ fn admit(
 struct Admitted {
     headers: crate::call_headers::CallHeaders,
     caller: pipeline::Caller,
+    record: CallRecord,
 }
 
 /// The call: the admitted caller, then its metadata (deadline, model), then the REST envelope
@@ -215,8 +263,11 @@ fn call_of<Req: ProtoRequest>(
     request_id: &str,
 ) -> Result<Call, ApiError> {
     // tonic calls a unary or streaming method once per request.
-    let Admitted { headers, caller } =
-        admitted.expect("a gRPC method is called once per request. This is a bug.");
+    let Admitted {
+        headers,
+        caller,
+        record,
+    } = admitted.expect("a gRPC method is called once per request. This is a bug.");
     let deadline = call::deadline(request.metadata())?;
     let model_id = call::model_id(request.metadata())?;
     Ok(Call {
@@ -225,6 +276,7 @@ fn call_of<Req: ProtoRequest>(
         headers,
         deadline,
         caller,
+        record,
     })
 }
 

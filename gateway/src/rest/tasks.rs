@@ -2,6 +2,7 @@
 //! headers into a [`Call`] and writes the pipeline's answer as JSON or server-sent events.
 
 use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -9,6 +10,7 @@ use taskgate_modules::Task;
 
 use crate::auth::rate_limit::RateStatus;
 use crate::error::ApiError;
+use crate::metrics::{CallRecord, Wire};
 use crate::pipeline::{self, Call};
 use crate::rest::caller::call_headers;
 use crate::rest::request_id::RequestId;
@@ -28,16 +30,30 @@ pub async fn unary<T: Task>(
 where
     T::Output: TokenUsage,
 {
+    let record = CallRecord::start(state.metrics().clone(), T::NAME, Wire::Rest, &id);
     let result = async {
-        let call = read_call(&state, request, &id).await?;
+        let call = read_call(&state, request, &id, &record).await?;
         pipeline::unary::<T>(&state, call).await
     }
     .await;
     match result {
-        Ok(answer) => with_rate(axum::Json(answer.output).into_response(), answer.rate),
-        Err(error) => error.into_response_with_id(&id),
+        Ok(answer) => {
+            record.answered();
+            let mut response = with_rate(axum::Json(answer.output).into_response(), answer.rate);
+            if let Ok(timing) = HeaderValue::from_str(&record.server_timing()) {
+                response.headers_mut().insert(SERVER_TIMING, timing);
+            }
+            response
+        }
+        Err(error) => {
+            record.failed(&error);
+            error.into_response_with_id(&id)
+        }
     }
 }
+
+/// Where a unary call's time went, for browser devtools and `curl -v`.
+const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 fn with_rate(mut response: Response, rate: Option<RateStatus>) -> Response {
     if let Some(rate) = rate {
@@ -57,21 +73,27 @@ pub async fn server_streaming<T: Task>(
 where
     T::Output: TokenUsage,
 {
+    let record = CallRecord::start(state.metrics().clone(), T::NAME, Wire::Rest, &id);
     let started = async {
-        let call = read_call(&state, request, &id).await?;
+        let call = read_call(&state, request, &id, &record).await?;
         pipeline::server_streaming::<T>(&state, call).await
     }
     .await;
     let (stream, rate) = match started {
         Ok(answer) => (answer.output, answer.rate),
-        Err(error) => return error.into_response_with_id(&id),
+        Err(error) => {
+            record.failed(&error);
+            return error.into_response_with_id(&id);
+        }
     };
+    record.answered();
     let events = stream.map(move |item| {
         Ok::<_, std::convert::Infallible>(match item {
             Ok(event) => json_event(Event::default(), &event),
             Err(error) => {
-                let body = ApiError::from(error).body(&id);
-                json_event(Event::default().event("error"), &body)
+                let error = ApiError::from(error);
+                record.failed(&error);
+                json_event(Event::default().event("error"), &error.body(&id))
             }
         })
     });
@@ -85,10 +107,16 @@ fn json_event<S: serde::Serialize>(event: Event, data: &S) -> Event {
 }
 
 /// The caller, admitted before the body is read; then the body as the JSON envelope.
-async fn read_call(state: &AppState, request: Request, request_id: &str) -> Result<Call, ApiError> {
+async fn read_call(
+    state: &AppState,
+    request: Request,
+    request_id: &str,
+    record: &CallRecord,
+) -> Result<Call, ApiError> {
     let (parts, body) = request.into_parts();
     let headers = call_headers(&parts.headers, &parts.extensions);
     let caller = pipeline::admit_caller(state, &headers)?;
+    record.set_key(caller.principal.key_id());
     let envelope = crate::rest::body::read_request_json(state, &parts.headers, body).await?;
     Ok(Call {
         envelope,
@@ -96,5 +124,6 @@ async fn read_call(state: &AppState, request: Request, request_id: &str) -> Resu
         headers,
         deadline: None,
         caller,
+        record: record.clone(),
     })
 }

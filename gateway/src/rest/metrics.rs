@@ -1,0 +1,91 @@
+//! `GET /metrics`: the gateway's metrics in Prometheus's text format, for a key with the
+//! `metrics` scope (or any caller while the gateway has no keys).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use taskgate_modules::tuning::Viewer;
+use taskgate_schemas::TrainingState;
+
+use crate::metrics::{write_gauges, write_process};
+use crate::rest::caller::Authenticated;
+use crate::rest::request_id::RequestId;
+use crate::state::AppState;
+
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+pub async fn scrape(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(error) = principal.check_metrics() {
+        return error.into_response_with_id(&RequestId::of(&headers));
+    }
+    ([(header::CONTENT_TYPE, TEXT_FORMAT)], render(&state)).into_response()
+}
+
+/// Every family: the call counters, then what is read now from the slots, the models, the
+/// training jobs and the process.
+pub fn render(state: &AppState) -> String {
+    let mut out = String::with_capacity(32 * 1024);
+    state.metrics().write(&mut out);
+    let slots = state.call_slots();
+    write_gauges(
+        &mut out,
+        "taskgate_requests_in_flight",
+        "Task calls holding one of the gateway's slots now (being read or run).",
+        None,
+        [("", slots.in_flight() as f64)],
+    );
+    write_gauges(
+        &mut out,
+        "taskgate_requests_in_flight_limit",
+        "The gateway's slots (server.max_in_flight_calls).",
+        None,
+        [("", slots.limit() as f64)],
+    );
+    let models: Vec<_> = state.registry().models().iter().map(|m| m.info()).collect();
+    write_gauges(
+        &mut out,
+        "taskgate_model_loaded_bytes",
+        "Bytes of each loaded model's files (0 for remote models).",
+        Some("model"),
+        models.iter().map(|m| (m.name.as_str(), m.size as f64)),
+    );
+    write_gauges(
+        &mut out,
+        "taskgate_model_healthy",
+        "1 while a remote model's runtime answers its health check, else 0.",
+        Some("model"),
+        models.iter().filter_map(|m| {
+            let healthy = m.metadata.get("healthy")?.as_bool()?;
+            Some((m.name.as_str(), f64::from(u8::from(healthy))))
+        }),
+    );
+    {
+        let jobs = state
+            .training()
+            .map(|training| training.list(Viewer::Everyone))
+            .unwrap_or_default();
+        let states = [
+            (TrainingState::Queued, "QUEUED"),
+            (TrainingState::Running, "RUNNING"),
+            (TrainingState::Completed, "COMPLETED"),
+            (TrainingState::Canceled, "CANCELED"),
+            (TrainingState::Errored, "ERRORED"),
+        ];
+        write_gauges(
+            &mut out,
+            "taskgate_training_jobs",
+            "Training jobs this replica knows, by state.",
+            Some("state"),
+            states.map(|(state, name)| {
+                let count = jobs.iter().filter(|job| job.state == state).count();
+                (name, count as f64)
+            }),
+        );
+    }
+    write_process(&mut out);
+    out
+}
