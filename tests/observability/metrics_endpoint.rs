@@ -93,6 +93,20 @@ async fn calls_are_counted_by_model_task_wire_and_status() {
     assert!(sample(&text, "taskgate_input_tokens_total{model=\"pii-rules\"}").unwrap() > 0.0);
     assert_eq!(sample(&text, "taskgate_requests_in_flight"), Some(0.0));
     assert_eq!(
+        sample(
+            &text,
+            "taskgate_model_requests_in_flight{model=\"pii-rules\"}"
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "taskgate_model_requests_in_flight_limit{model=\"pii-rules\"}"
+        ),
+        Some(64.0)
+    );
+    assert_eq!(
         sample(&text, "taskgate_requests_in_flight_limit"),
         Some(512.0)
     );

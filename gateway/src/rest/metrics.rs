@@ -45,7 +45,30 @@ pub fn render(state: &AppState) -> String {
         None,
         [("", slots.limit() as f64)],
     );
-    let models: Vec<_> = state.registry().models().iter().map(|m| m.info()).collect();
+    let served = state.registry().models();
+    let slots: Vec<(String, (usize, usize))> = served
+        .iter()
+        .map(|m| (m.id().to_string(), m.in_flight()))
+        .collect();
+    write_gauges(
+        &mut out,
+        "taskgate_model_requests_in_flight",
+        "Calls holding one of a model's slots now (max_concurrent_requests).",
+        Some("model"),
+        slots
+            .iter()
+            .map(|(id, (now, _))| (id.as_str(), *now as f64)),
+    );
+    write_gauges(
+        &mut out,
+        "taskgate_model_requests_in_flight_limit",
+        "Each model's slots (max_concurrent_requests); beyond them calls get 429.",
+        Some("model"),
+        slots
+            .iter()
+            .map(|(id, (_, limit))| (id.as_str(), *limit as f64)),
+    );
+    let models: Vec<_> = served.iter().map(|m| m.info()).collect();
     write_gauges(
         &mut out,
         "taskgate_model_loaded_bytes",
@@ -63,6 +86,7 @@ pub fn render(state: &AppState) -> String {
             Some((m.name.as_str(), f64::from(u8::from(healthy))))
         }),
     );
+    circuit_states(&mut out, &models);
     {
         let jobs = state
             .training()
@@ -88,4 +112,69 @@ pub fn render(state: &AppState) -> String {
     }
     write_process(&mut out);
     out
+}
+
+/// Each remote model's circuit breaker as a state set: 1 for its state, 0 for the others.
+fn circuit_states(out: &mut String, models: &[taskgate_schemas::ModelInfo]) {
+    crate::metrics::family::header(
+        out,
+        "taskgate_model_circuit_state",
+        "A remote model's circuit breaker: 1 for the state it is in (closed, open, half-open).",
+        "gauge",
+    );
+    for model in models {
+        let Some(current) = model.metadata.get("circuit").and_then(|v| v.as_str()) else {
+            continue;
+        };
+        for state in ["closed", "open", "half-open"] {
+            crate::metrics::family::sample(
+                out,
+                "taskgate_model_circuit_state",
+                &["model", "state"],
+                &[model.name.clone(), state.to_string()],
+                None,
+                f64::from(u8::from(current == state)),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use taskgate_schemas::ModelInfo;
+
+    fn model(name: &str, metadata: serde_json::Value) -> ModelInfo {
+        ModelInfo {
+            name: name.into(),
+            module: "tei".into(),
+            tasks: vec![],
+            backend: "remote".into(),
+            loaded: true,
+            size: 0,
+            model_path: None,
+            metadata: serde_json::from_value(metadata).unwrap(),
+        }
+    }
+
+    #[test]
+    fn circuits_are_a_state_set_per_remote_model() {
+        let mut out = String::new();
+        super::circuit_states(
+            &mut out,
+            &[
+                model("a", json!({"circuit": "open"})),
+                model("local", json!({})),
+            ],
+        );
+        let samples: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            samples,
+            [
+                "taskgate_model_circuit_state{model=\"a\",state=\"closed\"} 0",
+                "taskgate_model_circuit_state{model=\"a\",state=\"open\"} 1",
+                "taskgate_model_circuit_state{model=\"a\",state=\"half-open\"} 0",
+            ]
+        );
+    }
 }

@@ -116,6 +116,11 @@ impl Model {
         self.health.as_ref()
     }
 
+    /// Requests holding one of the model's slots now, and how many slots it has.
+    pub fn in_flight(&self) -> (usize, usize) {
+        (self.admission.in_flight(), self.admission.limit())
+    }
+
     /// A slot for one request; refused at once when the model is at its concurrency limit.
     pub fn admit(&self) -> Result<Permit, TaskError> {
         Ok(self.admission.try_admit()?)
