@@ -1,9 +1,11 @@
-//! The one call pipeline. Every wire (REST, gRPC, and any later API) turns its request into a
-//! [`Call`] and runs it here: the model the call names → authentication and the key's scopes →
-//! the key's rate limits → validation (schema, typed request, cross-field rules) → the model
-//! and its handler → admission → the module, with the caller's deadline (or the server's
-//! default) → the tokens used, counted against the key. Wire adapters only convert messages and map the [`ApiError`] they get
-//! back; every rule and error text lives here once.
+//! The one call pipeline. Every wire (REST, gRPC, and any later API) admits its caller with
+//! [`admit_caller`] before reading the request (authentication, the key's rate limits, a slot
+//! among the gateway's calls), turns the request into a [`Call`] and runs it here: the model the
+//! call names → the key's scopes → validation (schema, typed request, cross-field rules) → the
+//! model and its handler → the model's admission → the module, with the caller's deadline (or
+//! the server's default) → the tokens used, counted against the key and into the call's
+//! [`CallRecord`]. Wire adapters only convert messages and map the [`ApiError`] they get back;
+//! every rule and error text lives here once.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -109,12 +109,6 @@ impl StreamUsage {
         self.events += 1;
     }
 
-    /// The total, with `estimated_input` where no event counted the input.
-    pub fn total(&self, estimated_input: u64) -> u64 {
-        let (input, output) = self.split(estimated_input);
-        input + output
-    }
-
     /// Input and generated tokens, with `estimated_input` where no event counted the input.
     pub fn split(&self, estimated_input: u64) -> (u64, u64) {
         (
