@@ -1,7 +1,8 @@
-//! What the front door and the metrics cost on the hot path: requests per second on the rules
-//! model with no keys, with an API key checked, scoped and rate-limited (limits high enough
-//! never to refuse, so every request runs the bucket and in-flight bookkeeping), and with
-//! metrics off, alternating in the same run against the real binary over REST.
+//! What the front door, the metrics and the traces cost on the hot path: requests per second
+//! on the rules model with no keys, with an API key checked, scoped and rate-limited (limits
+//! high enough never to refuse, so every request runs the bucket and in-flight bookkeeping),
+//! with metrics off, and with every call traced to an OTLP receiver in this process,
+//! alternating in the same run against the real binary over REST.
 //!
 //!     cargo bench --bench front_door    # writes its section of BENCHMARKS.md
 //!
@@ -11,6 +12,8 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -32,13 +35,17 @@ impl Drop for Killed {
     }
 }
 
-fn start(name: &str, auth: serde_json::Value, metrics: bool) -> (Killed, String) {
+/// The binary serving `pii-rules`, with `extra` config on top.
+fn start(name: &str, extra: serde_json::Value) -> (Killed, String) {
     let dir = std::env::temp_dir().join(format!("taskgate-bench-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let config = json!({"models_dir": dir.join("none"), "log": {"level": "warn"},
+    let mut config = json!({"models_dir": dir.join("none"), "log": {"level": "warn"},
         "grpc": {"enabled": false}, "max_concurrent_requests": 1024,
-        "models": [{"id": "pii-rules", "module": "pii-rules"}], "auth": auth,
-        "metrics": {"enabled": metrics}});
+        "models": [{"id": "pii-rules", "module": "pii-rules"}]});
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().cloned().unwrap());
     let path = dir.join("taskgate.yaml");
     std::fs::write(&path, config.to_string()).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_taskgate"))
@@ -104,21 +111,56 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// An OTLP/HTTP receiver that takes each export and answers success without decoding it, so
+/// the traced gateway pays for its spans and the receiver for almost nothing; its count of
+/// bytes received shows the spans did leave.
+async fn receiver() -> (String, Arc<AtomicU64>) {
+    let received = Arc::new(AtomicU64::new(0));
+    let counted = received.clone();
+    let router = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            counted.fetch_add(body.len() as u64, Ordering::Relaxed);
+            async {
+                (
+                    [("content-type", "application/x-protobuf")],
+                    Vec::<u8>::new(),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, received)
+}
+
 async fn run() -> (String, String) {
-    let (_open, open_base) = start("open", json!({}), true);
-    let (_quiet, quiet_base) = start("quiet", json!({}), false);
+    let (_open, open_base) = start("open", json!({}));
+    let (_quiet, quiet_base) = start("quiet", json!({"metrics": {"enabled": false}}));
+    let (collector, received) = receiver().await;
+    let (_traced, traced_base) = start(
+        "traced",
+        json!({"tracing": {"enabled": true, "protocol": "http/protobuf",
+            "endpoint": collector, "sampling_ratio": 1.0}}),
+    );
     let keys = json!({"keys": [{"id": "bench", "sha256": digest_hex(KEY),
         "scopes": {"tasks": ["token-classification"], "models": ["pii-*"]},
         "limits": {"requests_per_second": 1.0e9, "burst": 1_000_000_000u64,
             "tokens_per_minute": 1_000_000_000_000u64, "max_concurrent": 1024}}]});
-    let (_keyed, keyed_base) = start("keyed", keys, true);
-    // Warm all three (connections, allocator) before measuring.
+    let (_keyed, keyed_base) = start("keyed", json!({"auth": keys}));
+    // Warm all four (connections, allocator) before measuring.
     rate(&open_base, None).await;
     rate(&keyed_base, Some(KEY)).await;
     rate(&quiet_base, None).await;
+    rate(&traced_base, None).await;
     let (mut open, mut keyed, mut quiet) = (Vec::new(), Vec::new(), Vec::new());
     let (mut open_p99, mut quiet_p99) = (Vec::new(), Vec::new());
+    let (mut traced, mut traced_p99) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
+        let (rps, latencies) = rate(&traced_base, None).await;
+        traced.push(rps);
+        traced_p99.push(p99(latencies).as_secs_f64());
         let (rps, latencies) = rate(&open_base, None).await;
         open.push(rps);
         open_p99.push(p99(latencies).as_secs_f64());
@@ -129,26 +171,41 @@ async fn run() -> (String, String) {
     }
     let (open, keyed, quiet) = (median(open), median(keyed), median(quiet));
     let (open_p99, quiet_p99) = (median(open_p99) * 1e3, median(quiet_p99) * 1e3);
+    let (traced, traced_p99) = (median(traced), median(traced_p99) * 1e3);
+    // The last batch leaves within the export interval.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let exported_mib = received.load(Ordering::Relaxed) as f64 / (1 << 20) as f64;
+    assert!(exported_mib > 0.0, "the traced gateway exported nothing");
     let load = common::load_average();
     let metrics = format!(
-        "## Metrics: requests per second on the rules model, metrics on and off\n\n\
+        "## Metrics and traces: requests per second on the rules model, each on and off\n\n\
          `cargo bench --bench front_door`, the same run as the front door: the release binary \
-         without keys, once counting every call into `/metrics` (the default) and once with \
-         `metrics.enabled: false`; {CLIENTS} keep-alive REST clients, {ROUNDS} alternating \
-         rounds of {} s, medians. Load average {load}. Target: at most 5% fewer requests/s \
-         with metrics on.\n\n\
+         without keys, counting every call into `/metrics` (the default), with \
+         `metrics.enabled: false`, and with metrics on and every call traced \
+         (`tracing.sampling_ratio: 1.0`, OTLP/HTTP to a receiver in the bench process that \
+         accepts without decoding; {exported_mib:.1} MiB of spans arrived); {CLIENTS} \
+         keep-alive REST clients, {ROUNDS} alternating rounds of {} s, medians. Load average \
+         {load}. Target: at most 5% fewer requests/s with metrics on.\n\n\
          | gateway | requests/s | vs metrics off | p99 |\n|---|---|---|---|\n\
          | metrics off | {quiet:.0} | 1.00 | {quiet_p99:.2} ms |\n\
-         | metrics on | {open:.0} | {:.2} | {open_p99:.2} ms |\n\n\
-         Target {}: {:.1} µs more per request for the whole machine (clients included).\n\n",
+         | metrics on | {open:.0} | {:.2} | {open_p99:.2} ms |\n\
+         | metrics on, every call traced | {traced:.0} | {:.2} | {traced_p99:.2} ms |\n\n\
+         Target {}: {:.1} µs more per request for the whole machine (clients included). \
+         Tracing every call costs {:.1} µs more per request than metrics alone ({:.2}× their \
+         rate): a server span and its children (validation, the rules model's CPU work) built, \
+         encoded and exported. No target is set for it; sample a share of calls \
+         (`tracing.sampling_ratio`) where that matters.\n\n",
         ROUND.as_secs(),
         open / quiet,
+        traced / quiet,
         if open >= 0.95 * quiet {
             "met"
         } else {
             "not met"
         },
         1e6 / open - 1e6 / quiet,
+        1e6 / traced - 1e6 / open,
+        traced / open,
     );
     let door = format!(
         "## Front door: requests per second on the rules model, with and without keys\n\n\

@@ -13,7 +13,7 @@ use taskgate_gateway::config::{Config, ConfigSources};
 use taskgate_gateway::grpc;
 use taskgate_gateway::models::check_models;
 use taskgate_gateway::serve::Servers;
-use taskgate_gateway::{TaskRoutes, json_schemas, logging, openapi, shutdown};
+use taskgate_gateway::{TaskRoutes, json_schemas, logging, openapi, otlp, shutdown};
 
 /// Stable, typed AI task APIs over in-process and remote model runtimes.
 #[derive(Parser)]
@@ -78,6 +78,9 @@ struct ServeArgs {
     #[arg(long, value_enum)]
     log_format: Option<LogFormatArg>,
 }
+
+/// How long a stopping server waits for its last spans to reach the collector.
+const TRACE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LogFormatArg {
@@ -185,19 +188,29 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let config = load_config(args.config, overrides)?;
     pin_compute_threads(config.compute_threads);
-    logging::init(&config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // The exporter's task and channel live on the runtime, so it starts inside it.
+    let traces = {
+        let _inside = runtime.enter();
+        otlp::start(&config.tracing)?
+    };
+    logging::init(&config.log, traces.as_ref().map(|t| t.tracer()));
     runtime.block_on(async {
         let servers = Servers::bind(&config).await?;
         // Tests and scripts read these lines to find the ports when port 0 is used; the HTTP
-        // line comes last, so once it is printed both servers are bound.
+        // line comes last, so once it is printed every server is bound.
         if let Some(grpc) = servers.grpc_addr() {
             let grpc = grpc?;
             println!("taskgate gRPC listening on {grpc}");
             tracing::info!(%grpc, "gRPC listening");
+        }
+        if let Some(metrics) = servers.metrics_addr() {
+            let metrics = metrics?;
+            println!("taskgate metrics listening on http://{metrics}");
+            tracing::info!(%metrics, "metrics listening");
         }
         let local = servers.http_addr()?;
         let scheme = if config.http.tls.is_some() {
@@ -208,6 +221,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("taskgate listening on {scheme}://{local}");
         tracing::info!(%local, "listening");
         servers.run(shutdown::shutdown_signal()).await?;
+        if let Some(traces) = traces {
+            traces.flush(TRACE_FLUSH).await;
+        }
         tracing::info!("stopped");
         Ok(())
     })

@@ -31,8 +31,18 @@ pub struct GatewayBuilder {
     authorizer: Arc<dyn Authorizer>,
     limits: CallLimits,
     metrics: bool,
+    metrics_apart: bool,
     cors: CorsConfig,
     training: Option<TrainingManager>,
+}
+
+/// What [`GatewayBuilder::build_all`] makes: the HTTP API, the gRPC services and the
+/// `/metrics` router, all over the same state.
+pub struct Routers {
+    pub http: Router,
+    pub grpc: GrpcApi,
+    /// Only `/metrics`, for its own port.
+    pub metrics: Router,
 }
 
 impl GatewayBuilder {
@@ -43,6 +53,7 @@ impl GatewayBuilder {
             authorizer: Arc::new(AllowAll),
             limits: CallLimits::default(),
             metrics: true,
+            metrics_apart: false,
             cors: CorsConfig::default(),
             training: None,
         }
@@ -66,6 +77,12 @@ impl GatewayBuilder {
         self
     }
 
+    /// Serves `/metrics` only on the router for its own port, not on the API's.
+    pub fn metrics_on_own_port(mut self, apart: bool) -> Self {
+        self.metrics_apart = apart;
+        self
+    }
+
     /// Lets browser apps on these origins call (default: none).
     pub fn cors(mut self, cors: CorsConfig) -> Self {
         self.cors = cors;
@@ -84,10 +101,33 @@ impl GatewayBuilder {
 
     /// The HTTP router and the gRPC services over the same state (models, validators, limits).
     pub async fn build_with_grpc(self, grpc_max_message_bytes: usize) -> (Router, GrpcApi) {
+        let routers = self.build_all(grpc_max_message_bytes).await;
+        (routers.http, routers.grpc)
+    }
+
+    /// Every router over the same state.
+    pub async fn build_all(self, grpc_max_message_bytes: usize) -> Routers {
         let routes = self.routes.clone();
-        let (router, state) = self.build_http();
+        let metrics_enabled = self.metrics;
+        let (http, state) = self.build_http();
+        let scrape = if metrics_enabled {
+            get(crate::rest::metrics::scrape)
+        } else {
+            get(info::route_not_found)
+        };
+        let metrics = Router::new()
+            .route("/metrics", scrape)
+            .fallback(info::route_not_found)
+            .with_state(state.clone())
+            .layer(request_id::propagate_layer())
+            .layer(request_id::set_layer())
+            .layer(axum::middleware::map_request(request_id::drop_unsafe_id));
         let grpc = grpc_api(state, routes, grpc_max_message_bytes).await;
-        (router, grpc)
+        Routers {
+            http,
+            grpc,
+            metrics,
+        }
     }
 
     fn build_http(self) -> (Router, AppState) {
@@ -104,7 +144,7 @@ impl GatewayBuilder {
             &json_schema::request::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
-        let metrics_enabled = self.metrics;
+        let metrics_here = self.metrics && !self.metrics_apart;
         // The explorer reads the document served beside it, the one checked in.
         let document = openapi::document_value(&self.routes);
         let docs = SwaggerUi::new("/docs").config(utoipa_swagger_ui::Config::from("/openapi.json"));
@@ -128,7 +168,7 @@ impl GatewayBuilder {
             .route("/info/models", get(info::models))
             .route(
                 "/metrics",
-                if metrics_enabled {
+                if metrics_here {
                     get(crate::rest::metrics::scrape)
                 } else {
                     get(info::route_not_found)

@@ -3,6 +3,7 @@
 
 use crate::auth::{Credentials, PeerCertificate};
 use crate::trace_context;
+use taskgate_runtime::trace::TraceHeaders;
 
 /// Asks a remote model for one of its configured alternative endpoints (Caikit's TGIS routing
 /// header).
@@ -10,8 +11,8 @@ pub const ROUTE_INFO: &str = "x-route-info";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallHeaders {
-    /// A valid W3C `traceparent` (an invalid one is dropped).
-    pub traceparent: Option<String>,
+    /// The W3C trace context (an invalid `traceparent` is dropped with its `tracestate`).
+    pub trace: TraceHeaders,
     pub route_info: Option<String>,
     /// The API key and client certificate presented.
     pub credentials: Credentials,
@@ -23,7 +24,7 @@ impl CallHeaders {
     pub fn read<'a>(get: impl Fn(&str) -> Option<&'a str>, present: impl Fn(&str) -> bool) -> Self {
         Self {
             credentials: Credentials::read(&get, present),
-            traceparent: get(trace_context::TRACEPARENT).and_then(trace_context::valid),
+            trace: trace_context::read(&get),
             route_info: get(ROUTE_INFO)
                 .map(str::trim)
                 .filter(|v| !v.is_empty())

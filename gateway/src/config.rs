@@ -14,6 +14,7 @@ pub use crate::auth::AuthConfig;
 use crate::call_limits::DEFAULT_MAX_BODY_BYTES;
 pub use crate::model_config::{ModelConfig, Serving};
 pub use crate::server_config::{ClientAuth, CorsConfig, ServerLimits, TlsConfig};
+pub use crate::tracing_config::{OtlpProtocol, TracingConfig};
 pub use crate::training_config::TrainingConfig;
 pub use taskgate_modules::{BackendKind, BackendSettings, ModuleSettings};
 
@@ -35,6 +36,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `/metrics` for Prometheus.
     pub metrics: MetricsConfig,
+    /// OpenTelemetry traces over OTLP.
+    pub tracing: TracingConfig,
     /// Directory scanned at start: each sub-directory with a `taskgate.yaml` is a model.
     #[schema(example = "models")]
     pub models_dir: String,
@@ -114,11 +117,22 @@ pub struct MetricsConfig {
     /// Count calls and serve `/metrics` (a key needs the `metrics` scope); off, the route is
     /// not served and calls are not counted (access logs stay).
     pub enabled: bool,
+    /// Serve `/metrics` on this port alone (plain HTTP, the same keys), and not on the API's
+    /// port; 0 picks a free port.
+    #[schema(maximum = 65535, example = 9090)]
+    pub port: Option<u32>,
+    /// The address of that port (default: `http.host`).
+    #[schema(min_length = 1, example = "127.0.0.1")]
+    pub host: Option<String>,
 }
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            port: None,
+            host: None,
+        }
     }
 }
 
@@ -169,6 +183,7 @@ impl Default for Config {
             server: ServerLimits::default(),
             log: LogConfig::default(),
             metrics: MetricsConfig::default(),
+            tracing: TracingConfig::default(),
             models_dir: "models".into(),
             max_concurrent_requests: 64,
             compute_threads: None,
@@ -289,12 +304,25 @@ impl Config {
         socket_address(&self.grpc.host, self.grpc.port)
     }
 
+    /// Where `/metrics` has a port of its own, if it has.
+    pub fn metrics_listen_address(&self) -> Option<String> {
+        let port = self.metrics.port.filter(|_| self.metrics.enabled)?;
+        Some(socket_address(self.metrics_host(), port))
+    }
+
+    fn metrics_host(&self) -> &str {
+        self.metrics.host.as_deref().unwrap_or(&self.http.host)
+    }
+
     /// Hosts beyond loopback that this config binds, which then need keys (or an explicit
     /// `auth.disabled`).
     pub fn exposed_hosts(&self) -> Vec<&str> {
         let mut hosts = vec![self.http.host.as_str()];
         if self.grpc.enabled {
             hosts.push(self.grpc.host.as_str());
+        }
+        if self.metrics_listen_address().is_some() {
+            hosts.push(self.metrics_host());
         }
         hosts.retain(|host| !is_loopback(host));
         hosts

@@ -41,7 +41,13 @@ pub fn layer(config: &CorsConfig) -> Option<CorsLayer> {
             .map(|n| HeaderName::from_static(n))
             .collect::<Vec<_>>()
     };
-    let mut allowed = names(&["x-api-key", "x-request-id", "traceparent", "x-route-info"]);
+    let mut allowed = names(&[
+        "x-api-key",
+        "x-request-id",
+        "traceparent",
+        "tracestate",
+        "x-route-info",
+    ]);
     allowed.extend([header::CONTENT_TYPE, header::AUTHORIZATION]);
     let mut exposed = names(&[
         "x-request-id",

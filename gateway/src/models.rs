@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleError};
+use taskgate_modules::{Model, ModelRegistry, ModelSpec, ModuleCatalog, ModuleError};
 use taskgate_runtime::discover_models;
 
 use crate::config::Config;
@@ -27,7 +27,7 @@ pub fn build_registry(
         spec.max_concurrent_requests = model
             .max_concurrent_requests
             .unwrap_or(config.max_concurrent_requests);
-        registry.insert(catalog.build(&spec)?)?;
+        registry.insert(timed_build(catalog, &spec)?)?;
     }
     let discovery = discover_models(Path::new(&config.models_dir));
     for skipped in &discovery.skipped {
@@ -38,10 +38,20 @@ pub fn build_registry(
         let mut spec = ModelSpec::parse(found.id, &found.manifest.module, found.manifest.config)?;
         spec.path = Some(found.path);
         spec.max_concurrent_requests = config.max_concurrent_requests;
-        registry.insert(catalog.build(&spec)?)?;
+        registry.insert(timed_build(catalog, &spec)?)?;
     }
     for model in registry.models() {
         tracing::info!(model = model.id(), tasks = ?model.tasks(), "model ready");
     }
     Ok(registry)
+}
+
+/// Builds one model, its load time a metric.
+fn timed_build(catalog: &ModuleCatalog, spec: &ModelSpec) -> Result<Model, ModuleError> {
+    let started = std::time::Instant::now();
+    let model = catalog.build(spec)?;
+    taskgate_runtime::metrics::engine()
+        .model_load_seconds
+        .set(&[&spec.id], started.elapsed().as_secs_f64());
+    Ok(model)
 }

@@ -198,6 +198,8 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
     }
     let model_named = envelope.get("model_id").and_then(Value::as_str);
     caller.principal.check_call(T::NAME, model_named)?;
+    let validating =
+        tracing::info_span!(target: taskgate_runtime::trace::TARGET, "validate").entered();
     let schema_errors = state.validators().check(T::NAME, &envelope);
     if !schema_errors.is_empty() {
         return Err(ApiError::Schema(schema_errors));
@@ -215,13 +217,14 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
     if !field_errors.is_empty() {
         return Err(TaskError::invalid_fields(field_errors).into());
     }
+    drop(validating);
     let model = state.registry().get(&model_id)?;
     record.set_model(&model_id);
     let input = TaskInput {
         inputs,
         parameters,
         request_id,
-        traceparent: headers.traceparent,
+        trace: headers.trace,
         route_info: headers.route_info,
     };
     Ok(Prepared {

@@ -104,6 +104,8 @@ impl Server {
 pub struct Servers {
     http: Server,
     grpc: Option<(Server, Health)>,
+    /// `/metrics` on a port of its own, when configured.
+    metrics: Option<Server>,
     grace: Duration,
     /// Remote models' health checks, run every `health_interval`.
     remotes: Vec<(String, Arc<RemoteHealth>)>,
@@ -152,6 +154,7 @@ impl Servers {
         let mut builder = GatewayBuilder::new(registry.clone())
             .call_limits(CallLimits::from_config(config))
             .metrics(config.metrics.enabled)
+            .metrics_on_own_port(config.metrics_listen_address().is_some())
             .cors(config.http.cors.clone());
         if !config.auth.keys.is_empty() {
             builder = builder.authorizer(Arc::new(keys));
@@ -172,8 +175,17 @@ impl Servers {
             training = Some(manager.clone());
             builder = builder.training(manager);
         }
-        let (http_router, grpc) = builder.build_with_grpc(config.grpc.max_message_bytes).await;
+        let routers = builder.build_all(config.grpc.max_message_bytes).await;
+        let (http_router, grpc) = (routers.http, routers.grpc);
         let limits = ConnectionLimits::from(&config.server);
+        let metrics = match config.metrics_listen_address() {
+            Some(address) => Some(
+                bind(&address, routers.metrics)
+                    .await?
+                    .with_limits(limits.clone()),
+            ),
+            None => None,
+        };
         let http = bind(&config.listen_address(), http_router)
             .await?
             .with_limits(limits.clone())
@@ -190,6 +202,7 @@ impl Servers {
         Ok(Self {
             http,
             grpc,
+            metrics,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             remotes,
             health_interval: Duration::from_millis(config.remote_health_check_ms),
@@ -203,6 +216,10 @@ impl Servers {
 
     pub fn grpc_addr(&self) -> Option<std::io::Result<SocketAddr>> {
         self.grpc.as_ref().map(|(server, _)| server.local_addr())
+    }
+
+    pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.metrics.as_ref().map(Server::local_addr)
     }
 
     /// Serves both until `shutdown` resolves, then lets in-flight calls finish for at most the
@@ -240,12 +257,19 @@ impl Servers {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
         let http = self.http.run(signal(stopped.clone()));
+        let metrics = self.metrics.map(|m| m.run(signal(stopped.clone())));
+        let metrics = async move {
+            match metrics {
+                Some(served) => served.await,
+                None => Ok(()),
+            }
+        };
         let serving = async move {
             match self.grpc {
                 Some((grpc, _)) => {
-                    tokio::try_join!(http, grpc.run(signal(stopped.clone()))).map(|_| ())
+                    tokio::try_join!(http, grpc.run(signal(stopped.clone())), metrics).map(|_| ())
                 }
-                None => http.await,
+                None => tokio::try_join!(http, metrics).map(|_| ()),
             }
         };
         let grace = self.grace;

@@ -1,7 +1,55 @@
-//! W3C Trace Context: a caller's `traceparent` is passed on to remote runtimes when it is well
-//! formed, and dropped otherwise (as the spec asks of a malformed header; the call still runs).
+//! W3C Trace Context: a caller's `traceparent` (with its `tracestate`) is the parent of the
+//! call's server span when traces are exported, and is passed on to remote runtimes unchanged
+//! when they are not. A malformed `traceparent` is dropped, and its `tracestate` with it (as the
+//! spec asks; the call still runs).
+
+use std::collections::HashMap;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use taskgate_runtime::trace::TraceHeaders;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub const TRACEPARENT: &str = "traceparent";
+pub const TRACESTATE: &str = "tracestate";
+
+/// The spec's limit on what a `tracestate` must be able to carry; a longer one is dropped
+/// rather than truncated (a cut entry would be corrupt).
+const MAX_TRACESTATE: usize = 512;
+
+/// The trace context of a call's headers.
+pub fn read<'a>(get: impl Fn(&str) -> Option<&'a str>) -> TraceHeaders {
+    let Some(traceparent) = get(TRACEPARENT).and_then(valid) else {
+        return TraceHeaders::default();
+    };
+    let tracestate = get(TRACESTATE)
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && s.len() <= MAX_TRACESTATE)
+        .filter(|s| s.bytes().all(|b| (b' '..=b'~').contains(&b)))
+        .map(str::to_string);
+    TraceHeaders {
+        traceparent: Some(traceparent),
+        tracestate,
+    }
+}
+
+/// Makes the caller's span (when it sent one) the parent of `span`; nothing when traces are off.
+pub fn set_parent(span: &tracing::Span, trace: &TraceHeaders) {
+    if span.is_disabled() {
+        return;
+    }
+    let Some(traceparent) = &trace.traceparent else {
+        return;
+    };
+    let mut carrier = HashMap::new();
+    carrier.insert(TRACEPARENT.to_string(), traceparent.clone());
+    if let Some(tracestate) = &trace.tracestate {
+        carrier.insert(TRACESTATE.to_string(), tracestate.clone());
+    }
+    let parent = TraceContextPropagator::new().extract(&carrier);
+    // Refused only for a span already started, and this one was just made.
+    let _ = span.set_parent(parent);
+}
 
 /// `version-traceid-parentid-flags`, lowercase hex, version 00 (or a later one with at least
 /// these fields), neither id all zeros.
@@ -34,6 +82,24 @@ mod tests {
     fn accepts_the_spec_example() {
         let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         assert_eq!(valid(header).as_deref(), Some(header));
+    }
+
+    #[test]
+    fn tracestate_is_kept_only_beside_a_valid_traceparent() {
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let headers = |tp: &'static str, ts: &'static str| {
+            move |name: &str| match name {
+                TRACEPARENT => Some(tp),
+                TRACESTATE => Some(ts),
+                _ => None,
+            }
+        };
+        let read_both = read(headers(parent, "vendor=abc,other=1"));
+        assert_eq!(read_both.traceparent.as_deref(), Some(parent));
+        assert_eq!(read_both.tracestate.as_deref(), Some("vendor=abc,other=1"));
+        assert_eq!(read(headers("junk", "vendor=abc")), TraceHeaders::default());
+        let long = Box::leak("a=b,".repeat(200).into_boxed_str());
+        assert_eq!(read(headers(parent, long)).tracestate, None);
     }
 
     #[test]

@@ -110,11 +110,15 @@ impl StreamUsage {
     }
 
     /// Input and generated tokens, with `estimated_input` where no event counted the input.
+    /// A stream whose events report a running count is taken at its word (its last event may
+    /// carry no token); one that reports none is counted as an event a token after the first.
     pub fn split(&self, estimated_input: u64) -> (u64, u64) {
-        (
-            self.input.unwrap_or(estimated_input),
-            self.output.max(self.events.saturating_sub(1)),
-        )
+        let output = if self.output > 0 {
+            self.output
+        } else {
+            self.events.saturating_sub(1)
+        };
+        (self.input.unwrap_or(estimated_input), output)
     }
 }
 
@@ -122,6 +126,32 @@ impl StreamUsage {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Generated so far, as a streamed event reports it.
+    struct Event(u64);
+
+    impl TokenUsage for Event {
+        fn input_tokens(&self) -> Option<u64> {
+            None
+        }
+        fn output_tokens(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_reported_count_wins_over_the_event_count() {
+        let mut reported = StreamUsage::default();
+        for n in [0, 1, 2, 3, 4, 4] {
+            reported.record(&Event(n));
+        }
+        assert_eq!(reported.split(7), (7, 4));
+        let mut unreported = StreamUsage::default();
+        for _ in 0..4 {
+            unreported.record(&Event(0));
+        }
+        assert_eq!(unreported.split(0), (0, 3));
+    }
 
     #[test]
     fn estimates_count_every_string_in_the_inputs() {

@@ -6,10 +6,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
+use tracing::Span;
 
 use crate::RuntimeError;
+use crate::metrics::engine;
+use crate::trace;
 
 /// One tokenized input: token ids and their segment (token type) ids, e.g. 0 for a query and 1
 /// for a passage in a cross-encoder pair.
@@ -70,10 +74,16 @@ pub struct BatchStats {
 struct Job<O> {
     sequences: Vec<Sequence>,
     reply: oneshot::Sender<Result<Vec<O>, RuntimeError>>,
+    queued_at: Instant,
+    /// The request's span, which the forward pass that computes it links to.
+    request: Span,
+    /// Open while the job waits; the owner thread closes it when it takes the job.
+    waiting: Span,
 }
 
 pub struct Batcher<O> {
     name: Arc<str>,
+    model: Arc<str>,
     capacity: usize,
     jobs: mpsc::Sender<Job<O>>,
     stats: Arc<BatchStats>,
@@ -83,6 +93,7 @@ impl<O> Clone for Batcher<O> {
     fn clone(&self) -> Self {
         Self {
             name: self.name.clone(),
+            model: self.model.clone(),
             capacity: self.capacity,
             jobs: self.jobs.clone(),
             stats: self.stats.clone(),
@@ -91,22 +102,34 @@ impl<O> Clone for Batcher<O> {
 }
 
 impl<O: Send + 'static> Batcher<O> {
-    /// Starts the owner thread; it stops when the last `Batcher` handle is dropped.
-    pub fn spawn<F>(name: &str, model: F, config: BatchingConfig) -> Result<Self, RuntimeError>
+    /// Starts the owner thread `<role>-<model_id>`; it stops when the last `Batcher` handle is
+    /// dropped. Its metrics are labelled with `model_id`.
+    pub fn spawn<F>(
+        model_id: &str,
+        role: &str,
+        model: F,
+        config: BatchingConfig,
+    ) -> Result<Self, RuntimeError>
     where
         F: BatchForward<Output = O>,
     {
+        let name = format!("{role}-{model_id}");
         let capacity = config.queue_capacity.max(1);
         let (jobs, queue) = mpsc::channel(capacity);
         let stats = Arc::new(BatchStats::default());
-        let owner_stats = stats.clone();
-        let budget = config.max_batch_tokens.max(1);
+        let owner = Owner {
+            model_id: model_id.into(),
+            budget: config.max_batch_tokens.max(1),
+            stats: stats.clone(),
+        };
+        engine().queue_depth.set(&[model_id], 0.0);
         thread::Builder::new()
-            .name(name.to_string())
-            .spawn(move || owner_loop(model, queue, budget, &owner_stats))
+            .name(name.clone())
+            .spawn(move || owner.run(model, queue))
             .map_err(|e| RuntimeError::Unavailable(format!("cannot start {name}: {e}")))?;
         Ok(Self {
             name: name.into(),
+            model: model_id.into(),
             capacity,
             jobs,
             stats,
@@ -119,17 +142,23 @@ impl<O: Send + 'static> Batcher<O> {
             return Ok(Vec::new());
         }
         let (reply, result) = oneshot::channel();
-        self.jobs
-            .try_send(Job { sequences, reply })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => RuntimeError::Overloaded {
-                    what: self.name.to_string(),
-                    limit: self.capacity,
-                },
-                mpsc::error::TrySendError::Closed(_) => {
-                    RuntimeError::Unavailable(format!("{} has stopped", self.name))
-                }
-            })?;
+        let job = Job {
+            sequences,
+            reply,
+            queued_at: Instant::now(),
+            request: Span::current(),
+            waiting: tracing::info_span!(target: trace::TARGET, "queue wait"),
+        };
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => RuntimeError::Overloaded {
+                what: self.name.to_string(),
+                limit: self.capacity,
+            },
+            mpsc::error::TrySendError::Closed(_) => {
+                RuntimeError::Unavailable(format!("{} has stopped", self.name))
+            }
+        })?;
+        engine().queue_depth.add(&[&self.model], 1.0);
         result
             .await
             .map_err(|_| RuntimeError::Unavailable(format!("{} dropped the request", self.name)))?
@@ -140,100 +169,152 @@ impl<O: Send + 'static> Batcher<O> {
     }
 }
 
-fn owner_loop<F: BatchForward>(
-    mut model: F,
-    mut queue: mpsc::Receiver<Job<F::Output>>,
+/// The owner thread's side: what it needs besides the model and the queue.
+struct Owner {
+    model_id: Arc<str>,
     budget: usize,
-    stats: &BatchStats,
-) {
-    while let Some(first) = queue.blocking_recv() {
-        let mut jobs = vec![first];
-        while let Ok(job) = queue.try_recv() {
-            jobs.push(job);
+    stats: Arc<BatchStats>,
+}
+
+impl Owner {
+    fn run<F: BatchForward>(&self, mut model: F, mut queue: mpsc::Receiver<Job<F::Output>>) {
+        while let Some(first) = queue.blocking_recv() {
+            let mut jobs = vec![first];
+            while let Ok(job) = queue.try_recv() {
+                jobs.push(job);
+            }
+            let metrics = engine();
+            let label = [&*self.model_id];
+            metrics.queue_depth.add(&label, -(jobs.len() as f64));
+            for job in &mut jobs {
+                let waited = job.queued_at.elapsed().as_secs_f64();
+                metrics.queue_wait_seconds.observe(&label, waited);
+                // Closing the span ends the wait in the trace.
+                job.waiting = Span::none();
+            }
+            // The caller stopped waiting (client gone): don't spend compute on it.
+            jobs.retain(|job| !job.reply.is_closed());
+            if jobs.is_empty() {
+                continue;
+            }
+            self.run_round(&mut model, jobs);
         }
-        // The caller stopped waiting (client gone): don't spend compute on it.
-        jobs.retain(|job| !job.reply.is_closed());
-        if jobs.is_empty() {
-            continue;
+    }
+
+    fn run_round<F: BatchForward>(&self, model: &mut F, jobs: Vec<Job<F::Output>>) {
+        let mut slots: Vec<(Slot, usize)> = Vec::new();
+        for (j, job) in jobs.iter().enumerate() {
+            for (s, seq) in job.sequences.iter().enumerate() {
+                slots.push(((j, s), seq.len()));
+            }
         }
-        run_round(&mut model, jobs, budget, stats);
+        let mut outputs: Vec<Vec<Option<F::Output>>> = jobs
+            .iter()
+            .map(|job| job.sequences.iter().map(|_| None).collect())
+            .collect();
+        let mut failures: Vec<Option<RuntimeError>> = jobs.iter().map(|_| None).collect();
+
+        for batch in plan_batches(&slots, self.budget) {
+            let live: Vec<Slot> = batch
+                .into_iter()
+                .filter(|(j, _)| failures[*j].is_none() && !jobs[*j].reply.is_closed())
+                .collect();
+            if live.is_empty() {
+                continue;
+            }
+            let inputs: Vec<&Sequence> =
+                live.iter().map(|(j, s)| &jobs[*j].sequences[*s]).collect();
+            let result = self.forward(model, &inputs, live.iter().map(|(j, _)| &jobs[*j]));
+            match result {
+                Ok(outs) if outs.len() == live.len() => {
+                    for ((j, s), out) in live.into_iter().zip(outs) {
+                        outputs[j][s] = Some(out);
+                    }
+                }
+                Ok(outs) => {
+                    let error = RuntimeError::Inference(format!(
+                        "the model returned {} outputs for {} inputs",
+                        outs.len(),
+                        live.len()
+                    ));
+                    live.iter()
+                        .for_each(|(j, _)| failures[*j] = Some(error.clone()));
+                }
+                Err(error) => live
+                    .iter()
+                    .for_each(|(j, _)| failures[*j] = Some(error.clone())),
+            }
+        }
+
+        for ((job, outs), failure) in jobs.into_iter().zip(outputs).zip(failures) {
+            let reply = match failure {
+                Some(error) => Err(error),
+                None => outs
+                    .into_iter()
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| RuntimeError::Inference("a sequence was not computed".into())),
+            };
+            let _ = job.reply.send(reply);
+        }
+    }
+
+    /// One forward pass, counted and traced: its span belongs to no one request, so it links
+    /// to the span of every request it computes.
+    fn forward<'j, F: BatchForward>(
+        &self,
+        model: &mut F,
+        inputs: &[&Sequence],
+        jobs: impl Iterator<Item = &'j Job<F::Output>>,
+    ) -> Result<Vec<F::Output>, RuntimeError>
+    where
+        F::Output: 'j,
+    {
+        let padded = inputs.iter().map(|s| s.len()).max().unwrap_or(0) * inputs.len();
+        let span = tracing::info_span!(
+            target: trace::TARGET,
+            parent: None,
+            "batch forward",
+            gen_ai.request.model = &*self.model_id,
+            taskgate.batch.sequences = inputs.len(),
+            taskgate.batch.tokens = padded,
+        );
+        // A request with several sequences in this batch is linked once.
+        let mut linked = Vec::new();
+        for job in jobs {
+            if let Some(id) = job.request.id()
+                && !linked.contains(&id)
+            {
+                span.follows_from(&id);
+                linked.push(id);
+            }
+        }
+        let _entered = span.enter();
+        let stats = &self.stats;
+        stats.forward_passes.fetch_add(1, Ordering::Relaxed);
+        stats
+            .sequences
+            .fetch_add(inputs.len() as u64, Ordering::Relaxed);
+        stats
+            .largest_batch
+            .fetch_max(inputs.len() as u64, Ordering::Relaxed);
+        let metrics = engine();
+        let label = [&*self.model_id];
+        metrics.batch_size.observe(&label, inputs.len() as f64);
+        metrics.batch_tokens.observe(&label, padded as f64);
+        let started = Instant::now();
+        // A panic inside the model must fail these requests, not kill the owner thread.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.forward(inputs)))
+                .unwrap_or_else(|_| Err(RuntimeError::Inference("the model panicked".into())));
+        metrics
+            .batch_forward_seconds
+            .observe(&label, started.elapsed().as_secs_f64());
+        result
     }
 }
 
 /// One sequence's place: (job index, sequence index within the job).
 type Slot = (usize, usize);
-
-fn run_round<F: BatchForward>(
-    model: &mut F,
-    jobs: Vec<Job<F::Output>>,
-    budget: usize,
-    stats: &BatchStats,
-) {
-    let mut slots: Vec<(Slot, usize)> = Vec::new();
-    for (j, job) in jobs.iter().enumerate() {
-        for (s, seq) in job.sequences.iter().enumerate() {
-            slots.push(((j, s), seq.len()));
-        }
-    }
-    let mut outputs: Vec<Vec<Option<F::Output>>> = jobs
-        .iter()
-        .map(|job| job.sequences.iter().map(|_| None).collect())
-        .collect();
-    let mut failures: Vec<Option<RuntimeError>> = jobs.iter().map(|_| None).collect();
-
-    for batch in plan_batches(&slots, budget) {
-        let live: Vec<Slot> = batch
-            .into_iter()
-            .filter(|(j, _)| failures[*j].is_none() && !jobs[*j].reply.is_closed())
-            .collect();
-        if live.is_empty() {
-            continue;
-        }
-        let inputs: Vec<&Sequence> = live.iter().map(|(j, s)| &jobs[*j].sequences[*s]).collect();
-        stats.forward_passes.fetch_add(1, Ordering::Relaxed);
-        stats
-            .sequences
-            .fetch_add(live.len() as u64, Ordering::Relaxed);
-        stats
-            .largest_batch
-            .fetch_max(live.len() as u64, Ordering::Relaxed);
-        tracing::debug!(sequences = live.len(), "batched forward pass");
-        // A panic inside the model must fail these requests, not kill the owner thread.
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.forward(&inputs)))
-                .unwrap_or_else(|_| Err(RuntimeError::Inference("the model panicked".into())));
-        match result {
-            Ok(outs) if outs.len() == live.len() => {
-                for ((j, s), out) in live.into_iter().zip(outs) {
-                    outputs[j][s] = Some(out);
-                }
-            }
-            Ok(outs) => {
-                let error = RuntimeError::Inference(format!(
-                    "the model returned {} outputs for {} inputs",
-                    outs.len(),
-                    live.len()
-                ));
-                live.iter()
-                    .for_each(|(j, _)| failures[*j] = Some(error.clone()));
-            }
-            Err(error) => live
-                .iter()
-                .for_each(|(j, _)| failures[*j] = Some(error.clone())),
-        }
-    }
-
-    for ((job, outs), failure) in jobs.into_iter().zip(outputs).zip(failures) {
-        let reply = match failure {
-            Some(error) => Err(error),
-            None => outs
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| RuntimeError::Inference("a sequence was not computed".into())),
-        };
-        let _ = job.reply.send(reply);
-    }
-}
 
 /// Groups sequences into batches: sorted by length (less padding), each batch's
 /// `longest × count` within `budget`. A sequence longer than the budget forms a batch alone.
@@ -300,7 +381,7 @@ mod tests {
             sizes,
             delay: Duration::from_millis(30),
         };
-        let batcher = Batcher::spawn("sum", model, BatchingConfig::default()).unwrap();
+        let batcher = Batcher::spawn("sum", "test", model, BatchingConfig::default()).unwrap();
         let tasks: Vec<_> = (0..16u32)
             .map(|i| {
                 let b = batcher.clone();
@@ -330,7 +411,7 @@ mod tests {
             sizes,
             delay: Duration::from_millis(300),
         };
-        let batcher = Batcher::spawn("cancel", model, BatchingConfig::default()).unwrap();
+        let batcher = Batcher::spawn("cancel", "test", model, BatchingConfig::default()).unwrap();
         let first = tokio::spawn({
             let b = batcher.clone();
             async move { b.run(vec![Sequence::single(vec![1])]).await }
@@ -365,7 +446,7 @@ mod tests {
             max_batch_tokens: 100,
             queue_capacity: 1,
         };
-        let batcher = Batcher::spawn("slow", model, config).unwrap();
+        let batcher = Batcher::spawn("slow", "test", model, config).unwrap();
         let first = tokio::spawn({
             let b = batcher.clone();
             async move { b.run(vec![Sequence::single(vec![1])]).await }

@@ -59,13 +59,18 @@ pub struct CpuPool {
 
 static SHARED: OnceLock<Result<CpuPool, RuntimeError>> = OnceLock::new();
 
-/// Runs `work` on the process-wide pool ([`CpuPool::shared`]).
-pub async fn offload<R, F>(work: F) -> Result<R, RuntimeError>
+/// Runs `work` on the process-wide pool ([`CpuPool::shared`]), traced as a span named
+/// `stage` ("tokenize", ...) under the caller's.
+pub async fn offload<R, F>(stage: &'static str, work: F) -> Result<R, RuntimeError>
 where
     R: Send + 'static,
     F: FnOnce() -> R + Send + 'static,
 {
-    CpuPool::shared()?.run(work).await
+    let traced = move || {
+        tracing::info_span!(target: crate::trace::TARGET, "cpu work", otel.name = stage)
+            .in_scope(work)
+    };
+    CpuPool::shared()?.run(traced).await
 }
 
 impl CpuPool {
@@ -120,10 +125,13 @@ impl CpuPool {
         F: FnOnce() -> R + Send + 'static,
     {
         let (reply, result) = oneshot::channel();
+        // The caller's span is current on the pool thread too, so its logs and spans nest.
+        let caller = tracing::Span::current();
         let job: Job = Box::new(move || {
             if reply.is_closed() {
                 return;
             }
+            let _caller = caller.entered();
             // Unwinding stops here, so a pool thread outlives a panicking job.
             let _ = reply.send(catch_unwind(AssertUnwindSafe(work)));
         });

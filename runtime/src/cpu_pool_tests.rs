@@ -156,7 +156,7 @@ fn the_machine_sized_pool_has_a_thread_per_core_and_a_bounded_queue() {
 
 #[tokio::test]
 async fn offload_runs_on_the_shared_pool() {
-    let name = offload(|| thread::current().name().map(str::to_string))
+    let name = offload("test", || thread::current().name().map(str::to_string))
         .await
         .unwrap()
         .unwrap();

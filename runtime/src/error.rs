@@ -33,3 +33,16 @@ pub enum RemoteFailure {
     /// The remote answered with an error of its own.
     Failed,
 }
+
+impl RemoteFailure {
+    /// A bounded name, for metric labels and span attributes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::Busy => "busy",
+            Self::Unreachable => "unreachable",
+            Self::TimedOut => "timed_out",
+            Self::Failed => "failed",
+        }
+    }
+}

@@ -12,10 +12,12 @@ pub mod error;
 pub mod generation;
 pub mod gguf;
 pub mod llama;
+pub mod metrics;
 pub mod remote;
 pub mod sampling;
 #[cfg(test)]
 mod test_models;
+pub mod trace;
 pub mod tuning;
 
 pub use admission::{Admission, Permit};

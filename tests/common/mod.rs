@@ -31,6 +31,8 @@ pub struct BinaryServer {
     pub base: String,
     /// The gRPC endpoint (`http://127.0.0.1:<port>`), unless gRPC is disabled.
     pub grpc: Option<String>,
+    /// `/metrics`'s own port (`http://127.0.0.1:<port>`), when configured.
+    pub metrics: Option<String>,
 }
 
 impl BinaryServer {
@@ -62,19 +64,27 @@ impl BinaryServer {
         let stdout = child.stdout.take().expect("stdout is piped");
         let (found, wait) = mpsc::channel();
         std::thread::spawn(move || {
-            // The gRPC line, when there is one, comes before the HTTP line.
-            let mut grpc = None;
+            // The gRPC and metrics lines, when there are some, come before the HTTP line.
+            let (mut grpc, mut metrics) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("taskgate gRPC listening on ") {
                     grpc = Some(format!("http://{addr}"));
                 }
+                if let Some(url) = line.strip_prefix("taskgate metrics listening on ") {
+                    metrics = Some(url.to_string());
+                }
                 if let Some(url) = line.strip_prefix("taskgate listening on ") {
-                    let _ = found.send((url.to_string(), grpc.take()));
+                    let _ = found.send((url.to_string(), grpc.take(), metrics.take()));
                 }
             }
         });
         match wait.recv_timeout(Duration::from_secs(30)) {
-            Ok((base, grpc)) => Self { child, base, grpc },
+            Ok((base, grpc, metrics)) => Self {
+                child,
+                base,
+                grpc,
+                metrics,
+            },
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().ok();

@@ -8,6 +8,7 @@ mod common;
 mod access_log;
 mod metrics_endpoint;
 mod prometheus;
+mod traces;
 
 use serde_json::{Value, json};
 use taskgate_gateway::auth::api_keys::digest_hex;
@@ -23,7 +24,7 @@ pub const SCRAPER: &str = "scraper-key-0123456789";
 pub fn config() -> Value {
     json!({"auth": {"keys": [
         {"id": "app", "sha256": digest_hex(APP),
-            "scopes": {"tasks": ["token-classification"], "models": ["*"]}},
+            "scopes": {"tasks": ["token-classification", "embedding"], "models": ["*"]}},
         {"id": "scraper", "sha256": digest_hex(SCRAPER), "scopes": {"metrics": true}},
     ]}})
 }
@@ -74,6 +75,17 @@ pub async fn scrape(server: &BinaryServer) -> String {
         response.headers()["content-type"],
         "text/plain; version=0.0.4; charset=utf-8"
     );
+    response.text().await.unwrap()
+}
+
+/// `GET /metrics` of a server without keys: the text.
+pub async fn scrape_open(server: &BinaryServer) -> String {
+    let response = common::client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     response.text().await.unwrap()
 }
 

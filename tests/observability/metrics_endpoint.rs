@@ -176,3 +176,139 @@ async fn every_metric_the_dashboard_queries_is_served() {
         );
     }
 }
+
+/// The engines' own metrics, from known traffic: the encoder's queue and batches, the
+/// generation's sequences and time per token, remote calls by outcome, and load times.
+#[tokio::test]
+async fn engines_report_queues_batches_generation_and_remote_calls() {
+    let Some(mut models) = common::every_task_models("engine-metrics") else {
+        return;
+    };
+    let tei = common::tei_fake::FakeTei::new(common::tei_fake::Kind::Embedding);
+    let running = tei.start(0).await;
+    let closed = format!("http://127.0.0.1:{}", common::free_port());
+    let remote = |id: &str, endpoint: &str| {
+        serde_json::json!({"id": id, "backend": {"kind": "tei", "endpoint": endpoint,
+            "model_name": "fake/tei", "task": "embeddings", "retries": 1,
+            "request_timeout_ms": 1000}})
+    };
+    let list = models.as_array_mut().unwrap();
+    list.push(remote("remote-embed", &running.url));
+    list.push(remote("remote-down", &closed));
+    let server = common::serve_models("engine-metrics", models, serde_json::json!({}));
+    let embed = |model: &'static str, text: String| {
+        let server = &server;
+        async move {
+            server
+                .call(
+                    "embedding",
+                    serde_json::json!({"model_id": model, "inputs": text}),
+                )
+                .await
+                .0
+        }
+    };
+    let statuses =
+        futures::future::join_all((0..4).map(|i| embed("all-minilm", format!("text {i}")))).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let events = server
+        .stream(
+            serde_json::json!({"model_id": "smollm2", "inputs": common::chatml("Hi"),
+            "parameters": {"max_new_tokens": 3, "min_new_tokens": 3}}),
+        )
+        .await;
+    assert!(events.len() >= 3);
+    assert_eq!(embed("remote-embed", "far".into()).await, 200);
+    assert_eq!(embed("remote-down", "gone".into()).await, 503);
+
+    let text = crate::scrape_open(&server).await;
+    let value =
+        |series: &str| sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    let minilm = "{model=\"all-minilm\"}";
+    assert_eq!(value(&format!("taskgate_queue_depth{minilm}")), 0.0);
+    let passes = value(&format!("taskgate_batch_size_count{minilm}"));
+    assert!((1.0..=4.0).contains(&passes), "{passes} forward passes");
+    assert_eq!(value(&format!("taskgate_batch_size_sum{minilm}")), 4.0);
+    assert!(value(&format!("taskgate_batch_tokens_sum{minilm}")) >= 4.0 * 3.0);
+    assert_eq!(
+        value(&format!("taskgate_queue_wait_seconds_count{minilm}")),
+        4.0
+    );
+    assert_eq!(
+        value(&format!(
+            "taskgate_batch_forward_duration_seconds_count{minilm}"
+        )),
+        passes
+    );
+    let smollm2 = "{model=\"smollm2\"}";
+    assert_eq!(
+        value(&format!(
+            "taskgate_time_per_output_token_seconds_count{smollm2}"
+        )),
+        1.0
+    );
+    assert!(
+        value(&format!(
+            "taskgate_time_per_output_token_seconds_sum{smollm2}"
+        )) > 0.0
+    );
+    for state in ["active", "queued"] {
+        let series =
+            format!("taskgate_generation_sequences{{model=\"smollm2\",state=\"{state}\"}}");
+        assert_eq!(value(&series), 0.0);
+    }
+    assert!(value("taskgate_model_load_duration_seconds{model=\"all-minilm\"}") > 0.0);
+    let up = format!("TEI at {}", running.url);
+    assert_eq!(
+        value(&format!(
+            "taskgate_backend_request_duration_seconds_count{{backend=\"{up}\",outcome=\"ok\"}}"
+        )),
+        1.0
+    );
+    // The closed port: tried, retried once, both attempts unreachable.
+    let down = format!("TEI at {closed}");
+    assert_eq!(
+        value(&format!(
+            "taskgate_backend_errors_total{{backend=\"{down}\",kind=\"unreachable\"}}"
+        )),
+        2.0
+    );
+    assert_eq!(
+        value(&format!(
+            "taskgate_backend_retries_total{{backend=\"{down}\"}}"
+        )),
+        1.0
+    );
+}
+
+/// With `metrics.port`, `/metrics` is served there alone, behind the same keys, and no longer
+/// on the API's port.
+#[tokio::test]
+async fn metrics_can_have_a_port_of_their_own() {
+    let mut extra = config();
+    extra["metrics"] = serde_json::json!({"port": 0});
+    let server = common::serve_models("metrics-port", pii(), extra);
+    assert_eq!(classify(&server, "pii-rules").await.status(), 200);
+    let own = server.metrics.clone().expect("the metrics port is printed");
+    assert_ne!(own, server.base);
+    let get = |url: String, key: Option<&'static str>| async move {
+        let mut request = common::client().get(url);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let (status, text) = get(format!("{own}/metrics"), Some(crate::SCRAPER)).await;
+    assert_eq!(status, 200);
+    let series = "taskgate_requests_total{model=\"pii-rules\",task=\"token-classification\",wire=\"rest\",status=\"2xx\"}";
+    assert_eq!(sample(&text, series), Some(1.0), "{text}");
+    assert_eq!(get(format!("{own}/metrics"), None).await.0, 401);
+    assert_eq!(get(format!("{own}/metrics"), Some(APP)).await.0, 403);
+    assert_eq!(
+        get(format!("{own}/health"), Some(crate::SCRAPER)).await.0,
+        404
+    );
+    let (status, body) = get(server.url("/metrics"), Some(crate::SCRAPER)).await;
+    assert_eq!(status, 404, "{body}");
+}

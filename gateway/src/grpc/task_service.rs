@@ -16,6 +16,7 @@ use tonic::body::Body;
 use tonic::server::{Grpc, NamedService};
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
+use tracing::Instrument;
 
 use super::call;
 use super::convert::ProtoRequest;
@@ -137,13 +138,17 @@ where
             }
         }
     });
-    Box::pin(async move {
-        let response = codec::<Req, Resp>(max_message_bytes)
-            .unary(method, request)
-            .await;
-        record.ended_with(&response);
-        response
-    })
+    let span = record.span().clone();
+    Box::pin(
+        async move {
+            let response = codec::<Req, Resp>(max_message_bytes)
+                .unary(method, request)
+                .await;
+            record.ended_with(&response);
+            response
+        }
+        .instrument(span),
+    )
 }
 
 pub type EventStream<M> = futures::stream::BoxStream<'static, Result<M, Status>>;
@@ -201,13 +206,17 @@ where
             Ok::<_, Status>(respond(events, &request_id, answer.rate))
         }
     });
-    Box::pin(async move {
-        let response = codec::<Req, Resp>(max_message_bytes)
-            .server_streaming(method, request)
-            .await;
-        record.ended_with(&response);
-        response
-    })
+    let span = record.span().clone();
+    Box::pin(
+        async move {
+            let response = codec::<Req, Resp>(max_message_bytes)
+                .server_streaming(method, request)
+                .await;
+            record.ended_with(&response);
+            response
+        }
+        .instrument(span),
+    )
 }
 
 fn codec<Req, Resp>(max_message_bytes: usize) -> Grpc<ProstCodec<Resp, Req>>
@@ -228,8 +237,14 @@ fn admit(
     task: &'static str,
 ) -> Result<(String, Admitted), BoxFuture<'static, http::Response<Body>>> {
     let request_id = call::request_id_in(request.headers());
-    let record = CallRecord::start(state.metrics().clone(), task, Wire::Grpc, &request_id);
     let headers = crate::rest::caller::call_headers(request.headers(), request.extensions());
+    let record = CallRecord::start(
+        state.metrics().clone(),
+        task,
+        Wire::Grpc,
+        &request_id,
+        &headers.trace,
+    );
     match pipeline::admit_caller(state, &headers) {
         Ok(caller) => {
             record.set_key(caller.principal.key_id());

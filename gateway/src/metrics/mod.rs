@@ -4,14 +4,14 @@
 //! units, `_total` counters); labels come from bounded sets (models in the registry, task
 //! names, wires, status classes, key ids of the config), never from free text.
 
-pub mod family;
 mod process;
 mod record;
 
 use std::fmt::Write;
 
-pub use family::{CounterFamily, HistogramFamily};
 pub use record::{CallRecord, Wire};
+pub use taskgate_runtime::metrics::family;
+pub use taskgate_runtime::metrics::{CounterFamily, HistogramFamily};
 
 use family::{LATENCY_BUCKETS, OVERHEAD_BUCKETS};
 

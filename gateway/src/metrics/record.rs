@@ -1,12 +1,15 @@
-//! One task call as the metrics and the access log see it. The wire adapter starts it before
-//! anything can fail, the pipeline adds the model, its time and the tokens, the adapter says
-//! how the call ended; when the last handle drops (the answer sent, the stream ended, or the
-//! caller gone) it is counted and logged exactly once.
+//! One task call as the metrics, the access log and the trace see it. The wire adapter starts
+//! it before anything can fail, the pipeline adds the model, its time and the tokens, the
+//! adapter says how the call ended; when the last handle drops (the answer sent, the stream
+//! ended, or the caller gone) it is counted, logged and its server span ended exactly once.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use taskgate_runtime::trace::{TARGET, TraceHeaders};
 use tokio::time::Instant;
+use tracing::Span;
+use tracing::field::Empty;
 
 use super::Metrics;
 use crate::error::ApiError;
@@ -45,6 +48,8 @@ struct Inner {
     wire: Wire,
     request_id: String,
     started: Instant,
+    /// The call's server span: what the wire adapter runs the call in.
+    span: Span,
     fields: Mutex<Fields>,
 }
 
@@ -64,15 +69,46 @@ struct Fields {
 }
 
 impl CallRecord {
-    pub fn start(metrics: Arc<Metrics>, task: &'static str, wire: Wire, request_id: &str) -> Self {
+    /// `trace`, the caller's trace context, becomes the parent of the call's span.
+    pub fn start(
+        metrics: Arc<Metrics>,
+        task: &'static str,
+        wire: Wire,
+        request_id: &str,
+        trace: &TraceHeaders,
+    ) -> Self {
+        let span = tracing::info_span!(
+            target: TARGET,
+            "call",
+            otel.name = task,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            gen_ai.operation.name = task,
+            gen_ai.request.model = Empty,
+            gen_ai.usage.input_tokens = Empty,
+            gen_ai.usage.output_tokens = Empty,
+            taskgate.wire = wire.as_str(),
+            taskgate.request_id = request_id,
+            taskgate.key = Empty,
+            http.response.status_code = Empty,
+            rpc.grpc.status_code = Empty,
+            error.type = Empty,
+        );
+        crate::trace_context::set_parent(&span, trace);
         Self(Arc::new(Inner {
             metrics,
             task,
             wire,
             request_id: request_id.to_string(),
             started: Instant::now(),
+            span,
             fields: Mutex::new(Fields::default()),
         }))
+    }
+
+    /// The call's server span, to run the call in.
+    pub fn span(&self) -> &Span {
+        &self.0.span
     }
 
     fn fields(&self) -> MutexGuard<'_, Fields> {
@@ -228,6 +264,40 @@ impl Drop for Inner {
             count(self, &fields, model, total);
         }
         access_line(self, &fields, model, total);
+        if !self.span.is_disabled() {
+            close_span(self, &fields, model);
+        }
+    }
+}
+
+/// What the trace says of the call once it ended, in OpenTelemetry's GenAI and RPC terms.
+fn close_span(call: &Inner, fields: &Fields, model: &str) {
+    let span = &call.span;
+    if !model.is_empty() {
+        span.record("gen_ai.request.model", model);
+    }
+    if fields.status == Some(200) {
+        span.record("gen_ai.usage.input_tokens", fields.input_tokens);
+        span.record("gen_ai.usage.output_tokens", fields.output_tokens);
+    }
+    if let Some(key) = &fields.key {
+        span.record("taskgate.key", key.as_str());
+    }
+    let status = fields.status.unwrap_or(499);
+    match call.wire {
+        Wire::Rest => span.record("http.response.status_code", status),
+        Wire::Grpc => span.record(
+            "rpc.grpc.status_code",
+            fields.grpc_code.map_or(1, |c| c as i32),
+        ),
+    };
+    // The server's fault marks the span as failed; a client's error does not (OpenTelemetry's
+    // rule for server spans).
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", status_class(status));
+    } else if fields.status.is_none() {
+        span.record("error.type", "cancelled");
     }
 }
 

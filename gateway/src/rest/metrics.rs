@@ -25,8 +25,8 @@ pub async fn scrape(
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], render(&state)).into_response()
 }
 
-/// Every family: the call counters, then what is read now from the slots, the models, the
-/// training jobs and the process.
+/// Every family: the call counters, then what is read now from the slots, the models and the
+/// training jobs, then the engines', the trace exporter's and the process's.
 pub fn render(state: &AppState) -> String {
     let mut out = String::with_capacity(32 * 1024);
     state.metrics().write(&mut out);
@@ -110,6 +110,8 @@ pub fn render(state: &AppState) -> String {
             }),
         );
     }
+    taskgate_runtime::metrics::engine().write(&mut out);
+    crate::otlp::write_metrics(&mut out);
     write_process(&mut out);
     out
 }

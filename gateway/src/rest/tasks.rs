@@ -7,6 +7,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use taskgate_modules::Task;
+use tracing::Instrument;
 
 use crate::auth::rate_limit::RateStatus;
 use crate::error::ApiError;
@@ -15,6 +16,7 @@ use crate::pipeline::{self, Call};
 use crate::rest::caller::call_headers;
 use crate::rest::request_id::RequestId;
 use crate::state::AppState;
+use crate::trace_context;
 use crate::usage::TokenUsage;
 
 /// How long a stream may stay silent (a slow first token, a long prompt) before an SSE comment
@@ -30,11 +32,12 @@ pub async fn unary<T: Task>(
 where
     T::Output: TokenUsage,
 {
-    let record = CallRecord::start(state.metrics().clone(), T::NAME, Wire::Rest, &id);
+    let record = start_record::<T>(&state, &request, &id);
     let result = async {
         let call = read_call(&state, request, &id, &record).await?;
         pipeline::unary::<T>(&state, call).await
     }
+    .instrument(record.span().clone())
     .await;
     match result {
         Ok(answer) => {
@@ -50,6 +53,13 @@ where
             error.into_response_with_id(&id)
         }
     }
+}
+
+/// The call's record, its span a child of the caller's trace context.
+fn start_record<T: Task>(state: &AppState, request: &Request, id: &str) -> CallRecord {
+    let headers = request.headers();
+    let trace = trace_context::read(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+    CallRecord::start(state.metrics().clone(), T::NAME, Wire::Rest, id, &trace)
 }
 
 /// Where a unary call's time went, for browser devtools and `curl -v`.
@@ -73,11 +83,12 @@ pub async fn server_streaming<T: Task>(
 where
     T::Output: TokenUsage,
 {
-    let record = CallRecord::start(state.metrics().clone(), T::NAME, Wire::Rest, &id);
+    let record = start_record::<T>(&state, &request, &id);
     let started = async {
         let call = read_call(&state, request, &id, &record).await?;
         pipeline::server_streaming::<T>(&state, call).await
     }
+    .instrument(record.span().clone())
     .await;
     let (stream, rate) = match started {
         Ok(answer) => (answer.output, answer.rate),

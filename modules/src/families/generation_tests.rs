@@ -83,7 +83,7 @@ fn input<T: crate::Task<Request = taskgate_schemas::TextGenerationRequest>>() ->
         inputs: "prompt".into(),
         parameters: Default::default(),
         request_id: "r".into(),
-        traceparent: None,
+        trace: Default::default(),
         route_info: None,
     }
 }

@@ -224,7 +224,7 @@ mod tests {
             inputs,
             parameters,
             request_id: "r".into(),
-            traceparent: None,
+            trace: Default::default(),
             route_info: None,
         }
     }

@@ -30,8 +30,9 @@ pub struct TaskInput<T: Task> {
     pub parameters: Parameters<T>,
     /// The caller's request id, for logs and upstream propagation.
     pub request_id: String,
-    /// The caller's W3C `traceparent`, when it sent a valid one; forwarded to remotes.
-    pub traceparent: Option<String>,
+    /// The caller's W3C trace context (`traceparent` when valid, and its `tracestate`); a
+    /// remote call sends taskgate's own span instead while traces are exported.
+    pub trace: taskgate_runtime::trace::TraceHeaders,
     /// The remote endpoint the caller asked for (`x-route-info`); a remote module takes it only
     /// when its config lists it.
     pub route_info: Option<String>,
@@ -42,7 +43,7 @@ impl<T: Task> TaskInput<T> {
     pub fn forwarded(&self) -> taskgate_runtime::remote::Forwarded {
         taskgate_runtime::remote::Forwarded {
             request_id: self.request_id.clone(),
-            traceparent: self.traceparent.clone(),
+            trace: self.trace.clone(),
         }
     }
 
@@ -53,7 +54,7 @@ impl<T: Task> TaskInput<T> {
             inputs: self.inputs,
             parameters: self.parameters,
             request_id: self.request_id,
-            traceparent: self.traceparent,
+            trace: self.trace,
             route_info: self.route_info,
         }
     }

@@ -80,7 +80,7 @@ impl Predict<TokenClassification> for PiiRules {
         let threshold = input.parameters.threshold.unwrap_or(0.0);
         Box::pin(async move {
             // Regex scanning of a multi-megabyte body is CPU work: keep it off the async threads.
-            let spans = offload(move || detector.detect(&input.inputs)).await?;
+            let spans = offload("detect", move || detector.detect(&input.inputs)).await?;
             let results = spans
                 .into_iter()
                 .map(|span| TokenClassificationResult {
@@ -137,7 +137,7 @@ mod tests {
                 inputs: "Mail ana@example.com or call +1 415 555 0100".into(),
                 parameters: Default::default(),
                 request_id: "t".into(),
-                traceparent: None,
+                trace: Default::default(),
                 route_info: None,
             })
             .await

@@ -37,7 +37,7 @@ impl TextClassifierFactory {
         let settings = settings.setup(spec)?;
         let (forward, info) =
             SequenceClassifier::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
-        let batcher = Batcher::spawn(&format!("classify-{}", spec.id), forward, settings.batching)
+        let batcher = Batcher::spawn(&spec.id, "classify", forward, settings.batching)
             .map_err(|e| spec.runtime_error(e))?;
         let cross_encoder = info.labels.len() == 1;
         let labels: Vec<Value> = info
@@ -79,7 +79,7 @@ impl Predict<TextClassification> for TextClassifier {
             let truncation =
                 Truncation::from_caikit(input.parameters.truncate_input_tokens.map(i64::from));
             let (tokenizer, text) = (this.tokenizer.clone(), input.inputs);
-            let sequence = offload(move || {
+            let sequence = offload("tokenize", move || {
                 let tokens = tokenizer
                     .encode(&text, truncation)
                     .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;
@@ -126,7 +126,7 @@ impl PairScorer for TextClassifier {
             let documents = call.documents.len();
             let tokenizer = this.tokenizer.clone();
             // Every query × document pair is tokenized: request-sized work for the CPU pool.
-            let sequences = offload(move || {
+            let sequences = offload("tokenize", move || {
                 let truncation = Truncation::from_caikit(call.truncate_input_tokens);
                 let mut sequences = Vec::with_capacity(call.queries.len() * documents);
                 for query in &call.queries {

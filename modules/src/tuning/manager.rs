@@ -494,6 +494,8 @@ impl Inner {
             inner: self.clone(),
             training_id: id.clone(),
             cancel,
+            trainer: record.trainer.clone(),
+            last_step: std::time::Instant::now(),
         };
         let work = job.work;
         let trained = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -537,6 +539,10 @@ struct JobObserver {
     inner: Arc<Inner>,
     training_id: String,
     cancel: Arc<AtomicBool>,
+    /// The trainer's name, the label of its step durations.
+    trainer: String,
+    /// When the previous step ended (or the job started).
+    last_step: std::time::Instant,
 }
 
 impl JobObserver {
@@ -551,6 +557,14 @@ impl JobObserver {
 
 impl TrainingObserver for JobObserver {
     fn step(&mut self, report: &StepReport) -> ControlFlow<()> {
+        let now = std::time::Instant::now();
+        taskgate_runtime::metrics::engine()
+            .training_step_seconds
+            .observe(
+                &[&self.trainer],
+                now.duration_since(self.last_step).as_secs_f64(),
+            );
+        self.last_step = now;
         self.inner.update(&self.training_id, false, |s| {
             let p = &mut s.progress;
             p.epoch = report.epoch as u64;
@@ -563,6 +577,8 @@ impl TrainingObserver for JobObserver {
     }
 
     fn epoch(&mut self, report: &EpochReport) -> ControlFlow<()> {
+        // Validation between epochs is not a step.
+        self.last_step = std::time::Instant::now();
         self.inner.update(&self.training_id, true, |s| {
             let p = &mut s.progress;
             p.num_epochs = report.num_epochs as u64;

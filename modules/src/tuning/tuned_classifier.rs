@@ -69,12 +69,8 @@ fn own_encoder(name: &str, dir: &Path, manifest: &Manifest) -> Result<SentenceEm
     let loaded =
         EmbeddingModel::load_with_layers(base, Some((&layers, manifest.tuned_encoder_layers)))
             .map_err(|e| e.to_string())?;
-    let batcher = Batcher::spawn(
-        &format!("embed-{name}"),
-        loaded.forward,
-        BatchingConfig::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    let batcher = Batcher::spawn(name, "embed", loaded.forward, BatchingConfig::default())
+        .map_err(|e| e.to_string())?;
     Ok(SentenceEmbeddings::new(
         batcher,
         loaded.tokenizer,
@@ -162,7 +158,7 @@ async fn embed_with(
                 truncate_input_tokens,
             },
             request_id: request_id.to_string(),
-            traceparent: None,
+            trace: Default::default(),
             route_info: None,
         };
         let answer = embedder.predict(input).await?;

@@ -6,14 +6,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc as std_mpsc};
 use std::thread;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
+use tracing::Span;
 
 use super::sequence::Sequence;
 use super::{GenerationEvent, GenerationRequest};
 use crate::RuntimeError;
 use crate::gguf::GgufTokenizer;
 use crate::llama::LlamaModel;
+use crate::metrics::engine;
+use crate::trace;
 
 /// Events of one generation; dropping the receiver cancels it.
 pub type GenerationStream = mpsc::Receiver<Result<GenerationEvent, RuntimeError>>;
@@ -48,20 +52,27 @@ pub struct EngineStats {
 struct Job {
     request: GenerationRequest,
     events: mpsc::Sender<Result<GenerationEvent, RuntimeError>>,
+    queued_at: Instant,
+    /// The caller's span, parent of the sequence's phases.
+    span: Span,
+    /// Open while the job waits for a slot.
+    waiting: Span,
 }
 
 #[derive(Clone)]
 pub struct GenerationEngine {
     name: Arc<str>,
+    model_id: Arc<str>,
     config: EngineConfig,
     jobs: std_mpsc::SyncSender<Job>,
     stats: Arc<EngineStats>,
 }
 
 impl GenerationEngine {
-    /// Starts the owner thread; it exits when the last handle is dropped and its sequences end.
+    /// Starts the owner thread `generate-<model_id>`; it exits when the last handle is
+    /// dropped and its sequences end. Its metrics are labelled with `model_id`.
     pub fn spawn(
-        name: &str,
+        model_id: &str,
         model: Arc<LlamaModel>,
         tokenizer: Arc<GgufTokenizer>,
         config: EngineConfig,
@@ -70,9 +81,11 @@ impl GenerationEngine {
             max_sequences: config.max_sequences.max(1),
             queue_capacity: config.queue_capacity.max(1),
         };
+        let name = format!("generate-{model_id}");
         let (jobs, queue) = std_mpsc::sync_channel(config.queue_capacity);
         let stats = Arc::new(EngineStats::default());
         let scheduler = Scheduler {
+            model_id: model_id.into(),
             model,
             tokenizer,
             queue,
@@ -80,12 +93,14 @@ impl GenerationEngine {
             stats: stats.clone(),
             active: Vec::new(),
         };
+        scheduler.publish();
         thread::Builder::new()
-            .name(name.to_string())
+            .name(name.clone())
             .spawn(move || scheduler.run())
             .map_err(|e| RuntimeError::Unavailable(format!("cannot start {name}: {e}")))?;
         Ok(Self {
             name: name.into(),
+            model_id: model_id.into(),
             config,
             jobs,
             stats,
@@ -105,8 +120,20 @@ impl GenerationEngine {
         // Every event of a sequence fits, so the scheduler never waits on a slow reader.
         let capacity = request.max_new_tokens.min(1 << 20) + 2;
         let (events, stream) = mpsc::channel(capacity);
+        let job = Job {
+            request,
+            events,
+            queued_at: Instant::now(),
+            span: Span::current(),
+            waiting: tracing::info_span!(target: trace::TARGET, "queue wait"),
+        };
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
-        self.jobs.try_send(Job { request, events }).map_err(|e| {
+        let queued = self.jobs.try_send(job);
+        engine().sequences.set(
+            &[&self.model_id, "queued"],
+            self.stats.queued.load(Ordering::Relaxed) as f64,
+        );
+        queued.map_err(|e| {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
             match e {
                 std_mpsc::TrySendError::Full(_) => RuntimeError::Overloaded {
@@ -123,15 +150,55 @@ impl GenerationEngine {
 }
 
 struct Scheduler {
+    model_id: Arc<str>,
     model: Arc<LlamaModel>,
     tokenizer: Arc<GgufTokenizer>,
     queue: std_mpsc::Receiver<Job>,
     max_sequences: usize,
     stats: Arc<EngineStats>,
-    active: Vec<(
-        Sequence,
-        mpsc::Sender<Result<GenerationEvent, RuntimeError>>,
-    )>,
+    active: Vec<Active>,
+}
+
+/// A sequence being decoded, with where its events go and how it is timed.
+struct Active {
+    model_id: Arc<str>,
+    sequence: Sequence,
+    events: mpsc::Sender<Result<GenerationEvent, RuntimeError>>,
+    caller: Span,
+    /// `prefill` until the first token, then `decode`.
+    phase: Span,
+    first_token: Option<Instant>,
+    tokens: u64,
+}
+
+impl Active {
+    fn token(&mut self) {
+        self.tokens += 1;
+        if self.first_token.is_none() {
+            self.first_token = Some(Instant::now());
+            self.phase = tracing::info_span!(
+                target: trace::TARGET,
+                parent: &self.caller,
+                "decode",
+                gen_ai.request.model = &*self.model_id,
+            );
+        }
+    }
+}
+
+impl Drop for Active {
+    /// However the sequence ends (finished, failed, cancelled), its mean time per output token
+    /// is observed once.
+    fn drop(&mut self) {
+        if let Some(first) = self.first_token
+            && self.tokens > 1
+        {
+            let mean = first.elapsed().as_secs_f64() / (self.tokens - 1) as f64;
+            engine()
+                .time_per_output_token_seconds
+                .observe(&[&self.model_id], mean);
+        }
+    }
 }
 
 impl Scheduler {
@@ -153,29 +220,66 @@ impl Scheduler {
         }
     }
 
+    /// The sequence counts as gauges (the stats feed `/info/models`, these `/metrics`).
+    fn publish(&self) {
+        let metrics = engine();
+        let count = |n: usize| n as f64;
+        let model = &*self.model_id;
+        metrics.sequences.set(
+            &[model, "active"],
+            count(self.stats.active.load(Ordering::Relaxed)),
+        );
+        let queued = count(self.stats.queued.load(Ordering::Relaxed));
+        metrics.sequences.set(&[model, "queued"], queued);
+        metrics.queue_depth.set(&[model], queued);
+    }
+
     fn admit(&mut self, job: Job) {
+        drop(job.waiting);
         self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+        engine()
+            .queue_wait_seconds
+            .observe(&[&self.model_id], job.queued_at.elapsed().as_secs_f64());
         if job.events.is_closed() {
             self.stats.cancelled.fetch_add(1, Ordering::Relaxed);
+            self.publish();
             return;
         }
+        let phase = tracing::info_span!(
+            target: trace::TARGET,
+            parent: &job.span,
+            "prefill",
+            gen_ai.request.model = &*self.model_id,
+        );
         let sequence = Sequence::new(job.request, &self.model);
-        self.active.push((sequence, job.events));
+        self.active.push(Active {
+            model_id: self.model_id.clone(),
+            sequence,
+            events: job.events,
+            caller: job.span,
+            phase,
+            first_token: None,
+            tokens: 0,
+        });
         self.stats
             .active
             .store(self.active.len(), Ordering::Relaxed);
+        self.publish();
     }
 
     /// One step of every active sequence; finished, failed and cancelled ones leave.
     fn round(&mut self) {
         let (model, tokenizer, stats) = (&self.model, &self.tokenizer, &self.stats);
-        self.active.retain_mut(|(sequence, events)| {
-            if events.is_closed() {
+        self.active.retain_mut(|active| {
+            if active.events.is_closed() {
                 stats.cancelled.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
+            let (sequence, events) = (&mut active.sequence, &active.events);
             // A panic must fail this sequence, not the thread every other sequence runs on.
-            let outcome = catch_unwind(AssertUnwindSafe(|| sequence.step(model, tokenizer)));
+            let outcome = active
+                .phase
+                .in_scope(|| catch_unwind(AssertUnwindSafe(|| sequence.step(model, tokenizer))));
             let steps = match outcome {
                 Ok(Ok(steps)) => steps,
                 Ok(Err(e)) => {
@@ -194,6 +298,7 @@ impl Scheduler {
                 match &event {
                     GenerationEvent::Token { .. } => {
                         stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
+                        active.token();
                     }
                     GenerationEvent::Finished { .. } => {
                         stats.completed.fetch_add(1, Ordering::Relaxed);
@@ -201,12 +306,13 @@ impl Scheduler {
                     }
                     GenerationEvent::Started { .. } => {}
                 }
-                let _ = events.try_send(Ok(event));
+                let _ = active.events.try_send(Ok(event));
             }
             !finished
         });
         self.stats
             .active
             .store(self.active.len(), Ordering::Relaxed);
+        self.publish();
     }
 }

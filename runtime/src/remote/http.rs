@@ -15,6 +15,7 @@ use super::resilience::Resilience;
 use super::sse::SseDecoder;
 use super::{Forwarded, RemoteEndpoint, remote_error, with_idle_timeout};
 use crate::error::{RemoteFailure, RuntimeError};
+use crate::trace::TraceHeaders;
 
 /// The data of each server-sent event, in order.
 pub type EventStream = BoxStream<'static, Result<SseEvent, RuntimeError>>;
@@ -82,8 +83,12 @@ impl HttpRemote {
             .client
             .request(method, self.url(path))
             .header("x-request-id", &forwarded.request_id);
-        if let Some(traceparent) = &forwarded.traceparent {
+        let trace = TraceHeaders::outgoing(&forwarded.trace);
+        if let Some(traceparent) = trace.traceparent {
             request = request.header("traceparent", traceparent);
+        }
+        if let Some(tracestate) = trace.tracestate {
+            request = request.header("tracestate", tracestate);
         }
         request
     }

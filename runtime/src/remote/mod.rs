@@ -28,6 +28,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 
 use crate::error::{RemoteFailure, RuntimeError};
+use crate::trace::TraceHeaders;
 
 /// What every remote call carries from the caller's request, so a remote's logs and traces
 /// join the gateway's.
@@ -35,8 +36,8 @@ use crate::error::{RemoteFailure, RuntimeError};
 pub struct Forwarded {
     /// Sent as `x-request-id`.
     pub request_id: String,
-    /// A valid W3C `traceparent`, sent as is.
-    pub traceparent: Option<String>,
+    /// The caller's trace context; see [`TraceHeaders::outgoing`] for what is sent.
+    pub trace: TraceHeaders,
 }
 
 impl Forwarded {
@@ -47,8 +48,14 @@ impl Forwarded {
         if let Ok(value) = self.request_id.parse() {
             metadata.insert("x-request-id", value);
         }
-        if let Some(Ok(value)) = self.traceparent.as_ref().map(|t| t.parse()) {
-            metadata.insert("traceparent", value);
+        let trace = TraceHeaders::outgoing(&self.trace);
+        for (name, value) in [
+            ("traceparent", trace.traceparent),
+            ("tracestate", trace.tracestate),
+        ] {
+            if let Some(Ok(value)) = value.map(|v| v.parse()) {
+                metadata.insert(name, value);
+            }
         }
         request
     }

@@ -11,8 +11,11 @@ use std::time::Duration;
 
 use rand::Rng;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::error::{RemoteFailure, RuntimeError};
+use crate::metrics::engine;
+use crate::trace;
 
 /// Retries of one unary call.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -284,15 +287,45 @@ impl Resilience {
     }
 
     /// Runs `call` once through the breaker (for stream starts: a started stream is never
-    /// retried, since the caller may already have seen tokens).
+    /// retried, since the caller may already have seen tokens). The attempt is a client span:
+    /// `call` builds its request inside it, so the `traceparent` it sends names this span.
     pub async fn once<T, F>(&self, call: F) -> Result<T, RuntimeError>
     where
         F: Future<Output = Result<T, RuntimeError>>,
     {
-        let pass = self.breaker.admit().map_err(|wait| self.open_error(wait))?;
+        let metrics = engine();
+        let pass = match self.breaker.admit() {
+            Ok(pass) => pass,
+            Err(wait) => {
+                metrics.backend_errors.inc(&[&self.backend, "circuit_open"]);
+                return Err(self.open_error(wait));
+            }
+        };
+        let span = tracing::info_span!(
+            target: trace::TARGET,
+            "remote call",
+            otel.kind = "client",
+            taskgate.backend = %self.backend,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
         let _running = self.in_flight();
-        let result = call.await;
+        let started = Instant::now();
+        let result = call.instrument(span.clone()).await;
         pass.record(!result.as_ref().err().is_some_and(unhealthy));
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(RuntimeError::Remote { failure, .. }) => failure.name(),
+            Err(_) => "failed",
+        };
+        if outcome != "ok" {
+            metrics.backend_errors.inc(&[&self.backend, outcome]);
+            span.record("error.type", outcome);
+            span.record("otel.status_code", "ERROR");
+        }
+        metrics
+            .backend_request_seconds
+            .observe(&[&self.backend, outcome], started.elapsed().as_secs_f64());
         result
     }
 
@@ -307,6 +340,7 @@ impl Resilience {
             let result = self.once(call()).await;
             match result {
                 Err(error) if retryable(&error) && attempt < self.retry.retries => {
+                    engine().backend_retries.inc(&[&self.backend]);
                     tokio::time::sleep(self.retry.backoff(attempt)).await;
                     attempt += 1;
                 }

@@ -56,12 +56,8 @@ impl SentenceEmbeddingsFactory {
             "max_batch_tokens": settings.batching.max_batch_tokens,
             "max_client_batch_size": settings.max_client_batch_size,
         });
-        let batcher = Batcher::spawn(
-            &format!("embed-{}", spec.id),
-            loaded.forward,
-            settings.batching,
-        )
-        .map_err(|e| spec.runtime_error(e))?;
+        let batcher = Batcher::spawn(&spec.id, "embed", loaded.forward, settings.batching)
+            .map_err(|e| spec.runtime_error(e))?;
         let service = Arc::new(SentenceEmbeddings::new(
             batcher.clone(),
             loaded.tokenizer,

@@ -15,7 +15,7 @@ impl Predict<Tokenization> for SentenceEmbeddings {
         Box::pin(async move {
             let text = input.inputs;
             // Tokenizing and slicing out every token of a megabyte input is CPU work.
-            offload(move || {
+            offload("tokenize", move || {
                 let tokens = tokenizer
                     .encode(&text, Truncation::Disabled)
                     .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;

@@ -40,7 +40,7 @@ impl SentenceEmbeddings {
         let truncation = Truncation::from_caikit(truncate_input_tokens);
         let tokenizer = self.tokenizer.clone();
         let EmbedCall { texts, paths, .. } = call;
-        let sequences = offload(move || {
+        let sequences = offload("tokenize", move || {
             texts
                 .iter()
                 .zip(&paths)

@@ -131,13 +131,9 @@ impl TextGenerationFactory {
         model.limit_context(context_length);
         let hidden_size = model.hidden_size();
         let (layers, heads) = (model.config.layers, model.config.heads);
-        let engine = GenerationEngine::spawn(
-            &format!("generate-{}", spec.id),
-            Arc::new(model),
-            tokenizer.clone(),
-            engine_config,
-        )
-        .map_err(|e| spec.runtime_error(e))?;
+        let engine =
+            GenerationEngine::spawn(&spec.id, Arc::new(model), tokenizer.clone(), engine_config)
+                .map_err(|e| spec.runtime_error(e))?;
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         let eos = tokenizer.id_to_token(tokenizer.eos_id).unwrap_or_default();
         let service = Arc::new(TextGenerator {
@@ -256,7 +252,7 @@ impl TextGenerator {
         } = input;
         let (tokenizer, prompt) = (self.tokenizer.clone(), self.soft_prompt.clone());
         let context = self.context_length - prompt.as_ref().map_or(0, |p| p.num_virtual_tokens());
-        let (request, inputs, parameters) = offload(move || {
+        let (request, inputs, parameters) = offload("tokenize", move || {
             let request = match &prompt {
                 Some(prompt) => {
                     generation_request(&prompt.verbalize(&inputs), &parameters, &tokenizer, context)
@@ -310,7 +306,7 @@ impl Predict<Tokenization> for TextGenerator {
         let tokenizer = self.tokenizer.clone();
         Box::pin(async move {
             let text = input.inputs;
-            offload(move || {
+            offload("tokenize", move || {
                 let (ids, offsets) = tokenizer
                     .encode_with_offsets(&text)
                     .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))?;

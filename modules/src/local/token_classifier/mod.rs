@@ -53,7 +53,7 @@ impl TokenClassifierFactory {
         let settings = settings.common.setup(spec)?;
         let (forward, info) =
             TokenClassifier::load(&settings.path).map_err(|e| spec.runtime_error(e))?;
-        let batcher = Batcher::spawn(&format!("tag-{}", spec.id), forward, settings.batching)
+        let batcher = Batcher::spawn(&spec.id, "tag", forward, settings.batching)
             .map_err(|e| spec.runtime_error(e))?;
         let labels: Vec<Value> = info
             .labels
@@ -91,7 +91,7 @@ impl Predict<TokenClassification> for TokenClassifierService {
             // Long texts are tagged up to the model limit rather than rejected: spans past it
             // are simply not found. Tokenizing them whole is CPU work, as is slicing the spans.
             let (tokenizer, whole) = (this.tokenizer.clone(), text.clone());
-            let tokens = offload(move || {
+            let tokens = offload("tokenize", move || {
                 tokenizer
                     .encode(&whole, Truncation::ModelLimit)
                     .map_err(|e| TaskError::invalid_field("/inputs", e.to_string()))
@@ -99,7 +99,7 @@ impl Predict<TokenClassification> for TokenClassifierService {
             .await??;
             let logits = this.batcher.run(vec![tokens.sequence()]).await?.remove(0);
             let threshold = input.parameters.threshold.unwrap_or(0.0);
-            let results = offload(move || {
+            let results = offload("aggregate", move || {
                 let scored: Vec<TokenScores> = logits
                     .iter()
                     .enumerate()

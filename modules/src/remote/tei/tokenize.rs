@@ -19,7 +19,7 @@ impl Predict<Tokenization> for Tei {
             let tokens = client.tokenize(&input.inputs, &input.forwarded()).await?;
             let text = input.inputs;
             // Slicing out every token of a megabyte input is CPU work.
-            Ok(offload(move || TokenizationResults {
+            Ok(offload("slice tokens", move || TokenizationResults {
                 results: token_spans(&text, &tokens.offsets),
                 token_count: tokens.offsets.len() as u64,
             })

@@ -1,4 +1,4 @@
-//! Labelled counters and histograms, written in Prometheus's text format (0.0.4). Label values
+//! Labelled counters, gauges and histograms, written in Prometheus's text format (0.0.4). Label values
 //! come from bounded sets (models in the registry, task names, status classes, key ids from
 //! the config); a family still stops adding series at [`MAX_SERIES`] so no caller can grow
 //! memory without bound through a label.
@@ -22,6 +22,19 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 pub const OVERHEAD_BUCKETS: &[f64] = &[
     0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1,
     1.0,
+];
+
+/// Sequences per forward pass.
+pub const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
+/// Padded tokens per forward pass (longest sequence × sequences).
+pub const BATCH_TOKENS_BUCKETS: &[f64] = &[
+    16.0, 64.0, 256.0, 1024.0, 2048.0, 4096.0, 8192.0, 16384.0, 32768.0,
+];
+
+/// One decoding step or one training step, in seconds: 1 ms to 1 minute.
+pub const STEP_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 15.0, 60.0,
 ];
 
 /// One series: its label values, for writing, and its metric.
@@ -77,16 +90,16 @@ impl<M> Series<M> {
     }
 }
 
-/// A monotonically increasing count per label set.
-pub struct CounterFamily {
+/// One 64-bit cell per label set: what a counter and a gauge both are, read differently.
+struct Cells64 {
     name: &'static str,
     help: &'static str,
     labels: &'static [&'static str],
     series: Series<AtomicU64>,
 }
 
-impl CounterFamily {
-    pub fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Self {
+impl Cells64 {
+    fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Self {
         Self {
             name,
             help,
@@ -95,11 +108,31 @@ impl CounterFamily {
         }
     }
 
-    pub fn add(&self, labels: &[&str], by: u64) {
+    /// The cell of `labels`, made holding `initial` bits.
+    fn cell(&self, labels: &[&str], initial: u64) -> Arc<AtomicU64> {
         debug_assert_eq!(labels.len(), self.labels.len(), "{}", self.name);
-        self.series
-            .get(labels, AtomicU64::default)
-            .fetch_add(by, Ordering::Relaxed);
+        self.series.get(labels, || AtomicU64::new(initial))
+    }
+
+    fn write(&self, out: &mut String, kind: &str, read: impl Fn(u64) -> f64) {
+        header(out, self.name, self.help, kind);
+        self.series.each(|values, cell| {
+            let value = read(cell.load(Ordering::Relaxed));
+            sample(out, self.name, self.labels, values, None, value);
+        });
+    }
+}
+
+/// A monotonically increasing count per label set.
+pub struct CounterFamily(Cells64);
+
+impl CounterFamily {
+    pub fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Self {
+        Self(Cells64::new(name, help, labels))
+    }
+
+    pub fn add(&self, labels: &[&str], by: u64) {
+        self.0.cell(labels, 0).fetch_add(by, Ordering::Relaxed);
     }
 
     pub fn inc(&self, labels: &[&str]) {
@@ -107,17 +140,36 @@ impl CounterFamily {
     }
 
     pub fn write(&self, out: &mut String) {
-        header(out, self.name, self.help, "counter");
-        self.series.each(|values, count| {
-            sample(
-                out,
-                self.name,
-                self.labels,
-                values,
-                None,
-                count.load(Ordering::Relaxed) as f64,
-            );
-        });
+        self.0.write(out, "counter", |count| count as f64);
+    }
+}
+
+/// A value that goes up and down per label set (f64 bits).
+pub struct GaugeFamily(Cells64);
+
+impl GaugeFamily {
+    pub fn new(name: &'static str, help: &'static str, labels: &'static [&'static str]) -> Self {
+        Self(Cells64::new(name, help, labels))
+    }
+
+    fn cell(&self, labels: &[&str]) -> Arc<AtomicU64> {
+        self.0.cell(labels, 0f64.to_bits())
+    }
+
+    pub fn set(&self, labels: &[&str], value: f64) {
+        self.cell(labels).store(value.to_bits(), Ordering::Relaxed);
+    }
+
+    pub fn add(&self, labels: &[&str], by: f64) {
+        let _ = self
+            .cell(labels)
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + by).to_bits())
+            });
+    }
+
+    pub fn write(&self, out: &mut String) {
+        self.0.write(out, "gauge", f64::from_bits);
     }
 }
 
@@ -322,6 +374,22 @@ mod tests {
                 "t_seconds_sum{wire=\"rest\"} 4.25",
                 "t_seconds_count{wire=\"rest\"} 4",
             ]
+        );
+    }
+
+    #[test]
+    fn gauges_go_up_and_down() {
+        let family = GaugeFamily::new("t_depth", "Depth.", &["model"]);
+        family.add(&["a"], 3.0);
+        family.add(&["a"], -1.0);
+        family.set(&["b"], 0.25);
+        let mut out = String::new();
+        family.write(&mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], "# TYPE t_depth gauge");
+        assert_eq!(
+            &lines[2..],
+            ["t_depth{model=\"a\"} 2", "t_depth{model=\"b\"} 0.25"]
         );
     }
 
