@@ -14,7 +14,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use taskgate_modules::framework::task::ending_at_first_error;
 use taskgate_modules::{Model, Task, TaskError, TaskInput, TaskStream};
-use taskgate_runtime::Permit;
+use taskgate_runtime::{Permit, call_timing};
 use taskgate_schemas::{FieldError, TaskParameters, TaskRequest};
 use tokio::time::Instant;
 
@@ -94,8 +94,8 @@ where
     let handler = model.unary::<T>()?;
     let _permit = model.admit()?;
     let started = Instant::now();
-    let output = before(deadline, handler.predict(input)).await;
-    record.add_model_time(started.elapsed());
+    let (output, queued) = call_timing::measuring(before(deadline, handler.predict(input))).await;
+    record.add_model_time(started.elapsed(), queued);
     let output = output?;
     let input_tokens = output.input_tokens().unwrap_or(estimated_input);
     record.set_tokens(input_tokens, output.output_tokens());

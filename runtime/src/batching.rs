@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::Span;
@@ -71,10 +71,15 @@ pub struct BatchStats {
     pub largest_batch: AtomicU64,
 }
 
+/// The outputs (or why not), and how long the job waited in the queue.
+type Reply<O> = (Result<Vec<O>, RuntimeError>, Duration);
+
 struct Job<O> {
     sequences: Vec<Sequence>,
-    reply: oneshot::Sender<Result<Vec<O>, RuntimeError>>,
+    reply: oneshot::Sender<Reply<O>>,
     queued_at: Instant,
+    /// Set when the owner thread takes the job.
+    waited: Duration,
     /// The request's span, which the forward pass that computes it links to.
     request: Span,
     /// Open while the job waits; the owner thread closes it when it takes the job.
@@ -146,6 +151,7 @@ impl<O: Send + 'static> Batcher<O> {
             sequences,
             reply,
             queued_at: Instant::now(),
+            waited: Duration::ZERO,
             request: Span::current(),
             waiting: tracing::info_span!(target: trace::TARGET, "queue wait"),
         };
@@ -159,9 +165,11 @@ impl<O: Send + 'static> Batcher<O> {
             }
         })?;
         engine().queue_depth.add(&[&self.model], 1.0);
-        result
+        let (outputs, waited) = result
             .await
-            .map_err(|_| RuntimeError::Unavailable(format!("{} dropped the request", self.name)))?
+            .map_err(|_| RuntimeError::Unavailable(format!("{} dropped the request", self.name)))?;
+        crate::call_timing::add_queued(waited);
+        outputs
     }
 
     pub fn stats(&self) -> &BatchStats {
@@ -187,7 +195,8 @@ impl Owner {
             let label = [&*self.model_id];
             metrics.queue_depth.add(&label, -(jobs.len() as f64));
             for job in &mut jobs {
-                let waited = job.queued_at.elapsed().as_secs_f64();
+                job.waited = job.queued_at.elapsed();
+                let waited = job.waited.as_secs_f64();
                 metrics.queue_wait_seconds.observe(&label, waited);
                 // Closing the span ends the wait in the trace.
                 job.waiting = Span::none();
@@ -254,7 +263,7 @@ impl Owner {
                     .collect::<Option<Vec<_>>>()
                     .ok_or_else(|| RuntimeError::Inference("a sequence was not computed".into())),
             };
-            let _ = job.reply.send(reply);
+            let _ = job.reply.send((reply, job.waited));
         }
     }
 

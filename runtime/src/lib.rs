@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod batching;
 pub mod bert;
+pub mod call_timing;
 pub mod chat_template;
 pub mod cpu_pool;
 pub mod discovery;

@@ -14,8 +14,9 @@ async fn calls_are_counted_by_model_task_wire_and_status() {
             .to_str()
             .unwrap()
             .to_string();
+        // The rules model has no engine queue: its wait is none, not a guess.
         assert!(
-            timing.starts_with("model;dur=")
+            timing.starts_with("queue;dur=0.000, model;dur=")
                 && timing.contains(", gateway;dur=")
                 && timing.contains(", total;dur="),
             "{timing}"
@@ -28,7 +29,10 @@ async fn calls_are_counted_by_model_task_wire_and_status() {
         .unwrap()
         .to_str()
         .unwrap();
-    assert!(timing.starts_with("model;dur="), "{timing}");
+    assert!(
+        timing.starts_with("queue;dur=0.000, model;dur="),
+        "{timing}"
+    );
     assert_eq!(classify(&server, "no-such-model").await.status(), 404);
     assert_eq!(
         classify_grpc(&server, "no-such-model")
@@ -279,6 +283,26 @@ async fn engines_report_queues_batches_generation_and_remote_calls() {
         )),
         1.0
     );
+    // An encoder's answer says how long it waited for the forward pass, apart from the rest.
+    let answer = common::client()
+        .post(server.url("/api/v1/task/embedding"))
+        .json(&serde_json::json!({"model_id": "all-minilm", "inputs": "timed"}))
+        .send()
+        .await
+        .unwrap();
+    let timing = answer.headers()["server-timing"].to_str().unwrap();
+    let parts: Vec<(&str, f64)> = timing
+        .split(", ")
+        .map(|part| {
+            let (name, dur) = part.split_once(";dur=").unwrap();
+            (name, dur.parse().unwrap())
+        })
+        .collect();
+    let names: Vec<&str> = parts.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ["queue", "model", "gateway", "total"], "{timing}");
+    assert!(parts[0].1 > 0.0, "no queue wait in {timing}");
+    let sum: f64 = parts[..3].iter().map(|(_, d)| d).sum();
+    assert!((sum - parts[3].1).abs() < 0.01, "{timing}");
 }
 
 /// With `metrics.port`, `/metrics` is served there alone, behind the same keys, and no longer

@@ -59,6 +59,8 @@ struct Fields {
     model: Option<String>,
     key: Option<String>,
     model_time: Duration,
+    /// The part of `model_time` spent in engine queues.
+    queue_time: Duration,
     /// The HTTP status the call ended with (gRPC: the status its code stands for).
     status: Option<u16>,
     grpc_code: Option<tonic::Code>,
@@ -123,8 +125,11 @@ impl CallRecord {
         self.fields().model = Some(model.to_string());
     }
 
-    pub fn add_model_time(&self, took: Duration) {
-        self.fields().model_time += took;
+    /// The model's time, of which `queued` waiting in its engine's queue.
+    pub fn add_model_time(&self, took: Duration, queued: Duration) {
+        let mut fields = self.fields();
+        fields.model_time += took;
+        fields.queue_time += queued.min(took);
     }
 
     pub fn set_tokens(&self, input: u64, output: u64) {
@@ -213,14 +218,20 @@ impl CallRecord {
         }
     }
 
-    /// The `Server-Timing` value of a unary answer: the model's time (queue and compute, or the
-    /// backend's answer), the gateway's own, and the total so far, in milliseconds.
+    /// The `Server-Timing` value of a unary answer, in milliseconds: the wait in the model's
+    /// engine queue, the model's own time (compute, or the backend's answer), the gateway's,
+    /// and the total so far.
     pub fn server_timing(&self) -> String {
         let total = self.0.started.elapsed();
-        let model = self.fields().model_time.min(total);
+        let (model, queue) = {
+            let fields = self.fields();
+            (fields.model_time.min(total), fields.queue_time)
+        };
+        let queue = queue.min(model);
         format!(
-            "model;dur={:.3}, gateway;dur={:.3}, total;dur={:.3}",
-            ms(model),
+            "queue;dur={:.3}, model;dur={:.3}, gateway;dur={:.3}, total;dur={:.3}",
+            ms(queue),
+            ms(model - queue),
             ms(total - model),
             ms(total)
         )
