@@ -61,6 +61,8 @@ pub fn start(config: &TracingConfig) -> Result<Option<TraceExport>, TracingError
         endpoint: endpoint.clone(),
         message,
     };
+    // Checked for both protocols: the HTTP exporter would skip a bad header without a word.
+    let metadata = metadata(&config.headers)?;
     let resource = Resource::builder()
         .with_service_name(config.service_name.clone())
         .build();
@@ -69,7 +71,7 @@ pub fn start(config: &TracingConfig) -> Result<Option<TraceExport>, TracingError
             .with_tonic()
             .with_endpoint(endpoint.clone())
             .with_timeout(timeout)
-            .with_metadata(metadata(&config.headers)?)
+            .with_metadata(metadata)
             .build(),
         OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
             .with_http()
@@ -129,4 +131,28 @@ fn metadata(
         map.insert(key, value);
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_builds_nothing() {
+        assert!(start(&TracingConfig::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_header_that_cannot_be_sent_is_refused_on_either_protocol() {
+        for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf] {
+            let config = TracingConfig {
+                enabled: true,
+                protocol,
+                headers: [("bad header".to_string(), "v".to_string())].into(),
+                ..TracingConfig::default()
+            };
+            let error = start(&config).err().expect("refused").to_string();
+            assert!(error.contains("tracing.headers: 'bad header'"), "{error}");
+        }
+    }
 }
