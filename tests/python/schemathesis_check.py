@@ -98,6 +98,10 @@ def main():
         "--header", f"Authorization: Bearer {KEY}",
         "--checks", "all", "--max-examples", "25", "--workers", "2",
         "--request-timeout", "60", "--seed", "20261201", "--no-color",
+        # `--checks all` includes a 10 s response-time check. This run is about the contract,
+        # and two workers on a 2-core CI machine can make a legitimately large call (64 texts
+        # at full length) take longer; speed is measured in the benchmarks, not here.
+        "--max-response-time", "60",
     ]
     shown = " ".join(c if "Bearer" not in c else "'Authorization: Bearer <admin key>'" for c in command)
     print(f"==> {shown}", flush=True)
