@@ -4,10 +4,11 @@
 use std::path::PathBuf;
 
 /// Every proto file that declares a service; their imports come along.
-const SERVICE_PROTOS: [&str; 4] = [
+const SERVICE_PROTOS: [&str; 5] = [
     "caikit_runtime_Nlp.proto",
     "caikit_runtime_Nlp_training.proto",
     "caikit_runtime_info.proto",
+    "caikit_runtime_models.proto",
     "caikit_runtime_training.proto",
 ];
 

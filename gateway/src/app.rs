@@ -16,9 +16,10 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{AllowAll, Authorizer};
 use crate::call_limits::{CallLimits, CallSlots};
 use crate::grpc::{GrpcApi, grpc_api};
+use crate::management::Management;
 use crate::metrics::Metrics;
 use crate::openapi;
-use crate::rest::{info, request_id, training};
+use crate::rest::{info, management, request_id, training};
 use crate::server_config::CorsConfig;
 use crate::state::{AppState, Shared};
 use crate::task_list::TaskRoutes;
@@ -34,6 +35,7 @@ pub struct GatewayBuilder {
     metrics_apart: bool,
     cors: CorsConfig,
     training: Option<TrainingManager>,
+    management: Option<Arc<Management>>,
 }
 
 /// What [`GatewayBuilder::build_all`] makes: the HTTP API, the gRPC services and the
@@ -56,7 +58,15 @@ impl GatewayBuilder {
             metrics_apart: false,
             cors: CorsConfig::default(),
             training: None,
+            management: None,
         }
+    }
+
+    /// Serves model management (`/management/models`, gRPC `ModelManagement`) with
+    /// `management`.
+    pub fn management(mut self, management: Arc<Management>) -> Self {
+        self.management = Some(management);
+        self
     }
 
     /// Serves the training API with `manager`.
@@ -144,6 +154,7 @@ impl GatewayBuilder {
             &json_schema::request::<PromptTuningTrainRequest>(),
         );
         let training_enabled = self.training.is_some();
+        let management_enabled = self.management.is_some();
         let metrics_here = self.metrics && !self.metrics_apart;
         // The explorer reads the document served beside it, the one checked in.
         let document = openapi::document_value(&self.routes);
@@ -161,6 +172,7 @@ impl GatewayBuilder {
             }),
             limits: self.limits,
             training: self.training,
+            management: self.management,
         });
         let api = Router::new()
             .route("/health", get(info::health))
@@ -179,6 +191,12 @@ impl GatewayBuilder {
                 get(move || std::future::ready(axum::Json(document.clone()))),
             );
         let api = self.routes.mount(api);
+        // Without management, its routes answer 404 like any unknown route.
+        let api = if management_enabled {
+            management::mount(api)
+        } else {
+            api
+        };
         // Without training, its routes answer 404 like any unknown route.
         let api = if training_enabled {
             training::mount(api)

@@ -22,6 +22,8 @@ pub struct CallLimits {
     pub call_timeout: Option<Duration>,
     /// Calls being read or run at once across all keys and models; beyond it 429.
     pub max_in_flight_calls: usize,
+    /// Largest deploy body (`management.max_deploy_bytes`).
+    pub max_deploy_bytes: usize,
 }
 
 /// Default request body limit (2 MiB).
@@ -36,6 +38,7 @@ impl Default for CallLimits {
             body_read_timeout: Duration::from_millis(server.body_read_timeout_ms),
             call_timeout: None,
             max_in_flight_calls: server.max_in_flight_calls,
+            max_deploy_bytes: crate::config::ManagementConfig::default().max_deploy_bytes,
         }
     }
 }
@@ -49,6 +52,7 @@ impl CallLimits {
             body_read_timeout: Duration::from_millis(server.body_read_timeout_ms),
             call_timeout: Some(Duration::from_secs(server.call_timeout_seconds)),
             max_in_flight_calls: server.max_in_flight_calls,
+            max_deploy_bytes: config.management.max_deploy_bytes,
         }
     }
 }

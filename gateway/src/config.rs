@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use taskgate_modules::ModuleError;
+use taskgate_modules::{LoadPolicy, ModuleError};
 use taskgate_schemas::FieldError;
 use utoipa::ToSchema;
 
@@ -57,10 +57,43 @@ pub struct Config {
     /// service `model/<id>`.
     #[schema(minimum = 100, example = 10000)]
     pub remote_health_check_ms: u64,
+    /// When models load unless their entry says (`load:`): `eager` at start-up (the server
+    /// answers once each has loaded or failed), `lazy` on a model's first call.
+    pub models_load: LoadPolicy,
+    /// What loaded models may take together (bytes). Loading a model that does not fit
+    /// unloads the least recently used idle ones first; models with calls in flight and
+    /// pinned ones stay. Default: no budget.
+    #[schema(minimum = 1, example = 2147483648u64)]
+    pub models_memory_bytes: Option<u64>,
     /// Models to serve (besides those found in `models_dir`).
     #[schema(default = json!([{"id": "pii-rules", "module": "pii-rules"}]))]
     pub models: Vec<ModelConfig>,
     pub training: TrainingConfig,
+    /// Deploying and undeploying models while serving (`/management/models`, gRPC
+    /// `ModelManagement`; the `admin` scope).
+    pub management: ManagementConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ManagementConfig {
+    /// Where models deployed while serving are kept, so they are served again after a
+    /// restart (replaced atomically on every change).
+    #[schema(min_length = 1, example = "taskgate-deployments.json")]
+    pub state_file: String,
+    /// Largest deploy body over REST; Caikit's form carries the model's files in base64.
+    /// gRPC deploys are bounded by `grpc.max_message_bytes`.
+    #[schema(minimum = 1024, example = 268435456)]
+    pub max_deploy_bytes: usize,
+}
+
+impl Default for ManagementConfig {
+    fn default() -> Self {
+        Self {
+            state_file: "taskgate-deployments.json".into(),
+            max_deploy_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -189,12 +222,17 @@ impl Default for Config {
             compute_threads: None,
             shutdown_grace_seconds: 30,
             remote_health_check_ms: 10_000,
+            models_load: LoadPolicy::default(),
+            models_memory_bytes: None,
             models: vec![ModelConfig {
                 id: "pii-rules".into(),
                 serving: Serving::InProcess(ModuleSettings::PiiRules(Default::default())),
                 max_concurrent_requests: None,
+                load: None,
+                pinned: false,
             }],
             training: TrainingConfig::default(),
+            management: ManagementConfig::default(),
         }
     }
 }

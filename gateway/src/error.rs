@@ -48,6 +48,9 @@ pub enum ApiError {
     Forbidden { key: String, scope: String },
     #[error("API key '{}' reached its limit of {} ({}); retry in {} ms", .0.key, .0.limit, .0.what, .0.retry_after.as_millis())]
     RateLimited(Box<RateRefusal>),
+    /// A deploy names a model id that is served already.
+    #[error("Model '{0}' already exists")]
+    ModelExists(String),
     #[error(transparent)]
     Task(#[from] TaskError),
 }
@@ -79,6 +82,7 @@ impl ApiError {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::ModelExists(_) => StatusCode::CONFLICT,
             Self::Task(error) => task_status(error),
         }
     }
@@ -102,11 +106,13 @@ impl ApiError {
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::Forbidden { .. } => Code::PermissionDenied,
             Self::RateLimited(_) => Code::ResourceExhausted,
+            Self::ModelExists(_) => Code::AlreadyExists,
             Self::Task(error) => match error {
                 TaskError::InvalidArgument { .. } | TaskError::TaskNotServed { .. } => {
                     Code::InvalidArgument
                 }
                 TaskError::ModelNotFound(_) | TaskError::TrainingNotFound(_) => Code::NotFound,
+                TaskError::ModelUnavailable { .. } => Code::Unavailable,
                 TaskError::Conflict(_) => Code::FailedPrecondition,
                 TaskError::Cancelled => Code::Cancelled,
                 TaskError::DeadlineExceeded(_) => Code::DeadlineExceeded,
@@ -148,6 +154,9 @@ impl ApiError {
             }
             metadata.insert("retry-after", retry_after_seconds(&self).into());
         }
+        if matches!(self, Self::Task(TaskError::ModelUnavailable { .. })) {
+            metadata.insert("retry-after", retry_after_seconds(&self).into());
+        }
         status
     }
 
@@ -178,7 +187,8 @@ impl ApiError {
         let status = self.status();
         let mut response = (status, axum::Json(self.body(request_id))).into_response();
         let headers = response.headers_mut();
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        let unavailable_model = matches!(self, Self::Task(TaskError::ModelUnavailable { .. }));
+        if status == StatusCode::TOO_MANY_REQUESTS || unavailable_model {
             headers.insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_seconds(&self)),
@@ -204,6 +214,9 @@ fn retry_after_seconds(error: &ApiError) -> u64 {
         ApiError::RateLimited(refusal) => {
             refusal.retry_after.as_millis().div_ceil(1000).max(1) as u64
         }
+        ApiError::Task(TaskError::ModelUnavailable { retry_after, .. }) => {
+            retry_after.as_millis().div_ceil(1000).max(1) as u64
+        }
         _ => RETRY_AFTER_SECONDS.into(),
     }
 }
@@ -214,6 +227,7 @@ fn task_status(error: &TaskError) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         TaskError::ModelNotFound(_) | TaskError::TrainingNotFound(_) => StatusCode::NOT_FOUND,
+        TaskError::ModelUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         TaskError::Conflict(_) => StatusCode::CONFLICT,
         // 499 is the de-facto "client closed request"; the client rarely sees it.
         TaskError::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status"),
@@ -326,6 +340,15 @@ pub fn documented_task_errors() -> Vec<(&'static str, ApiError)> {
         (
             "unavailable",
             RuntimeError::Unavailable("model 'pii-rules' is not ready".into()).into(),
+        ),
+        (
+            "model-unavailable",
+            TaskError::ModelUnavailable {
+                model: "minilm".into(),
+                reason: "model 'minilm': cannot read models/minilm/model.safetensors".into(),
+                retry_after: std::time::Duration::from_secs(4),
+            }
+            .into(),
         ),
         (
             "remote-unreachable",

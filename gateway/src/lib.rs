@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod json_schemas;
 pub mod listener;
 pub mod logging;
+pub mod management;
 pub mod metrics;
 pub mod model_config;
 pub mod models;

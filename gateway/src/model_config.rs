@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use taskgate_modules::framework::settings_schema::config_by_module;
-use taskgate_modules::{BackendSettings, ModelSpec, ModuleSettings};
+use taskgate_modules::{BackendSettings, LoadPolicy, ModelSpec, ModuleSettings};
 use taskgate_schemas::FieldError;
 use utoipa::openapi::{RefOr, schema::Schema};
 use utoipa::{PartialSchema, ToSchema};
@@ -19,6 +19,10 @@ pub struct ModelConfig {
     pub serving: Serving,
     /// Overrides the global `max_concurrent_requests` for this model.
     pub max_concurrent_requests: Option<usize>,
+    /// Overrides the global `models_load` for this model.
+    pub load: Option<LoadPolicy>,
+    /// Never unloaded to make room in `models_memory_bytes`.
+    pub pinned: bool,
 }
 
 /// What serves a model.
@@ -72,6 +76,13 @@ struct ModelEntry {
     #[serde(default)]
     #[schema(minimum = 1)]
     max_concurrent_requests: Option<usize>,
+    /// When it loads: `eager` (at start-up) or `lazy` (on its first call); default:
+    /// the global `models_load`.
+    #[serde(default)]
+    load: Option<LoadPolicy>,
+    /// Never unloaded to make room in `models_memory_bytes`.
+    #[serde(default)]
+    pinned: bool,
 }
 
 const NEITHER: &str = "give `module` (in process) or `backend` (remote)";
@@ -134,6 +145,8 @@ impl TryFrom<ModelEntry> for ModelConfig {
             id: entry.id,
             serving,
             max_concurrent_requests: entry.max_concurrent_requests,
+            load: entry.load,
+            pinned: entry.pinned,
         })
     }
 }

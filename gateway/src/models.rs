@@ -1,57 +1,77 @@
-//! Builds the model registry from the configuration and the models directory.
+//! The models the configuration and the models directory describe, registered with their
+//! lifecycle settings.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use taskgate_modules::{Model, ModelRegistry, ModelSpec, ModuleCatalog, ModuleError};
+use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleError};
 use taskgate_runtime::discover_models;
 
 use crate::config::Config;
 
-/// Builds every model the config describes (then drops them); returns their ids.
+/// Builds every model the config describes (then drops them); returns their ids. A model
+/// that fails to build fails the check, though a server would serve the others.
 pub fn check_models(config: &Config) -> Result<Vec<String>, ModuleError> {
-    let registry = build_registry(config, &ModuleCatalog::standard())?;
-    Ok(registry
-        .models()
+    let catalog = ModuleCatalog::standard();
+    model_specs(config, &BTreeSet::new())?
         .iter()
-        .map(|m| m.id().to_string())
-        .collect())
+        .map(|spec| catalog.build(spec).map(|model| model.id().to_string()))
+        .collect()
 }
 
+/// A registry with every model of the config and the models directory registered, none
+/// loaded yet ([`ModelRegistry::load_eager`] loads the eager ones).
+/// Directories of `models_dir` named in `deployed` are left to the deployments, which
+/// register them with the settings they were deployed with.
 pub fn build_registry(
     config: &Config,
     catalog: &ModuleCatalog,
+    deployed: &BTreeSet<String>,
 ) -> Result<ModelRegistry, ModuleError> {
-    let registry = ModelRegistry::new();
+    let registry = ModelRegistry::with_memory_budget(config.models_memory_bytes);
+    for spec in model_specs(config, deployed)? {
+        registry.register(&spec.id, spec.source(*catalog))?;
+    }
+    Ok(registry)
+}
+
+/// What the config and the models directory say of each model, in that order.
+pub fn model_specs(
+    config: &Config,
+    deployed: &BTreeSet<String>,
+) -> Result<Vec<ModelSpec>, ModuleError> {
+    let mut specs = Vec::new();
     for model in &config.models {
         let mut spec = ModelSpec::new(&model.id, model.settings());
         spec.max_concurrent_requests = model
             .max_concurrent_requests
             .unwrap_or(config.max_concurrent_requests);
-        registry.insert(timed_build(catalog, &spec)?)?;
+        spec.load = model.load.unwrap_or(config.models_load);
+        spec.pinned = model.pinned;
+        specs.push(spec);
     }
     let discovery = discover_models(Path::new(&config.models_dir));
     for skipped in &discovery.skipped {
         tracing::warn!(path = %skipped.path.display(), reason = %skipped.reason, "not a model directory, skipped");
     }
-    for found in discovery.models {
+    for found in discovery
+        .models
+        .into_iter()
+        .filter(|found| !deployed.contains(&found.id))
+    {
         // A manifest's `config:` is read into the same typed settings as a config file's.
         let mut spec = ModelSpec::parse(found.id, &found.manifest.module, found.manifest.config)?;
         spec.path = Some(found.path);
         spec.max_concurrent_requests = config.max_concurrent_requests;
-        registry.insert(timed_build(catalog, &spec)?)?;
+        spec.load = config.models_load;
+        specs.push(spec);
     }
-    for model in registry.models() {
-        tracing::info!(model = model.id(), tasks = ?model.tasks(), "model ready");
+    if let Some(twice) = specs
+        .iter()
+        .enumerate()
+        .find(|(i, spec)| specs[..*i].iter().any(|s| s.id == spec.id))
+    {
+        return Err(ModuleError::DuplicateModel(twice.1.id.clone()));
     }
-    Ok(registry)
-}
-
-/// Builds one model, its load time a metric.
-fn timed_build(catalog: &ModuleCatalog, spec: &ModelSpec) -> Result<Model, ModuleError> {
-    let started = std::time::Instant::now();
-    let model = catalog.build(spec)?;
-    taskgate_runtime::metrics::engine()
-        .model_load_seconds
-        .set(&[&spec.id], started.elapsed().as_secs_f64());
-    Ok(model)
+    Ok(specs)
 }

@@ -31,13 +31,18 @@ const TASKS_TAG: &str = "tasks";
         crate::rest::training::classifier_train, crate::rest::training::prompt_tuning_train,
         crate::rest::training::trainings,
         crate::rest::training::cancel_training, crate::rest::training::training_events,
-        crate::rest::training::delete_trained_model),
+        crate::rest::training::delete_trained_model,
+        crate::rest::management::deploy_model, crate::rest::management::undeploy_model,
+        crate::rest::management::list_models, crate::rest::management::load_model,
+        crate::rest::management::unload_model),
     components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo, TrainingList)),
     tags(
         (name = "tasks", description = "Run a task on a model: `{model_id, inputs, parameters}`"),
         (name = "info", description = "Health, version and the served models"),
         (name = "training", description = "Train models on your records and follow the jobs; \
             a trained model is served under its `model_name` as soon as the job completes"),
+        (name = "management", description = "Deploy and undeploy models while serving, load and \
+            unload them, and see each one's state and memory (the `admin` scope)"),
     )
 )]
 pub struct ApiDoc;

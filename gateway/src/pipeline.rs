@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde_json::Value;
 use taskgate_modules::framework::task::ending_at_first_error;
-use taskgate_modules::{Model, Task, TaskError, TaskInput, TaskStream};
+use taskgate_modules::{Task, TaskError, TaskInput, TaskStream};
 use taskgate_runtime::{Permit, call_timing};
 use taskgate_schemas::{FieldError, TaskParameters, TaskRequest};
 use tokio::time::Instant;
@@ -86,11 +86,12 @@ where
     let deadline = call.deadline.or_else(|| state.default_deadline());
     let record = call.record.clone();
     let Prepared {
-        model,
+        model_id,
         input,
         caller,
         estimated_input,
     } = prepare::<T>(state, call)?;
+    let model = before(deadline, state.registry().acquire(&model_id)).await?;
     let handler = model.unary::<T>()?;
     let _permit = model.admit()?;
     let started = Instant::now();
@@ -122,13 +123,15 @@ where
     let record = call.record.clone();
     record.streaming();
     let Prepared {
-        model,
+        model_id,
         input,
         caller,
         estimated_input,
     } = prepare::<T>(state, call)?;
+    let model = before(deadline, state.registry().acquire(&model_id)).await?;
     let handler = model.streaming::<T>()?;
-    let permit = model.admit()?;
+    // The stream holds its model (no unloading under it) and a slot of it.
+    let permit = (model.admit()?, model);
     let events = before(deadline, handler.predict_stream(input)).await?;
     let rate = caller.rate();
     let mut meter = StreamMeter {
@@ -173,7 +176,7 @@ impl Drop for StreamMeter {
 
 /// A call checked and ready for its model.
 struct Prepared<T: Task> {
-    model: Arc<Model>,
+    model_id: String,
     input: TaskInput<T>,
     /// Held until the call ends (the key's in-flight slot), and charged for its tokens.
     caller: Caller,
@@ -218,7 +221,9 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
         return Err(TaskError::invalid_fields(field_errors).into());
     }
     drop(validating);
-    let model = state.registry().get(&model_id)?;
+    if !state.registry().contains(&model_id) {
+        return Err(TaskError::ModelNotFound(model_id).into());
+    }
     record.set_model(&model_id);
     let input = TaskInput {
         inputs,
@@ -228,7 +233,7 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
         route_info: headers.route_info,
     };
     Ok(Prepared {
-        model,
+        model_id,
         input,
         caller,
         estimated_input,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use taskgate_modules::ModuleCatalog;
 use taskgate_modules::remote::health::RemoteHealth;
+use taskgate_modules::{ModelRegistry, ModuleCatalog};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -18,6 +18,7 @@ use crate::call_limits::CallLimits;
 use crate::config::{Config, ConfigError};
 use crate::grpc::Health;
 use crate::listener::{self, ConnectionLimits};
+use crate::management::{Defaults, DeploymentStore, Management};
 use crate::models::build_registry;
 use crate::tls::{GRPC_ALPN, HTTP_ALPN, ReloadingTls, TlsError};
 use std::collections::HashMap;
@@ -107,8 +108,9 @@ pub struct Servers {
     /// `/metrics` on a port of its own, when configured.
     metrics: Option<Server>,
     grace: Duration,
-    /// Remote models' health checks, run every `health_interval`.
-    remotes: Vec<(String, Arc<RemoteHealth>)>,
+    /// Every model: remote ones are health-checked every `health_interval`, and each one's
+    /// state is reported to gRPC health.
+    registry: ModelRegistry,
     health_interval: Duration,
     /// Stopped with the servers, so running jobs end CANCELED rather than interrupted.
     training: Option<TrainingManager>,
@@ -143,19 +145,36 @@ impl Servers {
         };
         let http_tls = tls("HTTP", &config.http.tls, HTTP_ALPN)?;
         let grpc_tls = tls("gRPC", &config.grpc.tls, GRPC_ALPN)?;
-        let registry =
-            build_registry(config, &ModuleCatalog::standard()).map_err(ConfigError::from)?;
-        let remotes = registry
-            .models()
-            .iter()
-            .filter_map(|m| Some((m.id().to_string(), m.health()?.clone())))
-            .collect();
+        let state_file = std::path::Path::new(&config.management.state_file);
+        let deployments = DeploymentStore::open(state_file).map_err(|reason| {
+            ConfigError::Invalid(vec![taskgate_schemas::FieldError::new(
+                "/management/state_file",
+                format!("the deployments cannot be read: {reason}"),
+            )])
+        })?;
+        let registry = build_registry(
+            config,
+            &ModuleCatalog::standard(),
+            &Management::stored_ids(&deployments),
+        )
+        .map_err(ConfigError::from)?;
+        let management = Management::new(
+            registry.clone(),
+            deployments,
+            config.models_dir.clone().into(),
+            Defaults {
+                max_concurrent_requests: config.max_concurrent_requests,
+                load: config.models_load,
+            },
+        );
+        let registry_for_health = registry.clone();
         let mut training = None;
         let mut builder = GatewayBuilder::new(registry.clone())
             .call_limits(CallLimits::from_config(config))
             .metrics(config.metrics.enabled)
             .metrics_on_own_port(config.metrics_listen_address().is_some())
-            .cors(config.http.cors.clone());
+            .cors(config.http.cors.clone())
+            .management(Arc::new(management));
         if !config.auth.keys.is_empty() {
             builder = builder.authorizer(Arc::new(keys));
         }
@@ -170,11 +189,18 @@ impl Servers {
                     tuned_generation::load as ModelLoader,
                 ),
             ]);
-            let manager = TrainingManager::start(config.training.settings(), registry, loaders)
-                .map_err(ConfigError::from)?;
+            let manager = TrainingManager::start(
+                config.training.settings(config.models_load),
+                registry.clone(),
+                loaders,
+            )
+            .map_err(ConfigError::from)?;
             training = Some(manager.clone());
             builder = builder.training(manager);
         }
+        // Config, discovered and trained models alike: one that fails is left FAILED (and
+        // retried with backoff) while the rest serve.
+        registry.load_eager().await;
         let routers = builder.build_all(config.grpc.max_message_bytes).await;
         let (http_router, grpc) = (routers.http, routers.grpc);
         let limits = ConnectionLimits::from(&config.server);
@@ -204,7 +230,7 @@ impl Servers {
             grpc,
             metrics,
             grace: Duration::from_secs(config.shutdown_grace_seconds),
-            remotes,
+            registry: registry_for_health,
             health_interval: Duration::from_millis(config.remote_health_check_ms),
             training,
         })
@@ -235,13 +261,9 @@ impl Servers {
         let health = self.grpc.as_ref().map(|(_, health)| health.clone());
         if let Some(health) = &health {
             health.set(true).await;
-            let failures = self.training.as_ref().map(|t| t.load_failures());
-            for failure in failures.unwrap_or_default() {
-                health.set_model(&failure.model_name, false).await;
-            }
         }
-        let checks = tokio::spawn(check_remotes(
-            self.remotes,
+        let checks = tokio::spawn(report_models(
+            self.registry,
             self.health_interval,
             health.clone(),
         ));
@@ -302,35 +324,66 @@ impl Servers {
     }
 }
 
-/// Checks every remote model at once, then again after each `interval`, and reports each
-/// model's health to gRPC health. Changes are logged.
-async fn check_remotes(
-    remotes: Vec<(String, Arc<RemoteHealth>)>,
-    interval: Duration,
-    health: Option<Health>,
-) {
-    if remotes.is_empty() {
-        return;
-    }
-    let mut last: Vec<Option<bool>> = vec![None; remotes.len()];
+/// Reports each model to gRPC health as `model/<id>`: serving while it can be called (not
+/// FAILED or UNLOADING) and, for a remote model, while its runtime passes the health check
+/// run every `interval`. Reports again whenever a model's state changes; changes of remote
+/// health are logged.
+async fn report_models(registry: ModelRegistry, interval: Duration, health: Option<Health>) {
+    let mut changes = registry.changes();
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut remote_healthy: HashMap<String, bool> = HashMap::new();
+    let mut reported: HashMap<String, bool> = HashMap::new();
     loop {
-        ticks.tick().await;
-        let outcomes =
-            futures::future::join_all(remotes.iter().map(|(_, remote)| remote.check())).await;
-        for (((id, _), healthy), last) in remotes.iter().zip(outcomes).zip(&mut last) {
-            if *last != Some(healthy) {
-                if healthy {
-                    tracing::info!(model = %id, "remote runtime healthy");
-                } else {
-                    tracing::warn!(model = %id, "remote runtime failed its health check");
+        let check_remotes = tokio::select! {
+            _ = ticks.tick() => true,
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
                 }
-                *last = Some(healthy);
+                false
             }
-            if let Some(health) = &health {
-                health.set_model(id, healthy).await;
+        };
+        if check_remotes {
+            let remotes: Vec<(String, Arc<RemoteHealth>)> = registry
+                .models()
+                .iter()
+                .filter_map(|m| Some((m.id().to_string(), m.health()?.clone())))
+                .collect();
+            let outcomes =
+                futures::future::join_all(remotes.iter().map(|(_, remote)| remote.check())).await;
+            for ((id, _), healthy) in remotes.iter().zip(outcomes) {
+                if remote_healthy.get(id) != Some(&healthy) {
+                    if healthy {
+                        tracing::info!(model = %id, "remote runtime healthy");
+                    } else {
+                        tracing::warn!(model = %id, "remote runtime failed its health check");
+                    }
+                }
+                remote_healthy.insert(id.clone(), healthy);
             }
+        }
+        let Some(health) = &health else {
+            continue;
+        };
+        let ids = registry.ids();
+        for id in &ids {
+            let callable = registry.state(id).is_some_and(|s| s.callable());
+            let serving = callable && remote_healthy.get(id).copied().unwrap_or(true);
+            if reported.get(id) != Some(&serving) {
+                health.set_model(id, serving).await;
+                reported.insert(id.clone(), serving);
+            }
+        }
+        let gone: Vec<String> = reported
+            .keys()
+            .filter(|id| !ids.contains(id))
+            .cloned()
+            .collect();
+        for id in gone {
+            health.clear_model(&id).await;
+            reported.remove(&id);
+            remote_healthy.remove(&id);
         }
     }
 }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use taskgate_modules::tuning::LoadFailure;
 use taskgate_modules::tuning::TrainingManager;
 use taskgate_modules::{ModelRegistry, TaskError};
 use taskgate_runtime::Permit;
@@ -12,31 +11,13 @@ use taskgate_schemas::{ModelInfo, ModelsInfo, RuntimeInfo};
 
 use crate::auth::{Authorizer, Credentials, Principal};
 use crate::call_limits::{CallLimits, CallSlots};
+use crate::management::Management;
 use crate::metrics::Metrics;
 use crate::validation::Validators;
 
-/// Model metadata any caller may see: health and the longest list a call may send, never
-/// endpoints, paths or training records.
+/// Model metadata any caller may see: its state, health and the longest list a call may
+/// send, never endpoints, paths, load errors or training records.
 const PUBLIC_METADATA: &[&str] = &["healthy", "circuit", "state", "max_client_batch_size"];
-
-/// A trained model that failed to load, as listings show it: not loaded, `state: FAILED`, and
-/// (for admins) why.
-fn failed_model(failure: &LoadFailure) -> ModelInfo {
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("state".into(), "FAILED".into());
-    metadata.insert("error".into(), failure.error.clone().into());
-    metadata.insert("training_id".into(), failure.training_id.clone().into());
-    ModelInfo {
-        name: failure.model_name.clone(),
-        module: failure.trainer.clone(),
-        tasks: Vec::new(),
-        backend: "candle".into(),
-        loaded: false,
-        size: 0,
-        model_path: Some(failure.model_dir.display().to_string()),
-        metadata,
-    }
-}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -55,6 +36,8 @@ pub struct Shared {
     pub call_slots: CallSlots,
     pub metrics: Arc<Metrics>,
     pub training: Option<TrainingManager>,
+    /// Deploying models while serving, when the server offers it.
+    pub management: Option<Arc<Management>>,
 }
 
 impl AppState {
@@ -113,6 +96,11 @@ impl AppState {
         self.shared.call_slots.admit()
     }
 
+    /// Model management, when this gateway offers it.
+    pub fn management(&self) -> Option<&Management> {
+        self.shared.management.as_deref()
+    }
+
     /// The training job manager, unless training is disabled.
     pub fn training(&self) -> Option<&TrainingManager> {
         self.shared.training.as_ref()
@@ -138,20 +126,11 @@ impl AppState {
     ) -> Result<ModelsInfo, TaskError> {
         let registry = self.registry();
         let visible = |id: &str| principal.may_use_model(id);
-        let failed: Vec<ModelInfo> = self
-            .training()
-            .map(|t| t.load_failures())
-            .unwrap_or_default()
-            .iter()
-            .filter(|f| !registry.contains(&f.model_name))
-            .map(failed_model)
-            .collect();
-        let models: Vec<_> = if wanted.is_empty() {
+        let models: Vec<ModelInfo> = if wanted.is_empty() {
             registry
-                .models()
-                .iter()
-                .map(|m| m.info())
-                .chain(failed)
+                .statuses()
+                .into_iter()
+                .map(|status| status.info)
                 .filter(|m| visible(&m.name))
                 .collect()
         } else {
@@ -161,10 +140,7 @@ impl AppState {
                     if !visible(id) {
                         return Err(TaskError::ModelNotFound(id.clone()));
                     }
-                    match failed.iter().find(|m| &m.name == id) {
-                        Some(model) => Ok(model.clone()),
-                        None => registry.get(id).map(|m| m.info()),
-                    }
+                    registry.status(id).map(|status| status.info)
                 })
                 .collect::<Result<_, _>>()?
         };

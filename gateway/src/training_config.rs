@@ -54,7 +54,8 @@ impl Default for TrainingConfig {
 }
 
 impl TrainingConfig {
-    pub fn settings(&self) -> TrainingSettings {
+    /// The manager's settings; trained models load as `load` says.
+    pub fn settings(&self, load: taskgate_modules::LoadPolicy) -> TrainingSettings {
         TrainingSettings {
             output_dir: PathBuf::from(&self.output_dir),
             data: DataLimits {
@@ -65,6 +66,7 @@ impl TrainingConfig {
             threads: self.threads,
             queue: self.queue,
             max_memory_bytes: self.max_memory_bytes,
+            load,
         }
     }
 }

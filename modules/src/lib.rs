@@ -10,7 +10,8 @@ pub mod tuning;
 
 pub use framework::catalog::{ModelSpec, ModuleCatalog};
 pub use framework::error::{ModuleError, TaskError};
+pub use framework::lifecycle::{LoadPolicy, ModelLease, ModelSource, ModelState};
 pub use framework::model::{Model, ModelBuilder};
 pub use framework::module_settings::{BackendKind, BackendSettings, ModuleSettings};
-pub use framework::registry::ModelRegistry;
+pub use framework::registry::{ModelRegistry, ModelStatus};
 pub use framework::task::{Predict, PredictStream, Task, TaskFuture, TaskInput, TaskStream};

@@ -68,7 +68,7 @@ pub fn discover_models(dir: &Path) -> Discovery {
             });
             continue;
         };
-        match read_manifest(&path) {
+        match read_model_dir(&path) {
             Ok(manifest) => found.models.push(DiscoveredModel { id, path, manifest }),
             Err(reason) => found.skipped.push(SkippedDir { path, reason }),
         }
@@ -78,7 +78,9 @@ pub fn discover_models(dir: &Path) -> Discovery {
     found
 }
 
-fn read_manifest(dir: &Path) -> Result<ModelManifest, String> {
+/// What the model directory `dir` holds: its `taskgate.yaml`, or the module its layout
+/// (a BERT directory, one GGUF file) implies; why it is not a model directory otherwise.
+pub fn read_model_dir(dir: &Path) -> Result<ModelManifest, String> {
     let file = dir.join(MANIFEST_FILE);
     if !file.exists() {
         return detect_format(dir);

@@ -15,6 +15,7 @@ pub mod gguf;
 pub mod llama;
 pub mod metrics;
 pub mod remote;
+pub mod resident_memory;
 pub mod sampling;
 #[cfg(test)]
 mod test_models;

@@ -8,8 +8,8 @@ use crate::{FieldError, JsonDict, TextGenerationParameters};
 
 /// What every request envelope offers to the generic task handlers.
 pub trait TaskRequest: Sized {
-    type Inputs;
-    type Parameters: TaskParameters;
+    type Inputs: Send + 'static;
+    type Parameters: TaskParameters + Send + 'static;
     fn model_id(&self) -> &str;
     /// Splits the envelope; absent `parameters` become their defaults.
     fn into_parts(self) -> (String, Self::Inputs, Self::Parameters);

@@ -255,7 +255,10 @@ async fn model_listings_show_paths_and_endpoints_to_admins_only() {
             "{model}"
         );
         for key in model["metadata"].as_object().unwrap().keys() {
-            assert!(["healthy", "circuit"].contains(&key.as_str()), "{model}");
+            assert!(
+                ["healthy", "circuit", "state"].contains(&key.as_str()),
+                "{model}"
+            );
         }
     }
     // A model beyond the key's globs is not found, whether it exists or not.

@@ -29,6 +29,11 @@ ALLOWED_REFUSALS = [
     re.compile(r"\d+ texts is more than max_client_batch_size \(\d+\)"),
     re.compile(r"/parameters/(train|val)_stream/data_stream/file/filename: (record \d+|no file ')"),
     re.compile(r"/parameters/train_stream/data_stream: the records use 1 label\(s\); a classifier needs at least two"),
+    # A deploy's content: which modules exist, what is inside models_dir, whether the model
+    # builds, and one form at a time.
+    re.compile(r"give exactly one of `model_files`|a model id is 1 to 128|/config/path: |/backend/tls/|"
+               r"/model_files|the model failed to load|unknown module|config key|unknown field|"
+               r"unknown variant|missing field|already exists|was not deployed through"),
 ]
 
 

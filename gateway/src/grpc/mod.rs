@@ -4,6 +4,7 @@
 pub mod call;
 pub mod convert;
 pub mod info_service;
+pub mod management_service;
 pub mod pb;
 pub mod protos;
 pub mod router;

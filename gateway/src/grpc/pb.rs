@@ -28,6 +28,9 @@ pub mod caikit {
         pub mod info {
             tonic::include_proto!("caikit.runtime.info");
         }
+        pub mod models {
+            tonic::include_proto!("caikit.runtime.models");
+        }
         pub mod training {
             tonic::include_proto!("caikit.runtime.training");
         }

@@ -6,8 +6,10 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use super::info_service::InfoGrpc;
+use super::management_service::ManagementGrpc;
 use super::pb;
 use super::pb::caikit::runtime::info::info_service_server::InfoServiceServer;
+use super::pb::caikit::runtime::models::model_management_server::ModelManagementServer;
 use super::pb::caikit::runtime::nlp::nlp_training_service_server::NlpTrainingServiceServer;
 use super::pb::caikit::runtime::training::training_management_server::TrainingManagementServer;
 use super::task_service::TaskService;
@@ -29,7 +31,7 @@ pub struct GrpcApi {
 }
 
 /// Reports every service, and the server as a whole (`""`), as serving or not; and each
-/// remote model as `model/<id>`, from its runtime's health checks.
+/// model as `model/<id>`, from its state and (remote models) its runtime's health checks.
 #[derive(Clone)]
 pub struct Health {
     reporter: HealthReporter,
@@ -55,6 +57,14 @@ impl Health {
     /// The health service name of a remote model.
     pub fn model_service(id: &str) -> String {
         format!("model/{id}")
+    }
+
+    /// Forgets a model no longer served: asking for it answers NOT_FOUND again.
+    pub async fn clear_model(&self, id: &str) {
+        self.reporter
+            .clone()
+            .clear_service_status(&Self::model_service(id))
+            .await;
     }
 
     pub async fn set_model(&self, id: &str, serving: bool) {
@@ -92,6 +102,13 @@ pub async fn grpc_api(state: AppState, routes: TaskRoutes, max_message_bytes: us
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
+    if state.management().is_some() {
+        routes = routes.add_service(
+            ModelManagementServer::new(ManagementGrpc::new(state.clone()))
+                .max_decoding_message_size(max_message_bytes)
+                .max_encoding_message_size(max_message_bytes),
+        );
+    }
     // Without training its services are unknown (UNIMPLEMENTED), like its REST routes.
     if training_enabled {
         routes = routes

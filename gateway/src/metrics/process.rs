@@ -3,8 +3,6 @@
 /// Linux reports CPU times in clock ticks of `sysconf(_SC_CLK_TCK)`, which is 100 on every
 /// architecture the kernel supports for user space ABIs this binary targets.
 const TICKS_PER_SECOND: f64 = 100.0;
-/// `statm` counts pages; 4 KiB on x86-64 and the default on aarch64.
-const PAGE_BYTES: u64 = 4096;
 
 pub struct Process {
     pub resident_bytes: u64,
@@ -14,8 +12,7 @@ pub struct Process {
 }
 
 pub fn read() -> Option<Process> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let resident_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    let resident_bytes = taskgate_runtime::resident_memory::resident_bytes()?;
     let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count();
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: count from after it.
@@ -26,7 +23,7 @@ pub fn read() -> Option<Process> {
     let start_time_seconds =
         boot_time().and_then(|boot| Some(boot + ticks(22)? / TICKS_PER_SECOND));
     Some(Process {
-        resident_bytes: resident_pages * PAGE_BYTES,
+        resident_bytes,
         open_fds,
         cpu_seconds,
         start_time_seconds,

@@ -87,6 +87,7 @@ pub fn render(state: &AppState) -> String {
         }),
     );
     circuit_states(&mut out, &models);
+    lifecycle(&mut out, state.registry());
     {
         let jobs = state
             .training()
@@ -114,6 +115,61 @@ pub fn render(state: &AppState) -> String {
     crate::otlp::write_metrics(&mut out);
     write_process(&mut out);
     out
+}
+
+/// Each model's state as a state set, what each loaded one is charged, and the budget.
+fn lifecycle(out: &mut String, registry: &taskgate_modules::ModelRegistry) {
+    let statuses = registry.statuses();
+    crate::metrics::family::header(
+        out,
+        "taskgate_model_state",
+        "A model's lifecycle state: 1 for the state it is in (REGISTERED, LOADING, LOADED, FAILED, UNLOADING).",
+        "gauge",
+    );
+    for status in &statuses {
+        for each in taskgate_modules::ModelState::ALL {
+            crate::metrics::family::sample(
+                out,
+                "taskgate_model_state",
+                &["model", "state"],
+                &[status.info.name.clone(), each.as_str().to_string()],
+                None,
+                f64::from(u8::from(status.state == each)),
+            );
+        }
+    }
+    let charged = |info: &taskgate_schemas::ModelInfo| {
+        info.metadata
+            .get("memory")
+            .and_then(|m| m.get("charged_bytes"))
+            .and_then(serde_json::Value::as_f64)
+    };
+    write_gauges(
+        out,
+        "taskgate_model_memory_bytes",
+        "What each model in memory is charged against models_memory_bytes: its engine's accounting of its weights, else how much RSS grew while it loaded.",
+        Some("model"),
+        statuses
+            .iter()
+            .filter(|s| s.state == taskgate_modules::ModelState::Loaded)
+            .filter_map(|s| Some((s.info.name.as_str(), charged(&s.info)?))),
+    );
+    write_gauges(
+        out,
+        "taskgate_models_memory_used_bytes",
+        "What the models in memory are charged together.",
+        None,
+        [("", registry.memory_used() as f64)],
+    );
+    if let Some(budget) = registry.memory_budget() {
+        write_gauges(
+            out,
+            "taskgate_models_memory_budget_bytes",
+            "models_memory_bytes: what loaded models may take together.",
+            None,
+            [("", budget as f64)],
+        );
+    }
 }
 
 /// Each remote model's circuit breaker as a state set: 1 for its state, 0 for the others.

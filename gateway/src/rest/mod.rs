@@ -5,6 +5,7 @@ pub mod body;
 pub mod bounded_json;
 pub mod caller;
 pub mod info;
+pub mod management;
 pub mod metrics;
 pub mod request_id;
 pub mod tasks;

@@ -89,7 +89,11 @@ fn named_job<'s>(
     Ok((manager, training))
 }
 
-fn respond<T: serde::Serialize>(result: Result<T, ApiError>, request_id: &str) -> Response {
+/// The JSON answer, or the error's.
+pub(crate) fn respond<T: serde::Serialize>(
+    result: Result<T, ApiError>,
+    request_id: &str,
+) -> Response {
     match result {
         Ok(value) => axum::Json(value).into_response(),
         Err(error) => error.into_response_with_id(request_id),

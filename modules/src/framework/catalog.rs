@@ -2,6 +2,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::framework::lifecycle::{LoadPolicy, ModelSource};
 use crate::framework::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::framework::module_settings::ModuleSettings;
 use crate::local::pii_rules::PiiRulesFactory;
@@ -24,6 +25,10 @@ pub struct ModelSpec {
     /// The model directory, when it came from one.
     pub path: Option<PathBuf>,
     pub max_concurrent_requests: usize,
+    /// When it loads.
+    pub load: LoadPolicy,
+    /// Never unloaded to make room in the memory budget.
+    pub pinned: bool,
 }
 
 impl ModelSpec {
@@ -33,7 +38,25 @@ impl ModelSpec {
             settings,
             path: None,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            load: LoadPolicy::default(),
+            pinned: false,
         }
+    }
+
+    /// How the registry builds this model with `catalog`, and what it knows before it does.
+    pub fn source(&self, catalog: ModuleCatalog) -> ModelSource {
+        let spec = self.clone();
+        let files = self
+            .settings
+            .files()
+            .map(Path::to_path_buf)
+            .or_else(|| self.path.clone());
+        ModelSource::new(self.module(), self.settings.backend(), move |_| {
+            catalog.build(&spec)
+        })
+        .files(files)
+        .policy(self.load)
+        .pinned(self.pinned)
     }
 
     /// A model of `module` whose `config` (a map, or null for the defaults) is read as that

@@ -12,6 +12,14 @@ pub enum TaskError {
     },
     #[error("Model '{0}' not loaded")]
     ModelNotFound(String),
+    /// The model is known but cannot serve now: its load failed, or the memory budget has no
+    /// room for it. Calls may retry after `retry_after`.
+    #[error("Model '{model}' is unavailable: {reason}")]
+    ModelUnavailable {
+        model: String,
+        reason: String,
+        retry_after: std::time::Duration,
+    },
     #[error("Model '{model}' does not serve {task}; it serves: {}", serves.join(", "))]
     TaskNotServed {
         model: String,

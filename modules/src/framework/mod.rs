@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod lifecycle;
 pub mod model;
 pub mod module_settings;
 pub mod registry;

@@ -105,6 +105,12 @@ impl Model {
         &self.module
     }
 
+    /// The engine's accounting of the model's memory: the bytes of its weights (0 for remote
+    /// models and modules that keep none).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     /// The module's extension of type `E`, when it provides one.
     pub fn extension<E: Send + Sync + 'static>(&self) -> Option<Arc<E>> {
         let any = self.extensions.get(&TypeId::of::<E>())?.clone();

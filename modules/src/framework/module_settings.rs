@@ -69,6 +69,39 @@ modules! {
     "token-classifier" => TokenClassifier(TokenClassifierSettings),
 }
 
+impl ModuleSettings {
+    /// The files an in-process module was told to load, when its settings name them (a
+    /// model found in the models directory has its directory instead).
+    pub fn files(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::SentenceEmbeddings(s) | Self::TextClassifier(s) => s.path.as_deref(),
+            Self::TokenClassifier(s) => s.common.path.as_deref(),
+            Self::TextGeneration(s) => s.path.as_deref(),
+            Self::PiiRules(_)
+            | Self::KserveV2(_)
+            | Self::Openai(_)
+            | Self::Tei(_)
+            | Self::Tgis(_) => None,
+        }
+    }
+
+    /// Where the model runs, as listings name it before it is built: `candle`, `rules`, or
+    /// the remote runtime's kind.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::SentenceEmbeddings(_)
+            | Self::TextClassifier(_)
+            | Self::TokenClassifier(_)
+            | Self::TextGeneration(_) => "candle",
+            Self::PiiRules(_) => "rules",
+            Self::KserveV2(_) => "kserve-v2",
+            Self::Openai(_) => "openai",
+            Self::Tei(_) => "tei",
+            Self::Tgis(_) => "tgis",
+        }
+    }
+}
+
 /// The remote protocols taskgate speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "kebab-case")]

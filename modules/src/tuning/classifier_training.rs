@@ -43,11 +43,12 @@ pub async fn submit(
 ) -> Result<TrainingJob, TaskError> {
     let p = &request.parameters;
     let registry = manager.registry().clone();
-    let base = registry.get(&p.base_model).map_err(|_| {
-        TaskError::invalid_field(
+    let base = registry.acquire(&p.base_model).await.map_err(|e| match e {
+        TaskError::ModelNotFound(_) => TaskError::invalid_field(
             "/parameters/base_model",
             format!("no model '{}' is served here", p.base_model),
-        )
+        ),
+        other => other,
     })?;
     if base.unary::<EmbeddingTasks>().is_err() {
         return Err(TaskError::invalid_field(

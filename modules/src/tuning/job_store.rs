@@ -22,16 +22,6 @@ pub struct JobRecord {
     pub owner: Option<String>,
 }
 
-/// A trained model that is not served because it failed to load at start-up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LoadFailure {
-    pub model_name: String,
-    pub training_id: String,
-    pub trainer: String,
-    pub model_dir: PathBuf,
-    pub error: String,
-}
-
 #[derive(Debug, Clone)]
 pub struct JobStore {
     dir: PathBuf,

@@ -18,9 +18,9 @@ use tokio::sync::watch;
 
 use super::clock;
 use super::data_stream::DataLimits;
-use super::job_store::{JobRecord, JobStore, LoadFailure};
+use super::job_store::{JobRecord, JobStore};
 use super::viewer::Viewer;
-use crate::{Model, ModelRegistry, ModuleError, TaskError};
+use crate::{LoadPolicy, Model, ModelRegistry, ModelSource, ModuleError, TaskError};
 
 /// The reason of jobs a shutdown stopped.
 const SHUTDOWN: &str = "shutdown";
@@ -39,6 +39,8 @@ pub struct TrainingSettings {
     pub queue: usize,
     /// The most memory one job's estimate may come to (see [`super::memory`]).
     pub max_memory_bytes: u64,
+    /// When trained models load (the server's `models_load`).
+    pub load: LoadPolicy,
 }
 
 /// A trainer's work for one job, run on a training thread: write the model into the staging
@@ -71,8 +73,8 @@ struct Inner {
     max_memory_bytes: u64,
     /// Set when the process stops: jobs still queued or running end CANCELED ("shutdown").
     shutting_down: AtomicBool,
-    /// Trained models that failed to load at start-up, for listings and health.
-    load_failures: Mutex<Vec<LoadFailure>>,
+    /// When trained models load.
+    load: LoadPolicy,
 }
 
 #[derive(Clone)]
@@ -114,36 +116,27 @@ impl TrainingManager {
             data: settings.data,
             max_memory_bytes: settings.max_memory_bytes,
             shutting_down: AtomicBool::new(false),
-            load_failures: Mutex::default(),
+            load: settings.load,
         });
         for mut record in inner.store.recover(&clock::now()) {
-            // One damaged model, or a name a config model took since, must not stop every
-            // other model from being served: the job shows why (in memory only, so a fixed
-            // file is served again at the next start).
+            // A trained model is registered like any other: it loads as `models_load` says,
+            // and one that fails to load is FAILED with its reason (retried with backoff)
+            // while the others serve. A name a config model took since cannot be served: the
+            // job shows why (in memory only, so renaming the config model serves it again).
             if record.status.state == TrainingState::Completed
-                && let Err(error) = inner.serve(&record)
+                && let Err(error) = inner.register(&record)
             {
                 tracing::error!(
                     training_id = %record.status.training_id,
                     model = %record.status.model_name,
                     %error,
-                    "a trained model failed to load; serving the others"
+                    "a trained model cannot be served; serving the others"
                 );
                 record.status.state = TrainingState::Errored;
-                record.status.reasons.push(format!(
-                    "the trained model failed to load at start-up: {error}"
-                ));
-                inner
-                    .load_failures
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(LoadFailure {
-                        model_name: record.status.model_name.clone(),
-                        training_id: record.status.training_id.clone(),
-                        trainer: record.trainer.clone(),
-                        model_dir: inner.store.model_dir(&record.status),
-                        error: error.to_string(),
-                    });
+                record
+                    .status
+                    .reasons
+                    .push(format!("the trained model cannot be served: {error}"));
             }
             let id = record.status.training_id.clone();
             let (updates, _) = watch::channel(record.status.clone());
@@ -169,22 +162,6 @@ impl TrainingManager {
 
     pub fn data_limits(&self) -> &DataLimits {
         &self.inner.data
-    }
-
-    /// Trained models not served because they failed to load at start-up (a model a deleted
-    /// job left is no longer one).
-    pub fn load_failures(&self) -> Vec<LoadFailure> {
-        let jobs = self.inner.lock();
-        let failures = self
-            .inner
-            .load_failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        failures
-            .iter()
-            .filter(|f| jobs.contains_key(&f.training_id))
-            .cloned()
-            .collect()
     }
 
     /// The most memory one job may be estimated to take.
@@ -398,21 +375,37 @@ impl Inner {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn serve(&self, record: &JobRecord) -> Result<(), ModuleError> {
+    /// How the registry (re)builds the job's trained model.
+    fn source(&self, record: &JobRecord) -> Result<ModelSource, ModuleError> {
         let status = &record.status;
-        let loader = self.loaders.get(record.trainer.as_str()).ok_or_else(|| {
+        let loader = *self.loaders.get(record.trainer.as_str()).ok_or_else(|| {
             ModuleError::Training(format!(
                 "training {}: no trainer '{}' to load its model",
                 status.training_id, record.trainer
             ))
         })?;
-        let model = loader(
-            &self.registry,
-            &status.model_name,
-            &self.store.model_dir(status),
-        )?;
-        self.registry.insert(model)?;
-        Ok(())
+        let name = status.model_name.clone();
+        let dir = self.store.model_dir(status);
+        Ok(ModelSource::new(record.trainer.clone(), "candle", {
+            let dir = dir.clone();
+            move |registry| loader(registry, &name, &dir)
+        })
+        .files(Some(dir))
+        .policy(self.load))
+    }
+
+    /// Registers the job's trained model, not loaded yet.
+    fn register(&self, record: &JobRecord) -> Result<(), ModuleError> {
+        let source = self.source(record)?;
+        self.registry.register(&record.status.model_name, source)
+    }
+
+    /// Builds the just-trained model (a model that does not load fails its job) and serves
+    /// it, loaded.
+    fn serve(&self, record: &JobRecord) -> Result<(), ModuleError> {
+        let source = self.source(record)?;
+        self.registry
+            .register_built(&record.status.model_name, source)
     }
 
     /// Applies `change` to the job's status, saves it (when `persist`) and tells watchers.

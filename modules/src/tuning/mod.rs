@@ -17,7 +17,6 @@ pub mod viewer;
 pub const MANIFEST: &str = "tuned_model.json";
 
 pub use data_stream::DataLimits;
-pub use job_store::LoadFailure;
 pub use manager::{ModelLoader, TrainingManager, TrainingSettings};
 pub use viewer::Viewer;
 

@@ -139,12 +139,17 @@ pub async fn submit(
 ) -> Result<TrainingJob, TaskError> {
     let p = &request.parameters;
     let base_field = "/parameters/base_model";
-    let base = manager.registry().get(&p.base_model).map_err(|_| {
-        TaskError::invalid_field(
-            base_field,
-            format!("no model '{}' is served here", p.base_model),
-        )
-    })?;
+    let base = manager
+        .registry()
+        .acquire(&p.base_model)
+        .await
+        .map_err(|e| match e {
+            TaskError::ModelNotFound(_) => TaskError::invalid_field(
+                base_field,
+                format!("no model '{}' is served here", p.base_model),
+            ),
+            other => other,
+        })?;
     let generator = base.extension::<TextGenerator>().ok_or_else(|| {
         TaskError::invalid_field(
             base_field,

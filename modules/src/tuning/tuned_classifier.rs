@@ -128,11 +128,11 @@ pub async fn embed(
     truncate_input_tokens: Option<i64>,
     request_id: &str,
 ) -> Result<Vec<Vec<f32>>, TaskError> {
-    let model = registry.get(base_model)?;
+    let model = registry.acquire(base_model).await?;
     let embedder = model.unary::<EmbeddingTasks>()?;
     embed_with(
         &*embedder,
-        Some(&model),
+        Some(&*model),
         texts,
         truncate_input_tokens,
         request_id,

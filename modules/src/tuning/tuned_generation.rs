@@ -75,13 +75,16 @@ fn unavailable(reason: String) -> TaskError {
 }
 
 impl PromptTunedGenerator {
-    /// The base model's generator with this soft prompt, as the base is served now.
-    fn generator(&self) -> Result<TextGenerator, TaskError> {
+    /// The base model's generator with this soft prompt, as the base is served now (loaded
+    /// first when it is not).
+    async fn generator(&self) -> Result<TextGenerator, TaskError> {
         let base = &self.base_model;
-        let model = self
-            .registry
-            .get(base)
-            .map_err(|_| unavailable(format!("the base model '{base}' is not served")))?;
+        let model = self.registry.acquire(base).await.map_err(|e| match e {
+            TaskError::ModelNotFound(_) => {
+                unavailable(format!("the base model '{base}' is not served"))
+            }
+            other => other,
+        })?;
         let generator = model.extension::<TextGenerator>().ok_or_else(|| {
             unavailable(format!(
                 "the base model '{base}' is not an in-process text-generation model"
@@ -94,25 +97,17 @@ impl PromptTunedGenerator {
     }
 }
 
-fn failed<T: Send + 'static>(error: TaskError) -> TaskFuture<T> {
-    Box::pin(async move { Err(error) })
-}
-
 impl Generator for PromptTunedGenerator {
     fn start(&self, input: TaskInput<TextGeneration>) -> TaskFuture<Generation> {
-        match self.generator() {
-            Ok(generator) => generator.start(input),
-            Err(error) => failed(error),
-        }
+        let this = self.clone();
+        Box::pin(async move { this.generator().await?.start(input).await })
     }
 }
 
 /// The base model's tokens of the input as given (the verbalizer is the model's business).
 impl Predict<Tokenization> for PromptTunedGenerator {
     fn predict(&self, input: TaskInput<Tokenization>) -> TaskFuture<TokenizationResults> {
-        match self.generator() {
-            Ok(generator) => generator.predict(input),
-            Err(error) => failed(error),
-        }
+        let this = self.clone();
+        Box::pin(async move { this.generator().await?.predict(input).await })
     }
 }

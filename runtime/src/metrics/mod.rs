@@ -24,6 +24,8 @@ pub struct EngineMetrics {
     pub backend_retries: CounterFamily,
     pub training_step_seconds: HistogramFamily,
     pub model_load_seconds: GaugeFamily,
+    pub model_loads: CounterFamily,
+    pub model_unloads: CounterFamily,
 }
 
 /// The process's engine metrics.
@@ -102,6 +104,16 @@ impl EngineMetrics {
                 "How long building each served model took when it was loaded.",
                 &["model"],
             ),
+            model_loads: CounterFamily::new(
+                "taskgate_model_loads_total",
+                "Loads of a model, by outcome: loaded, failed (its reason is in /info/models), refused (the memory budget could not make room).",
+                &["model", "outcome"],
+            ),
+            model_unloads: CounterFamily::new(
+                "taskgate_model_unloads_total",
+                "Unloads of a model, by reason: evicted (least recently used, to make room in the memory budget), requested (the management API or ModelMesh), removed (undeployed or gone from the config).",
+                &["model", "reason"],
+            ),
         }
     }
 
@@ -119,5 +131,7 @@ impl EngineMetrics {
         self.backend_retries.write(out);
         self.training_step_seconds.write(out);
         self.model_load_seconds.write(out);
+        self.model_loads.write(out);
+        self.model_unloads.write(out);
     }
 }

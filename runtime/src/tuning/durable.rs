@@ -30,7 +30,11 @@ fn sync_dir(dir: &Path) -> Result<(), TuningError> {
 
 /// Replaces `path` with `bytes` atomically.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TuningError> {
-    let parent = path.parent().unwrap_or(Path::new("."));
+    // A bare file name's parent is "", which names no directory to create or flush.
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(parent).map_err(write_error(parent))?;
     let temporary = temporary_sibling(path);
     let mut file = File::create(&temporary).map_err(write_error(&temporary))?;

@@ -1,0 +1,57 @@
+//! Many models in one process, over real sockets: lazy loading with one load per model, a
+//! memory budget that unloads the least recently used idle model, models that fail to load
+//! without stopping the server, and deploying and undeploying models while serving (REST and
+//! gRPC, surviving a restart). One test binary for all of them.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod budget;
+mod damaged;
+mod lazy;
+mod management;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use common::BinaryServer;
+
+/// Each model's lifecycle state, by id, from `/info/models`.
+pub async fn states(server: &BinaryServer) -> BTreeMap<String, String> {
+    let listing = server.get_json("/info/models").await;
+    listing["models"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listing}"))
+        .iter()
+        .map(|m| {
+            let state = m["metadata"]["state"].as_str().unwrap_or("?").to_string();
+            (m["name"].as_str().unwrap().to_string(), state)
+        })
+        .collect()
+}
+
+/// The value of one sample in `/metrics` (its whole name with labels), 0 when absent.
+pub async fn metric(server: &BinaryServer, sample: &str) -> f64 {
+    let text = common::client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' '))
+        .map_or(0.0, |value| value.parse().unwrap())
+}
+
+/// One embedding call: its status and answer.
+pub async fn embed(server: &BinaryServer, model: &str) -> (u16, Value) {
+    server
+        .call(
+            "embedding",
+            serde_json::json!({"model_id": model, "inputs": "the lifecycle of models"}),
+        )
+        .await
+}
