@@ -10,8 +10,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use common::Killed;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -26,44 +26,16 @@ const CLIENTS: usize = 16;
 const ROUND: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 8;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The binary serving `pii-rules`, with `extra` config on top.
 fn start(name: &str, extra: serde_json::Value) -> (Killed, String) {
-    let dir = std::env::temp_dir().join(format!("taskgate-bench-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut config = json!({"models_dir": dir.join("none"), "log": {"level": "warn"},
+    let mut config = json!({"models_dir": "none", "log": {"level": "warn"},
         "grpc": {"enabled": false}, "max_concurrent_requests": 1024,
         "models": [{"id": "pii-rules", "module": "pii-rules"}]});
     config
         .as_object_mut()
         .unwrap()
         .extend(extra.as_object().cloned().unwrap());
-    let path = dir.join("taskgate.yaml");
-    std::fs::write(&path, config.to_string()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskgate"))
-        .args(["serve", "--config", path.to_str().unwrap(), "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the taskgate binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let base = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.strip_prefix("taskgate listening on ")
-                .map(str::to_string)
-        })
-        .expect("taskgate prints its address");
-    (Killed(child), base)
+    common::serve_taskgate(name, &config, &[])
 }
 
 /// Requests answered per second by `CLIENTS` keep-alive clients over `ROUND`, and each
@@ -233,12 +205,7 @@ fn main() {
         println!("benchmark not run: use `cargo bench --bench front_door`");
         return;
     }
-    taskgate_runtime::remote::tls::install_crypto_provider();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::client_runtime();
     let (door, metrics) = runtime.block_on(run());
     print!("{door}{metrics}");
     common::write_section(SECTION, &door);

@@ -11,11 +11,13 @@
 
 mod common;
 
+use common::Killed;
+
 use common::ROOT;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use std::sync::{Arc, Mutex};
@@ -33,15 +35,6 @@ const UNARY_PROMPT: &str = "The capital of France is";
 const FORWARD_FLAG: &str = "--forward-to";
 const STREAM_PROMPT: &str =
     "<|im_start|>user\nTell me a long story.<|im_end|>\n<|im_start|>assistant\n";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -78,38 +71,16 @@ fn start_llama(port: u16) -> Killed {
 /// The taskgate binary serving the llama server as `remote`, and through `tap` as `tapped`;
 /// its base URL.
 fn start_taskgate(llama: &str, tap: &str) -> (Killed, String) {
-    let dir = std::env::temp_dir().join(format!("taskgate-bench-remote-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = json!({"models_dir": dir.join("none"), "log": {"level": "warn"},
+    let config = json!({"models_dir": "none", "log": {"level": "warn"},
         "models": [{"id": "remote", "backend": {"kind": "openai", "endpoint": llama,
             "model_name": "smollm2", "dialect": "llama-cpp"}},
             {"id": "tapped", "backend": {"kind": "openai", "endpoint": tap,
             "model_name": "smollm2", "dialect": "llama-cpp"}}]});
-    let path = dir.join("taskgate.yaml");
-    std::fs::write(&path, config.to_string()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_taskgate"))
-        .args([
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-            "--host",
-            "127.0.0.1",
-        ])
-        .args(["--port", "0", "--grpc-port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the taskgate binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let base = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|line| {
-            line.strip_prefix("taskgate listening on ")
-                .map(str::to_string)
-        })
-        .expect("taskgate prints its address");
-    (Killed(child), base)
+    common::serve_taskgate(
+        "remote",
+        &config,
+        &["--host", "127.0.0.1", "--grpc-port", "0"],
+    )
 }
 
 /// What taskgate's `openai` backend sends for greedy decoding in the llama-cpp dialect, so
@@ -493,11 +464,7 @@ fn main() {
         Path::new(ROOT).join(GGUF).exists(),
         "run scripts/fetch-models first"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::client_runtime();
     let body = runtime.block_on(run());
     print!("{body}");
     common::write_section(SECTION, &body);

@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 /// Every proto file that declares a service; their imports come along.
-const SERVICE_PROTOS: [&str; 5] = [
+const SERVICE_PROTOS: [&str; 6] = [
     "caikit_runtime_Nlp.proto",
     "caikit_runtime_Nlp_training.proto",
     "caikit_runtime_info.proto",
     "caikit_runtime_models.proto",
     "caikit_runtime_training.proto",
+    "mmesh_model_runtime.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

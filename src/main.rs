@@ -142,13 +142,16 @@ fn hash_key(generate: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_config(file: Option<PathBuf>, overrides: Vec<(String, Value)>) -> anyhow::Result<Config> {
-    let sources = ConfigSources {
+fn config_sources(file: Option<PathBuf>, overrides: Vec<(String, Value)>) -> ConfigSources {
+    ConfigSources {
         file,
         env: std::env::vars().collect(),
         overrides,
-    };
-    Ok(Config::load(&sources)?)
+    }
+}
+
+fn load_config(file: Option<PathBuf>, overrides: Vec<(String, Value)>) -> anyhow::Result<Config> {
+    Ok(Config::load(&config_sources(file, overrides))?)
 }
 
 /// candle and its GEMM size their thread pools from `RAYON_NUM_THREADS`; an explicit environment
@@ -186,7 +189,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         };
         overrides.push(("log.format".to_string(), Value::from(name)));
     }
-    let config = load_config(args.config, overrides)?;
+    let sources = config_sources(args.config, overrides);
+    let config = Config::load(&sources)?;
     pin_compute_threads(config.compute_threads);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -199,13 +203,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     logging::init(&config.log, traces.as_ref().map(|t| t.tracer()));
     runtime.block_on(async {
-        let servers = Servers::bind(&config).await?;
+        let servers = Servers::bind_reloading(&config, sources).await?;
         // Tests and scripts read these lines to find the ports when port 0 is used; the HTTP
         // line comes last, so once it is printed every server is bound.
         if let Some(grpc) = servers.grpc_addr() {
             let grpc = grpc?;
             println!("taskgate gRPC listening on {grpc}");
             tracing::info!(%grpc, "gRPC listening");
+        }
+        if let Some(model_mesh) = servers.model_mesh_endpoint() {
+            println!("taskgate ModelMesh runtime listening on {model_mesh}");
+            tracing::info!(%model_mesh, "ModelMesh runtime SPI listening");
         }
         if let Some(metrics) = servers.metrics_addr() {
             let metrics = metrics?;

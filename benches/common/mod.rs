@@ -1,7 +1,11 @@
-//! What every benchmark binary shares: the load average it ran under, and writing its own
-//! section of BENCHMARKS.md.
+//! What every benchmark binary shares: the load average it ran under, writing its own
+//! section of BENCHMARKS.md, and starting the taskgate binary.
+// Each bench binary compiles this module and uses its own part of it.
+#![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -30,4 +34,51 @@ pub fn write_section(section: &str, body: &str) {
         _ => format!("{}\n\n{block}\n", old.trim_end()),
     };
     std::fs::write(path, new).unwrap();
+}
+
+/// A child process, killed when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The taskgate binary serving `config` (written into a temporary directory named after
+/// `name`) with `args` after `serve --config FILE --port 0`; its base URL once it listens.
+pub fn serve_taskgate(name: &str, config: &serde_json::Value, args: &[&str]) -> (Killed, String) {
+    let dir = std::env::temp_dir().join(format!("taskgate-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("taskgate.yaml");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_taskgate"))
+        .args(["serve", "--config", path.to_str().unwrap(), "--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the taskgate binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let base = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.strip_prefix("taskgate listening on ")
+                .map(str::to_string)
+        })
+        .expect("taskgate prints its address");
+    (Killed(child), base)
+}
+
+/// The runtime the load clients run on: one worker, so they take as little of the machine
+/// from the server as they can.
+pub fn client_runtime() -> tokio::runtime::Runtime {
+    taskgate_runtime::remote::tls::install_crypto_provider();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
 }

@@ -13,12 +13,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::aliases::AliasTable;
 use crate::auth::{AllowAll, Authorizer};
 use crate::call_limits::{CallLimits, CallSlots};
 use crate::grpc::{GrpcApi, grpc_api};
 use crate::management::Management;
 use crate::metrics::Metrics;
 use crate::openapi;
+use crate::reload::ReloadReport;
 use crate::rest::{info, management, request_id, training};
 use crate::server_config::CorsConfig;
 use crate::state::{AppState, Shared};
@@ -36,6 +38,8 @@ pub struct GatewayBuilder {
     cors: CorsConfig,
     training: Option<TrainingManager>,
     management: Option<Arc<Management>>,
+    aliases: AliasTable,
+    config_reload: Option<ReloadReport>,
 }
 
 /// What [`GatewayBuilder::build_all`] makes: the HTTP API, the gRPC services and the
@@ -59,7 +63,22 @@ impl GatewayBuilder {
             cors: CorsConfig::default(),
             training: None,
             management: None,
+            aliases: AliasTable::default(),
+            config_reload: None,
         }
+    }
+
+    /// Routes calls of these aliases (default: none); the table can be replaced while
+    /// serving.
+    pub fn aliases(mut self, aliases: AliasTable) -> Self {
+        self.aliases = aliases;
+        self
+    }
+
+    /// Shows how config reloads went in `/info/version`.
+    pub fn config_reload(mut self, report: ReloadReport) -> Self {
+        self.config_reload = Some(report);
+        self
     }
 
     /// Serves model management (`/management/models`, gRPC `ModelManagement`) with
@@ -173,6 +192,8 @@ impl GatewayBuilder {
             limits: self.limits,
             training: self.training,
             management: self.management,
+            aliases: self.aliases,
+            config_reload: self.config_reload,
         });
         let api = Router::new()
             .route("/health", get(info::health))

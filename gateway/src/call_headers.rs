@@ -8,12 +8,20 @@ use taskgate_runtime::trace::TraceHeaders;
 /// Asks a remote model for one of its configured alternative endpoints (Caikit's TGIS routing
 /// header).
 pub const ROUTE_INFO: &str = "x-route-info";
+/// Names the model that served an answer (one of an alias's models, when an alias was called).
+pub const SERVED_BY: &str = "x-taskgate-model";
+/// Keeps a caller's calls of a sticky alias on one model.
+pub const SESSION_ID: &str = "x-session-id";
+/// Longest session id kept; a longer one is cut (it only picks a target).
+const MAX_SESSION_ID: usize = 256;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallHeaders {
     /// The W3C trace context (an invalid `traceparent` is dropped with its `tracestate`).
     pub trace: TraceHeaders,
     pub route_info: Option<String>,
+    /// `x-session-id`, for aliases sticky per session.
+    pub session_id: Option<String>,
     /// The API key and client certificate presented.
     pub credentials: Credentials,
 }
@@ -29,6 +37,10 @@ impl CallHeaders {
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_string),
+            session_id: get(SESSION_ID)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.chars().take(MAX_SESSION_ID).collect()),
         }
     }
 

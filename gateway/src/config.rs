@@ -10,9 +10,11 @@ use taskgate_modules::{LoadPolicy, ModuleError};
 use taskgate_schemas::FieldError;
 use utoipa::ToSchema;
 
+use crate::aliases::AliasConfig;
 pub use crate::auth::AuthConfig;
 use crate::call_limits::DEFAULT_MAX_BODY_BYTES;
 pub use crate::model_config::{ModelConfig, Serving};
+use crate::model_mesh::ModelMeshConfig;
 pub use crate::server_config::{ClientAuth, CorsConfig, ServerLimits, TlsConfig};
 pub use crate::tracing_config::{OtlpProtocol, TracingConfig};
 pub use crate::training_config::TrainingConfig;
@@ -68,10 +70,16 @@ pub struct Config {
     /// Models to serve (besides those found in `models_dir`).
     #[schema(default = json!([{"id": "pii-rules", "module": "pii-rules"}]))]
     pub models: Vec<ModelConfig>,
+    /// Names apps call while the models behind them change: weighted targets (canaries),
+    /// optionally sticky per key or session, and fallback models for when targets are
+    /// unavailable. Reloaded with the models.
+    pub aliases: Vec<AliasConfig>,
     pub training: TrainingConfig,
     /// Deploying and undeploying models while serving (`/management/models`, gRPC
     /// `ModelManagement`; the `admin` scope).
     pub management: ManagementConfig,
+    /// KServe ModelMesh's model runtime SPI, for placing models across replicas.
+    pub model_mesh: ModelMeshConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -231,8 +239,10 @@ impl Default for Config {
                 load: None,
                 pinned: false,
             }],
+            aliases: Vec::new(),
             training: TrainingConfig::default(),
             management: ManagementConfig::default(),
+            model_mesh: ModelMeshConfig::default(),
         }
     }
 }
@@ -320,7 +330,7 @@ impl Config {
         if !errors.is_empty() {
             return Err(ConfigError::Invalid(errors));
         }
-        serde_path_to_error::deserialize(doc).map_err(|e| {
+        let config: Self = serde_path_to_error::deserialize(doc).map_err(|e| {
             let pointer: String = e
                 .path()
                 .iter()
@@ -331,7 +341,42 @@ impl Config {
                 })
                 .collect();
             ConfigError::Invalid(vec![FieldError::new(pointer, e.into_inner().to_string())])
-        })
+        })?;
+        let model_ids = config.models.iter().map(|m| m.id.as_str()).collect();
+        let mut errors = crate::aliases::check(&config.aliases, &model_ids);
+        errors.extend(config.model_mesh_errors());
+        if !errors.is_empty() {
+            return Err(ConfigError::Invalid(errors));
+        }
+        Ok(config)
+    }
+
+    /// The SPI takes no keys: it may face only the pod (loopback or a unix socket), and
+    /// ModelMesh needs a capacity to place models by.
+    fn model_mesh_errors(&self) -> Vec<FieldError> {
+        let mesh = &self.model_mesh;
+        let mut errors = Vec::new();
+        if !mesh.enabled {
+            return errors;
+        }
+        if mesh.unix_socket.is_none() && !is_loopback(&mesh.host) {
+            errors.push(FieldError::new(
+                "/model_mesh/host",
+                "the ModelMesh SPI takes no API keys, so it listens only on a loopback address                  or a unix_socket (the sidecar shares the pod)",
+            ));
+        }
+        if mesh.capacity_bytes.is_none() && self.models_memory_bytes.is_none() {
+            errors.push(FieldError::new(
+                "/model_mesh/capacity_bytes",
+                "ModelMesh places models by capacity: set capacity_bytes or models_memory_bytes",
+            ));
+        }
+        errors
+    }
+
+    /// Where the ModelMesh SPI listens (TCP), when enabled on a port.
+    pub fn model_mesh_listen_address(&self) -> String {
+        socket_address(&self.model_mesh.host, self.model_mesh.port)
     }
 
     pub fn listen_address(&self) -> String {

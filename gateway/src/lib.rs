@@ -1,6 +1,7 @@
 //! The taskgate gateway: REST routes over task modules, request validation, the OpenAPI document
 //! and explorer, configuration and serving.
 
+pub mod aliases;
 pub mod app;
 pub mod auth;
 pub mod call_headers;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod connection_clock;
 pub mod cors;
 pub mod error;
+pub mod file_watch;
 pub mod grpc;
 pub mod json_schemas;
 pub mod listener;
@@ -16,12 +18,14 @@ pub mod logging;
 pub mod management;
 pub mod metrics;
 pub mod model_config;
+pub mod model_mesh;
 pub mod models;
 pub mod openapi;
 pub mod openapi_rules;
 pub mod otlp;
 pub mod panics;
 pub mod pipeline;
+pub mod reload;
 pub mod rest;
 pub mod serve;
 pub mod server_config;

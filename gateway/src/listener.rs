@@ -75,10 +75,53 @@ fn builder(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
     builder
 }
 
+/// Where connections come from: a TCP port, or (for a sidecar in the same pod, such as
+/// ModelMesh) a unix socket, whose file permissions are its access control.
+pub enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(listener: TcpListener) -> Self {
+        Self::Tcp(listener)
+    }
+}
+
+enum Accepted {
+    Tcp(tokio::net::TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+impl Listener {
+    async fn accept(&self) -> io::Result<Accepted> {
+        match self {
+            Self::Tcp(listener) => {
+                let (tcp, _peer) = listener.accept().await?;
+                let _ = tcp.set_nodelay(true);
+                Ok(Accepted::Tcp(tcp))
+            }
+            #[cfg(unix)]
+            Self::Unix(listener) => Ok(Accepted::Unix(listener.accept().await?.0)),
+        }
+    }
+
+    /// The TCP address; a unix socket has none.
+    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        match self {
+            Self::Tcp(listener) => listener.local_addr(),
+            #[cfg(unix)]
+            Self::Unix(_) => Err(io::Error::other("a unix socket has no TCP address")),
+        }
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open connections finish
 /// the calls they carry (the caller bounds how long with its grace period).
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
     router: Router,
     limits: ConnectionLimits,
     tls: Option<ReloadingTls>,
@@ -96,7 +139,7 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             accepted = listener.accept() => accepted,
         };
-        let (tcp, _peer) = match accepted {
+        let accepted = match accepted {
             Ok(accepted) => accepted,
             Err(error) => {
                 // Out of file descriptors and the like: wait rather than spin; the connections
@@ -114,11 +157,10 @@ pub async fn serve(
                 );
                 full_logged = true;
             }
-            drop(tcp);
+            drop(accepted);
             continue;
         };
         full_logged = false;
-        let _ = tcp.set_nodelay(true);
         let (router, builder, tls, closed) =
             (router.clone(), builder.clone(), tls.clone(), closed.clone());
         let handshake = limits.tls_handshake_timeout;
@@ -133,6 +175,11 @@ pub async fn serve(
                 builder: &builder,
                 timeouts,
                 closed,
+            };
+            let tcp = match accepted {
+                Accepted::Tcp(tcp) => tcp,
+                #[cfg(unix)]
+                Accepted::Unix(unix) => return connection.serve(unix, None).await,
             };
             match tls {
                 None => connection.serve(tcp, None).await,

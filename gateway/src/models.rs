@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use taskgate_modules::{ModelRegistry, ModelSpec, ModuleCatalog, ModuleError};
+use taskgate_modules::{ModelSpec, ModuleCatalog, ModuleError};
 use taskgate_runtime::discover_models;
 
 use crate::config::Config;
@@ -17,22 +17,6 @@ pub fn check_models(config: &Config) -> Result<Vec<String>, ModuleError> {
         .iter()
         .map(|spec| catalog.build(spec).map(|model| model.id().to_string()))
         .collect()
-}
-
-/// A registry with every model of the config and the models directory registered, none
-/// loaded yet ([`ModelRegistry::load_eager`] loads the eager ones).
-/// Directories of `models_dir` named in `deployed` are left to the deployments, which
-/// register them with the settings they were deployed with.
-pub fn build_registry(
-    config: &Config,
-    catalog: &ModuleCatalog,
-    deployed: &BTreeSet<String>,
-) -> Result<ModelRegistry, ModuleError> {
-    let registry = ModelRegistry::with_memory_budget(config.models_memory_bytes);
-    for spec in model_specs(config, deployed)? {
-        registry.register(&spec.id, spec.source(*catalog))?;
-    }
-    Ok(registry)
 }
 
 /// What the config and the models directory say of each model, in that order.

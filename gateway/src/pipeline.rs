@@ -12,12 +12,14 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use serde_json::Value;
+use taskgate_modules::framework::lifecycle::ModelLease;
 use taskgate_modules::framework::task::ending_at_first_error;
 use taskgate_modules::{Task, TaskError, TaskInput, TaskStream};
-use taskgate_runtime::{Permit, call_timing};
+use taskgate_runtime::{Permit, RemoteFailure, RuntimeError, call_timing};
 use taskgate_schemas::{FieldError, TaskParameters, TaskRequest};
 use tokio::time::Instant;
 
+use crate::aliases::{self, Route};
 use crate::auth::Principal;
 use crate::auth::rate_limit::{Admitted, KeyLimiter, RateStatus};
 use crate::call_headers::CallHeaders;
@@ -71,14 +73,17 @@ pub fn admit_caller(state: &AppState, headers: &CallHeaders) -> Result<Caller, A
     })
 }
 
-/// A call's answer and the state of its key's limits (for the `x-ratelimit-*` headers).
+/// A call's answer, the model that served it (an alias names one of its models) and the state
+/// of its key's limits (for the `x-ratelimit-*` headers).
 #[derive(Debug)]
 pub struct Answer<O> {
     pub output: O,
+    pub model: String,
     pub rate: Option<RateStatus>,
 }
 
-/// Runs a unary task call to its answer.
+/// Runs a unary task call to its answer; a call of an alias goes on to its next model while
+/// the one tried is unavailable.
 pub async fn unary<T: Task>(state: &AppState, call: Call) -> Result<Answer<T::Output>, ApiError>
 where
     T::Output: TokenUsage,
@@ -86,18 +91,31 @@ where
     let deadline = call.deadline.or_else(|| state.default_deadline());
     let record = call.record.clone();
     let Prepared {
-        model_id,
+        route,
         input,
         caller,
         estimated_input,
     } = prepare::<T>(state, call)?;
-    let model = before(deadline, state.registry().acquire(&model_id)).await?;
-    let handler = model.unary::<T>()?;
-    let _permit = model.admit()?;
-    let started = Instant::now();
-    let (output, queued) = call_timing::measuring(before(deadline, handler.predict(input))).await;
-    record.add_model_time(started.elapsed(), queued);
-    let output = output?;
+    let (last, before_last) = route.models.split_last().ok_or_else(no_model)?;
+    let mut served = None;
+    for model_id in before_last {
+        match run_unary::<T>(state, model_id, input.clone(), deadline, &record).await {
+            Err(error) if falls_back(&error, deadline) => {
+                fell_back(state, &route, model_id, &error);
+            }
+            outcome => {
+                served = Some((model_id, outcome?));
+                break;
+            }
+        }
+    }
+    let (model_id, output) = match served {
+        Some(served) => served,
+        None => (
+            last,
+            run_unary::<T>(state, last, input, deadline, &record).await?,
+        ),
+    };
     let input_tokens = output.input_tokens().unwrap_or(estimated_input);
     record.set_tokens(input_tokens, output.output_tokens());
     let used = input_tokens + output.output_tokens();
@@ -105,13 +123,36 @@ where
         limiter.charge_tokens(used);
         limiter.current()
     });
-    Ok(Answer { output, rate })
+    Ok(Answer {
+        output,
+        model: model_id.clone(),
+        rate,
+    })
+}
+
+/// One model's try at a unary call.
+async fn run_unary<T: Task>(
+    state: &AppState,
+    model_id: &str,
+    input: TaskInput<T>,
+    deadline: Option<Instant>,
+    record: &CallRecord,
+) -> Result<T::Output, ApiError> {
+    record.set_model(model_id);
+    let model = before(deadline, state.registry().acquire(model_id)).await?;
+    let handler = model.unary::<T>()?;
+    let _permit = model.admit()?;
+    let started = Instant::now();
+    let (output, queued) = call_timing::measuring(before(deadline, handler.predict(input))).await;
+    record.add_model_time(started.elapsed(), queued);
+    output
 }
 
 /// Starts a server-streaming task call. Errors before the first event fail the call; later ones
 /// end the stream (nothing follows them). The model's admission permit and the key's in-flight
 /// slot live as long as the stream, and dropping the stream (client gone, deadline passed)
-/// cancels the work and counts the tokens used so far.
+/// cancels the work and counts the tokens used so far. A call of an alias goes on to its next
+/// model while the one tried is unavailable, up to its first event and never after.
 pub async fn server_streaming<T: Task>(
     state: &AppState,
     call: Call,
@@ -123,16 +164,31 @@ where
     let record = call.record.clone();
     record.streaming();
     let Prepared {
-        model_id,
+        route,
         input,
         caller,
         estimated_input,
     } = prepare::<T>(state, call)?;
-    let model = before(deadline, state.registry().acquire(&model_id)).await?;
-    let handler = model.streaming::<T>()?;
-    // The stream holds its model (no unloading under it) and a slot of it.
-    let permit = (model.admit()?, model);
-    let events = before(deadline, handler.predict_stream(input)).await?;
+    let (last, before_last) = route.models.split_last().ok_or_else(no_model)?;
+    let mut served = None;
+    for model_id in before_last {
+        match start_stream::<T>(state, model_id, input.clone(), deadline, &record, true).await {
+            Err(error) if falls_back(&error, deadline) => {
+                fell_back(state, &route, model_id, &error);
+            }
+            outcome => {
+                served = Some((model_id, outcome?));
+                break;
+            }
+        }
+    }
+    let (model_id, (events, hold)) = match served {
+        Some(served) => served,
+        None => (
+            last,
+            start_stream::<T>(state, last, input, deadline, &record, false).await?,
+        ),
+    };
     let rate = caller.rate();
     let mut meter = StreamMeter {
         usage: StreamUsage::default(),
@@ -142,7 +198,7 @@ where
         record,
     };
     let events = within_deadline(events, deadline).map(move |item| {
-        let _ = &permit;
+        let _ = &hold;
         if let Ok(event) = &item {
             meter.record.first_event();
             meter.usage.record(event);
@@ -151,8 +207,77 @@ where
     });
     Ok(Answer {
         output: ending_at_first_error(events.boxed()),
+        model: model_id.clone(),
         rate,
     })
+}
+
+/// What a stream holds while it runs: a slot of its model, and the model (no unloading under
+/// it).
+type StreamHold = (Permit, ModelLease);
+
+/// One model's try at a streaming call. With `first_event`, waits for the stream's first event
+/// and fails when that is an error, so the caller can still go on to another model.
+async fn start_stream<T: Task>(
+    state: &AppState,
+    model_id: &str,
+    input: TaskInput<T>,
+    deadline: Option<Instant>,
+    record: &CallRecord,
+    first_event: bool,
+) -> Result<(TaskStream<T::Output>, StreamHold), ApiError> {
+    record.set_model(model_id);
+    let model = before(deadline, state.registry().acquire(model_id)).await?;
+    let handler = model.streaming::<T>()?;
+    let hold = (model.admit()?, model);
+    let mut events = before(deadline, handler.predict_stream(input)).await?;
+    if !first_event {
+        return Ok((events, hold));
+    }
+    let first = before(deadline, async { Ok(events.next().await) }).await?;
+    match first {
+        Some(Err(error)) => Err(error.into()),
+        first => Ok((futures::stream::iter(first).chain(events).boxed(), hold)),
+    }
+}
+
+/// Whether a call of an alias goes on to its next model after `error`: the model is gone,
+/// failed to load, or its runtime is unreachable, overloaded past its circuit, or timed out
+/// — not the caller's own mistakes, and not once the call's own deadline has passed.
+fn falls_back(error: &ApiError, deadline: Option<Instant>) -> bool {
+    if deadline.is_some_and(|d| Instant::now() >= d) {
+        return false;
+    }
+    matches!(
+        error,
+        ApiError::Task(
+            TaskError::ModelNotFound(_)
+                | TaskError::ModelUnavailable { .. }
+                | TaskError::DeadlineExceeded(_)
+                | TaskError::Runtime(
+                    RuntimeError::Unavailable(_)
+                        | RuntimeError::Remote {
+                            failure: RemoteFailure::Unreachable
+                                | RemoteFailure::TimedOut
+                                | RemoteFailure::Failed,
+                            ..
+                        }
+                )
+        )
+    )
+}
+
+fn fell_back(state: &AppState, route: &Route, model_id: &str, error: &ApiError) {
+    let alias = route.alias.as_deref().unwrap_or_default();
+    tracing::warn!(%alias, model = %model_id, %error, "alias target unavailable; trying the next model");
+    let metrics = state.metrics();
+    if metrics.enabled {
+        metrics.alias_fallbacks.inc(&[alias, model_id]);
+    }
+}
+
+fn no_model() -> ApiError {
+    ApiError::Task(TaskError::ModelNotFound(String::new()))
 }
 
 /// Counts a stream's tokens against its key when the stream ends or is dropped.
@@ -176,7 +301,8 @@ impl Drop for StreamMeter {
 
 /// A call checked and ready for its model.
 struct Prepared<T: Task> {
-    model_id: String,
+    /// The models to try, in order (one unless an alias was called).
+    route: Route,
     input: TaskInput<T>,
     /// Held until the call ends (the key's in-flight slot), and charged for its tokens.
     caller: Caller,
@@ -221,7 +347,14 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
         return Err(TaskError::invalid_fields(field_errors).into());
     }
     drop(validating);
-    if !state.registry().contains(&model_id) {
+    let route = state.aliases().route(
+        &model_id,
+        aliases::Caller {
+            key: caller.principal.key_id(),
+            session: headers.session_id.as_deref(),
+        },
+    );
+    if route.alias.is_none() && !state.registry().contains(&model_id) {
         return Err(TaskError::ModelNotFound(model_id).into());
     }
     record.set_model(&model_id);
@@ -233,7 +366,7 @@ fn prepare<T: Task>(state: &AppState, call: Call) -> Result<Prepared<T>, ApiErro
         route_info: headers.route_info,
     };
     Ok(Prepared {
-        model_id,
+        route,
         input,
         caller,
         estimated_input,

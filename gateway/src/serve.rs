@@ -12,14 +12,18 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::GatewayBuilder;
+use crate::aliases::{AliasTable, Aliases};
 use crate::auth::ApiKeys;
 use crate::auth::api_keys::KeysError;
 use crate::call_limits::CallLimits;
+use crate::config::ConfigSources;
 use crate::config::{Config, ConfigError};
 use crate::grpc::Health;
-use crate::listener::{self, ConnectionLimits};
+use crate::listener::{self, ConnectionLimits, Listener};
 use crate::management::{Defaults, DeploymentStore, Management};
-use crate::models::build_registry;
+use crate::model_mesh::ModelMeshRuntime;
+use crate::models::model_specs;
+use crate::reload::{ConfigReloader, ReloadReport, check_alias_names};
 use crate::tls::{GRPC_ALPN, HTTP_ALPN, ReloadingTls, TlsError};
 use std::collections::HashMap;
 use taskgate_modules::tuning::{ModelLoader, TrainingManager, tuned_classifier, tuned_generation};
@@ -52,7 +56,7 @@ pub enum ServeError {
 
 /// A bound, not yet running, server for one router.
 pub struct Server {
-    listener: TcpListener,
+    listener: Listener,
     router: Router,
     limits: ConnectionLimits,
     tls: Option<ReloadingTls>,
@@ -63,7 +67,23 @@ impl Server {
     pub async fn bind(address: &str, router: Router) -> std::io::Result<Self> {
         let listener = TcpListener::bind(address).await?;
         Ok(Self {
-            listener,
+            listener: listener.into(),
+            router,
+            limits: ConnectionLimits::default(),
+            tls: None,
+        })
+    }
+
+    /// Plain HTTP on a unix socket at `path` (a stale socket file left there is replaced).
+    #[cfg(unix)]
+    pub fn bind_unix(path: &std::path::Path, router: Router) -> std::io::Result<Self> {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        Ok(Self {
+            listener: Listener::Unix(tokio::net::UnixListener::bind(path)?),
             router,
             limits: ConnectionLimits::default(),
             tls: None,
@@ -107,6 +127,8 @@ pub struct Servers {
     grpc: Option<(Server, Health)>,
     /// `/metrics` on a port of its own, when configured.
     metrics: Option<Server>,
+    /// The ModelMesh runtime SPI, when enabled.
+    model_mesh: Option<Server>,
     grace: Duration,
     /// Every model: remote ones are health-checked every `health_interval`, and each one's
     /// state is reported to gRPC health.
@@ -114,11 +136,30 @@ pub struct Servers {
     health_interval: Duration,
     /// Stopped with the servers, so running jobs end CANCELED rather than interrupted.
     training: Option<TrainingManager>,
+    /// Reads the config again on SIGHUP or a change of its file, when serving from one.
+    reloads: Option<tokio::task::JoinHandle<()>>,
+    model_mesh_socket: Option<String>,
 }
 
 impl Servers {
     /// Builds the models, then binds HTTP and (when enabled) gRPC.
     pub async fn bind(config: &Config) -> Result<Self, ServeError> {
+        Self::bind_with(config, None).await
+    }
+
+    /// As [`Self::bind`], and reloads the models and aliases from `sources` (the ones `config`
+    /// was read from) on SIGHUP or when the config file changes.
+    pub async fn bind_reloading(
+        config: &Config,
+        sources: ConfigSources,
+    ) -> Result<Self, ServeError> {
+        Self::bind_with(config, Some(sources)).await
+    }
+
+    async fn bind_with(
+        config: &Config,
+        sources: Option<ConfigSources>,
+    ) -> Result<Self, ServeError> {
         let exposed = config.exposed_hosts();
         if config.auth.keys.is_empty() && !config.auth.disabled && !exposed.is_empty() {
             return Err(ServeError::Insecure {
@@ -152,12 +193,15 @@ impl Servers {
                 format!("the deployments cannot be read: {reason}"),
             )])
         })?;
-        let registry = build_registry(
-            config,
-            &ModuleCatalog::standard(),
-            &Management::stored_ids(&deployments),
-        )
-        .map_err(ConfigError::from)?;
+        let catalog = ModuleCatalog::standard();
+        let specs = model_specs(config, &Management::stored_ids(&deployments))
+            .map_err(ConfigError::from)?;
+        let registry = ModelRegistry::with_memory_budget(config.models_memory_bytes);
+        for spec in &specs {
+            registry
+                .register(&spec.id, spec.source(catalog))
+                .map_err(ConfigError::from)?;
+        }
         let management = Management::new(
             registry.clone(),
             deployments,
@@ -167,14 +211,19 @@ impl Servers {
                 load: config.models_load,
             },
         );
+        let aliases = AliasTable::new(Aliases::new(&config.aliases));
+        let management = Arc::new(management.with_aliases(aliases.clone()));
         let registry_for_health = registry.clone();
+        let report = ReloadReport::default();
         let mut training = None;
         let mut builder = GatewayBuilder::new(registry.clone())
             .call_limits(CallLimits::from_config(config))
             .metrics(config.metrics.enabled)
             .metrics_on_own_port(config.metrics_listen_address().is_some())
             .cors(config.http.cors.clone())
-            .management(Arc::new(management));
+            .management(management.clone())
+            .aliases(aliases.clone())
+            .config_reload(report.clone());
         if !config.auth.keys.is_empty() {
             builder = builder.authorizer(Arc::new(keys));
         }
@@ -198,6 +247,20 @@ impl Servers {
             training = Some(manager.clone());
             builder = builder.training(manager);
         }
+        check_alias_names(&config.aliases, |name| registry.contains(name)).map_err(|reason| {
+            ConfigError::Invalid(vec![taskgate_schemas::FieldError::new("/aliases", reason)])
+        })?;
+        let reloader = sources.map(|sources| {
+            ConfigReloader::new(
+                sources,
+                config.clone(),
+                specs,
+                registry.clone(),
+                Some(management),
+                aliases.clone(),
+                report,
+            )
+        });
         // Config, discovered and trained models alike: one that fails is left FAILED (and
         // retried with backoff) while the rest serve.
         registry.load_eager().await;
@@ -212,6 +275,44 @@ impl Servers {
             ),
             None => None,
         };
+        let model_mesh =
+            if config.model_mesh.enabled {
+                let runtime = ModelMeshRuntime::new(
+                    registry_for_health.clone(),
+                    &config.model_mesh,
+                    &config.models_dir,
+                    config
+                        .model_mesh
+                        .capacity_bytes
+                        .or(config.models_memory_bytes)
+                        .unwrap_or_default(),
+                    config.max_concurrent_requests,
+                    aliases.clone(),
+                );
+                let router = tonic::service::Routes::new(runtime.into_service())
+                    .prepare()
+                    .into_axum_router();
+                let server =
+                    match &config.model_mesh.unix_socket {
+                        #[cfg(unix)]
+                        Some(path) => Server::bind_unix(std::path::Path::new(path), router)
+                            .map_err(|source| ServeError::Bind {
+                                address: format!("unix:{path}"),
+                                source,
+                            })?,
+                        #[cfg(not(unix))]
+                        Some(path) => {
+                            return Err(ServeError::Bind {
+                                address: format!("unix:{path}"),
+                                source: std::io::Error::other("unix sockets need a unix system"),
+                            });
+                        }
+                        None => bind(&config.model_mesh_listen_address(), router).await?,
+                    };
+                Some(server.with_limits(limits.clone()))
+            } else {
+                None
+            };
         let http = bind(&config.listen_address(), http_router)
             .await?
             .with_limits(limits.clone())
@@ -229,10 +330,15 @@ impl Servers {
             http,
             grpc,
             metrics,
+            model_mesh,
+            model_mesh_socket: config.model_mesh.unix_socket.clone(),
             grace: Duration::from_secs(config.shutdown_grace_seconds),
             registry: registry_for_health,
             health_interval: Duration::from_millis(config.remote_health_check_ms),
             training,
+            // Started before the caller learns the ports, so a SIGHUP sent once they are
+            // printed reloads rather than ends the process.
+            reloads: reloader.map(ConfigReloader::watch),
         })
     }
 
@@ -246,6 +352,16 @@ impl Servers {
 
     pub fn metrics_addr(&self) -> Option<std::io::Result<SocketAddr>> {
         self.metrics.as_ref().map(Server::local_addr)
+    }
+
+    /// Where the ModelMesh SPI listens, when enabled: a TCP address, or `unix:` and a path.
+    pub fn model_mesh_endpoint(&self) -> Option<String> {
+        let server = self.model_mesh.as_ref()?;
+        Some(match (&self.model_mesh_socket, server.local_addr()) {
+            (Some(path), _) => format!("unix:{path}"),
+            (None, Ok(addr)) => addr.to_string(),
+            (None, Err(e)) => format!("unknown ({e})"),
+        })
     }
 
     /// Serves both until `shutdown` resolves, then lets in-flight calls finish for at most the
@@ -262,6 +378,7 @@ impl Servers {
         if let Some(health) = &health {
             health.set(true).await;
         }
+        let reloads = self.reloads;
         let checks = tokio::spawn(report_models(
             self.registry,
             self.health_interval,
@@ -279,21 +396,20 @@ impl Servers {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
         let http = self.http.run(signal(stopped.clone()));
-        let metrics = self.metrics.map(|m| m.run(signal(stopped.clone())));
-        let metrics = async move {
-            match metrics {
-                Some(served) => served.await,
-                None => Ok(()),
-            }
-        };
-        let serving = async move {
-            match self.grpc {
-                Some((grpc, _)) => {
-                    tokio::try_join!(http, grpc.run(signal(stopped.clone())), metrics).map(|_| ())
+        // The servers beside HTTP, each when configured.
+        let optional = |server: Option<Server>| {
+            let served = server.map(|s| s.run(signal(stopped.clone())));
+            async move {
+                match served {
+                    Some(served) => served.await,
+                    None => Ok(()),
                 }
-                None => tokio::try_join!(http, metrics).map(|_| ()),
             }
         };
+        let metrics = optional(self.metrics);
+        let model_mesh = optional(self.model_mesh);
+        let grpc = optional(self.grpc.map(|(grpc, _)| grpc));
+        let serving = async move { tokio::try_join!(http, grpc, metrics, model_mesh).map(|_| ()) };
         let grace = self.grace;
         let training = self.training;
         // Training stops at the signal too, within the same grace: a running job ends within
@@ -320,6 +436,9 @@ impl Servers {
             ),
         }
         checks.abort();
+        if let Some(reloads) = reloads {
+            reloads.abort();
+        }
         Ok(())
     }
 }

@@ -9,10 +9,12 @@ use taskgate_modules::{ModelRegistry, TaskError};
 use taskgate_runtime::Permit;
 use taskgate_schemas::{ModelInfo, ModelsInfo, RuntimeInfo};
 
+use crate::aliases::AliasTable;
 use crate::auth::{Authorizer, Credentials, Principal};
 use crate::call_limits::{CallLimits, CallSlots};
 use crate::management::Management;
 use crate::metrics::Metrics;
+use crate::reload::ReloadReport;
 use crate::validation::Validators;
 
 /// Model metadata any caller may see: its state, health and the longest list a call may
@@ -38,6 +40,10 @@ pub struct Shared {
     pub training: Option<TrainingManager>,
     /// Deploying models while serving, when the server offers it.
     pub management: Option<Arc<Management>>,
+    /// Names routed to other models, replaced on config reload.
+    pub aliases: AliasTable,
+    /// How config reloads went, when the server reloads its config.
+    pub config_reload: Option<ReloadReport>,
 }
 
 impl AppState {
@@ -96,6 +102,10 @@ impl AppState {
         self.shared.call_slots.admit()
     }
 
+    pub fn aliases(&self) -> &AliasTable {
+        &self.shared.aliases
+    }
+
     /// Model management, when this gateway offers it.
     pub fn management(&self) -> Option<&Management> {
         self.shared.management.as_deref()
@@ -113,6 +123,11 @@ impl AppState {
             runtime_version: env!("CARGO_PKG_VERSION").to_string(),
             api_version: "v1".to_string(),
             tasks: self.task_names().iter().map(|t| t.to_string()).collect(),
+            config_reload: self
+                .shared
+                .config_reload
+                .as_ref()
+                .and_then(ReloadReport::snapshot),
         }
     }
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -12,6 +12,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{self, RootCertStore, ServerConfig};
 
+use crate::file_watch;
 use crate::server_config::{ClientAuth, TlsConfig};
 
 /// How often the files are checked for changes (SIGHUP reloads at once).
@@ -130,56 +131,28 @@ impl ReloadingTls {
         Ok(())
     }
 
-    fn modified(&self) -> Vec<Option<SystemTime>> {
-        let files = [
+    fn files(&self) -> Vec<PathBuf> {
+        [
             Some(&self.config.cert_file),
             Some(&self.config.key_file),
             self.config.client_ca_file.as_ref(),
-        ];
-        files
-            .into_iter()
-            .flatten()
-            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
-            .collect()
+        ]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::from)
+        .collect()
     }
 
     /// Reloads on SIGHUP and whenever a file's modification time changes, until dropped
     /// with the server.
     pub fn watch(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut hangups =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-            let mut seen = self.modified();
-            let mut ticks = tokio::time::interval(CHANGE_CHECK);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                #[cfg(unix)]
-                let hangup = async {
-                    match hangups.as_mut() {
-                        Some(signal) => {
-                            signal.recv().await;
-                        }
-                        None => std::future::pending().await,
-                    }
-                };
-                #[cfg(not(unix))]
-                let hangup = std::future::pending::<()>();
-                let why = tokio::select! {
-                    () = hangup => "SIGHUP",
-                    _ = ticks.tick() => {
-                        let now = self.modified();
-                        if now == seen {
-                            continue;
-                        }
-                        seen = now;
-                        "a changed file"
-                    }
-                };
-                match self.reload() {
-                    Ok(()) => {
-                        tracing::info!(cert = %self.config.cert_file, "TLS certificate reloaded after {why}")
-                    }
+        file_watch::on_change(self.files(), CHANGE_CHECK, move |why| {
+            let outcome = self.reload();
+            let cert = self.config.cert_file.clone();
+            async move {
+                let why = why.as_str();
+                match outcome {
+                    Ok(()) => tracing::info!(%cert, "TLS certificate reloaded after {why}"),
                     Err(error) => {
                         tracing::error!(%error, "TLS reload after {why} failed; the certificate in force stays")
                     }

@@ -10,6 +10,22 @@ pub fn resident_bytes() -> Option<u64> {
     Some(pages * PAGE_BYTES)
 }
 
+/// Hands memory an unloaded model freed back to the system. glibc keeps freed blocks for reuse
+/// (most tensors are below its adaptive mmap threshold), so without this an evicted model's
+/// weights stay resident and the budget's accounting and the process's RSS disagree.
+pub fn release_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: malloc_trim takes no pointers and is thread-safe (it locks every arena).
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -13,6 +13,28 @@ pub struct RuntimeInfo {
     /// Every task this build can route, by route name.
     #[schema(example = json!(["token-classification", "text-generation"]))]
     pub tasks: Vec<String>,
+    /// How the last reloads of the config file went (SIGHUP, or a change of the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_reload: Option<ConfigReload>,
+}
+
+/// The config reloads of a serving process: models and aliases added, changed and removed
+/// without a restart.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConfigReload {
+    /// Reloads applied since start.
+    pub applied: u64,
+    /// Reloads refused since start (the config in force kept serving).
+    pub refused: u64,
+    /// Why the last reload was refused, while no later one was applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When the last reload ran (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt: Option<String>,
+    /// Settings changed in the file that only a restart applies (top-level keys).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs_restart: Vec<String>,
 }
 
 /// One served model.

@@ -8,8 +8,9 @@ use crate::{FieldError, JsonDict, TextGenerationParameters};
 
 /// What every request envelope offers to the generic task handlers.
 pub trait TaskRequest: Sized {
-    type Inputs: Send + 'static;
-    type Parameters: TaskParameters + Send + 'static;
+    // Clone: an alias's fallback sends the same call to the next model.
+    type Inputs: Clone + Send + 'static;
+    type Parameters: TaskParameters + Clone + Send + 'static;
     fn model_id(&self) -> &str;
     /// Splits the envelope; absent `parameters` become their defaults.
     fn into_parts(self) -> (String, Self::Inputs, Self::Parameters);

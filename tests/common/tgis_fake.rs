@@ -1,6 +1,7 @@
 //! A stand-in for IBM TGIS (no real server installs here), written from the proto: it
 //! "generates" the prompt's words in reverse order, records the parameters it was sent, and
-//! misbehaves on cue (prompts `REJECT`, `BUSY`, `SLOW`, `HANG`, `FLAKY`) for the fault tests.
+//! misbehaves on cue (prompts `REJECT`, `BUSY`, `SLOW`, `HANG`, `BREAK`, `FLAKY`) for the fault
+//! tests.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -276,12 +277,19 @@ impl GenerationService for FakeTgis {
             });
         }
         let hang = prompt.starts_with("HANG");
+        let breaks = prompt.starts_with("BREAK");
         let stream = futures::stream::iter(messages.into_iter().map(Ok));
         let stream: ResponseStream = if hang {
             // Two messages, then silence: a remote stuck mid-stream.
             Box::pin(futures::StreamExt::chain(
                 futures::StreamExt::take(stream, 2),
                 futures::stream::pending(),
+            ))
+        } else if breaks {
+            // Two messages, then the runtime fails mid-stream.
+            Box::pin(futures::StreamExt::chain(
+                futures::StreamExt::take(stream, 2),
+                futures::stream::once(async { Err(Status::unavailable("the runtime went away")) }),
             ))
         } else {
             Box::pin(stream)

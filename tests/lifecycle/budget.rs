@@ -92,7 +92,8 @@ async fn a_model_streaming_is_not_evicted_and_its_stream_completes() {
     ) else {
         return;
     };
-    let gguf_bytes = std::fs::metadata(&gguf).unwrap().len();
+    // The file, and its token embeddings held in f32 too (49,152 × 576).
+    let gguf_bytes = std::fs::metadata(&gguf).unwrap().len() + 49_152 * 576 * 4;
     let server = common::serve_models(
         "budget-stream",
         json!([
@@ -171,4 +172,43 @@ async fn a_model_larger_than_the_whole_budget_is_refused_with_the_reason() {
         )
         .await;
     assert_eq!(answer["results"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_model_measured_larger_than_predicted_still_makes_room() {
+    let (Some(dir), Some(gguf)) = (
+        common::minilm_dir("budget-measured"),
+        common::smollm2_gguf("budget-measured"),
+    ) else {
+        return;
+    };
+    // Before its first load the generator is predicted at its file's size, which fits beside
+    // the encoder; loaded, it is charged its f32 token embeddings too, which does not.
+    let file = std::fs::metadata(&gguf).unwrap().len();
+    let charged = file + 49_152 * 576 * 4;
+    // Room for the generator alone, and for both as predicted, not as measured.
+    let budget = charged + MINILM_WEIGHTS / 2;
+    assert!(file + MINILM_WEIGHTS < budget);
+    let server = common::serve_models(
+        "budget-measured",
+        json!([
+            {"id": "gen", "module": "text-generation", "config": {"path": gguf}, "load": "lazy"},
+            minilm("enc", &dir),
+        ]),
+        json!({"models_memory_bytes": budget}),
+    );
+    assert_eq!(embed(&server, "enc").await.0, 200);
+    let (status, answer) = server
+        .call(
+            "text-generation",
+            json!({"model_id": "gen", "inputs": "hi", "parameters": {"max_new_tokens": 1}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let now = states(&server).await;
+    assert_eq!(
+        (now["gen"].as_str(), now["enc"].as_str()),
+        ("LOADED", "REGISTERED"),
+        "{now:?}"
+    );
 }

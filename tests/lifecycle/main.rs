@@ -1,15 +1,19 @@
 //! Many models in one process, over real sockets: lazy loading with one load per model, a
 //! memory budget that unloads the least recently used idle model, models that fail to load
-//! without stopping the server, and deploying and undeploying models while serving (REST and
-//! gRPC, surviving a restart). One test binary for all of them.
+//! without stopping the server, deploying and undeploying models while serving (REST and
+//! gRPC, surviving a restart), reloading the config while serving, and aliases. One test
+//! binary for all of them.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod aliases;
 mod budget;
 mod damaged;
 mod lazy;
 mod management;
+mod model_mesh;
+mod reload;
 
 use std::collections::BTreeMap;
 

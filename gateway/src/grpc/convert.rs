@@ -462,6 +462,13 @@ impl From<s::RuntimeInfo> for info::RuntimeInfoResponse {
             python_packages: Default::default(),
             api_version: r.api_version,
             tasks: r.tasks,
+            config_reload: r.config_reload.map(|c| info::ConfigReload {
+                applied: c.applied,
+                refused: c.refused,
+                last_error: c.last_error.unwrap_or_default(),
+                last_attempt: c.last_attempt.unwrap_or_default(),
+                needs_restart: c.needs_restart,
+            }),
         }
     }
 }

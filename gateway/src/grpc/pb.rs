@@ -37,6 +37,10 @@ pub mod caikit {
     }
 }
 
+pub mod mmesh {
+    tonic::include_proto!("mmesh");
+}
+
 /// The encoded descriptors of every taskgate proto, for server reflection and contract tests.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/taskgate_descriptor.bin"));

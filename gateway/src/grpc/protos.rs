@@ -13,7 +13,7 @@ macro_rules! proto {
 }
 
 /// Every file under `schemas/proto`, by name.
-pub const PROTO_FILES: [(&str, &str); 10] = [
+pub const PROTO_FILES: [(&str, &str); 11] = [
     proto!("caikit_data_model_common.proto"),
     proto!("caikit_data_model_common_runtime.proto"),
     proto!("caikit_data_model_nlp.proto"),
@@ -24,6 +24,7 @@ pub const PROTO_FILES: [(&str, &str); 10] = [
     proto!("caikit_runtime_info.proto"),
     proto!("caikit_runtime_models.proto"),
     proto!("caikit_runtime_training.proto"),
+    proto!("mmesh_model_runtime.proto"),
 ];
 
 /// Writes every proto file into `dir` (created if needed); returns how many.

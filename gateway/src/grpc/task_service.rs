@@ -120,7 +120,12 @@ where
             };
             match result {
                 Ok(answer) => {
-                    let mut response = respond(Resp::from(answer.output), &request_id, answer.rate);
+                    let mut response = respond(
+                        Resp::from(answer.output),
+                        &request_id,
+                        answer.rate,
+                        &answer.model,
+                    );
                     if let Some(record) = record {
                         record.answered();
                         if let Ok(timing) = record.server_timing().parse() {
@@ -191,6 +196,7 @@ where
                 record.answered();
             }
             let id = request_id.clone();
+            let model = answer.model;
             let events: EventStream<Resp> = answer
                 .output
                 .map(move |item| {
@@ -203,7 +209,7 @@ where
                     })
                 })
                 .boxed();
-            Ok::<_, Status>(respond(events, &request_id, answer.rate))
+            Ok::<_, Status>(respond(events, &request_id, answer.rate, &model))
         }
     });
     let span = record.span().clone();
@@ -295,12 +301,17 @@ fn call_of<Req: ProtoRequest>(
     })
 }
 
-/// The answer's metadata: the request id, as REST's `x-request-id` header, and the key's
-/// `x-ratelimit-*` state.
-fn respond<M>(message: M, request_id: &str, rate: Option<RateStatus>) -> Response<M> {
+/// The answer's metadata, as REST's headers: the request id, the model that served the call,
+/// and the key's `x-ratelimit-*` state.
+fn respond<M>(message: M, request_id: &str, rate: Option<RateStatus>, model: &str) -> Response<M> {
     let mut response = Response::new(message);
     if let Ok(value) = request_id.parse() {
         response.metadata_mut().insert(call::REQUEST_ID_KEY, value);
+    }
+    if let Ok(value) = model.parse() {
+        response
+            .metadata_mut()
+            .insert(crate::call_headers::SERVED_BY, value);
     }
     for (name, value) in rate.map(|r| r.headers()).unwrap_or_default() {
         if let (Ok(name), Ok(value)) = (

@@ -2,7 +2,7 @@
 //! typed deploys), kept in a state file so they survive a restart; and loading and unloading
 //! any model on request. Every route here needs the `admin` scope.
 
-mod confine;
+pub mod confine;
 mod request;
 mod store;
 
@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 pub use request::{DeployModelRequest, ModelFile, ModelStateAnswer, UndeployModelRequest};
 pub use store::{Deployment, DeploymentStore};
 
+use crate::aliases::AliasTable;
 use crate::error::ApiError;
 use crate::model_config::ModelConfig;
 
@@ -42,6 +43,8 @@ pub struct Management {
     /// Deploys and undeploys run one at a time: each checks, then changes the registry, the
     /// files and the state file together.
     store: Mutex<DeploymentStore>,
+    /// A deployed model may not take an alias's name: calls of it would reach the alias.
+    aliases: AliasTable,
 }
 
 fn field(path: &str, reason: impl Into<String>) -> ApiError {
@@ -53,7 +56,7 @@ fn unavailable(reason: String) -> ApiError {
 }
 
 /// The same rule as a config file's model ids.
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && id.len() <= 128
@@ -76,6 +79,7 @@ impl Management {
             models_dir,
             defaults,
             store: Mutex::new(store),
+            aliases: AliasTable::default(),
         };
         for (id, deployment) in &stored {
             let registered = management.spec(id, deployment).and_then(|spec| {
@@ -92,6 +96,12 @@ impl Management {
             }
         }
         management
+    }
+
+    /// Refuses deploys named like these aliases.
+    pub fn with_aliases(mut self, aliases: AliasTable) -> Self {
+        self.aliases = aliases;
+        self
     }
 
     /// The ids a state file holds: the models directory scan leaves them to it.
@@ -186,7 +196,10 @@ impl Management {
             ));
         }
         let mut store = self.store.lock().await;
-        if self.registry.contains(&id) || store.contains(&id) {
+        if self.registry.contains(&id)
+            || store.contains(&id)
+            || self.aliases.current().contains(&id)
+        {
             return Err(ApiError::ModelExists(id));
         }
         let forms = [
@@ -418,6 +431,11 @@ impl Management {
             model_id: id.to_string(),
             state: state.as_str().to_string(),
         })
+    }
+
+    /// The deployments, held: no deploy or undeploy runs until the guard is dropped.
+    pub async fn deployments(&self) -> tokio::sync::MutexGuard<'_, DeploymentStore> {
+        self.store.lock().await
     }
 
     /// Whether `id` was deployed here.

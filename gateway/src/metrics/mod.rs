@@ -25,6 +25,7 @@ pub struct Metrics {
     pub input_tokens: CounterFamily,
     pub output_tokens: CounterFamily,
     pub first_event_seconds: HistogramFamily,
+    pub alias_fallbacks: CounterFamily,
     /// Off, calls are not counted (their access lines are still written).
     pub enabled: bool,
 }
@@ -90,6 +91,11 @@ impl Metrics {
                 &["model", "task"],
                 LATENCY_BUCKETS,
             ),
+            alias_fallbacks: CounterFamily::new(
+                "taskgate_alias_fallbacks_total",
+                "Calls of an alias that went on to its next model, by alias and the model that was unavailable.",
+                &["alias", "model"],
+            ),
         }
     }
 
@@ -103,6 +109,7 @@ impl Metrics {
         self.input_tokens.write(out);
         self.output_tokens.write(out);
         self.first_event_seconds.write(out);
+        self.alias_fallbacks.write(out);
     }
 }
 

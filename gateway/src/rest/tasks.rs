@@ -10,6 +10,7 @@ use taskgate_modules::Task;
 use tracing::Instrument;
 
 use crate::auth::rate_limit::RateStatus;
+use crate::call_headers::SERVED_BY;
 use crate::error::ApiError;
 use crate::metrics::{CallRecord, Wire};
 use crate::pipeline::{self, Call};
@@ -42,7 +43,11 @@ where
     match result {
         Ok(answer) => {
             record.answered();
-            let mut response = with_rate(axum::Json(answer.output).into_response(), answer.rate);
+            let mut response = with_answer_headers(
+                axum::Json(answer.output).into_response(),
+                answer.rate,
+                &answer.model,
+            );
             if let Ok(timing) = HeaderValue::from_str(&record.server_timing()) {
                 response.headers_mut().insert(SERVER_TIMING, timing);
             }
@@ -65,9 +70,13 @@ fn start_record<T: Task>(state: &AppState, request: &Request, id: &str) -> CallR
 /// Where a unary call's time went, for browser devtools and `curl -v`.
 const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
-fn with_rate(mut response: Response, rate: Option<RateStatus>) -> Response {
+/// The key's `x-ratelimit-*` state and the model that served the call.
+fn with_answer_headers(mut response: Response, rate: Option<RateStatus>, model: &str) -> Response {
     if let Some(rate) = rate {
         rate.write_headers(response.headers_mut());
+    }
+    if let Ok(model) = HeaderValue::from_str(model) {
+        response.headers_mut().insert(SERVED_BY, model);
     }
     response
 }
@@ -90,8 +99,8 @@ where
     }
     .instrument(record.span().clone())
     .await;
-    let (stream, rate) = match started {
-        Ok(answer) => (answer.output, answer.rate),
+    let (stream, rate, model) = match started {
+        Ok(answer) => (answer.output, answer.rate, answer.model),
         Err(error) => {
             record.failed(&error);
             return error.into_response_with_id(&id);
@@ -109,7 +118,7 @@ where
         })
     });
     let sse = Sse::new(events).keep_alive(KeepAlive::new().interval(SSE_PING).text("ping"));
-    with_rate(sse.into_response(), rate)
+    with_answer_headers(sse.into_response(), rate, &model)
 }
 
 fn json_event<S: serde::Serialize>(event: Event, data: &S) -> Event {

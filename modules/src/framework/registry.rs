@@ -164,6 +164,25 @@ impl ModelRegistry {
         let Some(entry) = self.write().remove(id) else {
             return false;
         };
+        self.retire(&entry, "removed");
+        true
+    }
+
+    /// Serves `id` from `source` instead of what served it: new calls go to the new model
+    /// (loading it as any registered model), calls in flight finish on the old one, freed
+    /// after the last of them. Registers `id` when it was not served.
+    pub fn replace(&self, id: &str, source: ModelSource) {
+        let entry = Arc::new(Entry::new(id.to_string(), Some(source), Phase::Registered));
+        let old = self.write().insert(id.to_string(), entry);
+        match old {
+            Some(old) => self.retire(&old, "replaced"),
+            None => self.changed(),
+        }
+    }
+
+    /// Ends an entry taken out of the registry: unloaded now when idle, else once its calls
+    /// in flight end.
+    fn retire(&self, entry: &Arc<Entry>, reason: &str) {
         let model = {
             let mut slot = entry.lock();
             let phase = if entry.active() > 0 {
@@ -179,7 +198,7 @@ impl ModelRegistry {
         if model.is_some() {
             taskgate_runtime::metrics::engine()
                 .model_unloads
-                .inc(&[id, "removed"]);
+                .inc(&[&entry.id, reason]);
         }
         if entry.active() > 0 {
             self.draining().push(entry.clone());
@@ -187,7 +206,11 @@ impl ModelRegistry {
         entry.notify();
         self.changed();
         drop_elsewhere(model);
-        true
+    }
+
+    /// The source `id` is registered with, if it has one (models built in place have none).
+    pub fn source(&self, id: &str) -> Option<ModelSource> {
+        self.read().get(id).and_then(|entry| entry.source.clone())
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -276,6 +299,16 @@ impl ModelRegistry {
             .collect()
     }
 
+    /// The bytes `id` is charged while it is loaded.
+    pub fn charged_bytes(&self, id: &str) -> Option<u64> {
+        let entry = self.read().get(id).cloned()?;
+        let slot = entry.lock();
+        match slot.phase {
+            Phase::Loaded(_) => slot.memory.map(|m| m.charged_bytes()),
+            _ => None,
+        }
+    }
+
     /// Every model as listings show it (those still draining too), ordered by id.
     pub fn statuses(&self) -> Vec<ModelStatus> {
         let draining = {
@@ -359,15 +392,52 @@ fn status_of(entry: &Entry) -> ModelStatus {
     ModelStatus { state, info }
 }
 
+/// Drops a model on this thread, joining its engine threads and freeing its weights, and hands
+/// the memory back to the system.
+pub(crate) fn free_now(model: Arc<Model>) {
+    drop(model);
+    taskgate_runtime::resident_memory::release_freed();
+}
+
 /// Drops a model off the async workers: its engine threads are joined and its weights freed.
 pub(crate) fn drop_elsewhere(model: Option<Arc<Model>>) {
     let Some(model) = model else {
         return;
     };
+    let free = move || free_now(model);
     match tokio::runtime::Handle::try_current() {
         Ok(runtime) => {
-            runtime.spawn_blocking(move || drop(model));
+            runtime.spawn_blocking(free);
         }
-        Err(_) => drop(model),
+        Err(_) => free(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(module: &'static str) -> ModelSource {
+        ModelSource::new(module, "in-process", move |_| {
+            Ok(Model::builder("m", module, "test").build())
+        })
+    }
+
+    #[tokio::test]
+    async fn a_replaced_model_serves_new_calls_while_calls_in_flight_keep_the_old_one() {
+        let registry = ModelRegistry::new();
+        registry.register("m", source("old")).unwrap();
+        let in_flight = registry.acquire("m").await.unwrap();
+        registry.replace("m", source("new"));
+        let next = registry.acquire("m").await.unwrap();
+        assert_eq!(next.info().module, "new");
+        assert_eq!(in_flight.info().module, "old");
+        let states: Vec<_> = registry.statuses().iter().map(|s| s.state).collect();
+        assert_eq!(states, [ModelState::Loaded, ModelState::Unloading]);
+        drop(in_flight);
+        assert_eq!(registry.statuses().len(), 1);
+        // Replacing an id nobody served registers it.
+        registry.replace("other", source("new"));
+        assert_eq!(registry.state("other"), Some(ModelState::Registered));
     }
 }

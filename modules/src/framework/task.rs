@@ -38,6 +38,19 @@ pub struct TaskInput<T: Task> {
     pub route_info: Option<String>,
 }
 
+// By hand: a derive would ask `T: Clone`, though only the inputs and parameters are cloned.
+impl<T: Task> Clone for TaskInput<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inputs: self.inputs.clone(),
+            parameters: self.parameters.clone(),
+            request_id: self.request_id.clone(),
+            trace: self.trace.clone(),
+            route_info: self.route_info.clone(),
+        }
+    }
+}
+
 impl<T: Task> TaskInput<T> {
     /// What a remote call forwards of this request.
     pub fn forwarded(&self) -> taskgate_runtime::remote::Forwarded {

@@ -112,6 +112,13 @@ impl LlamaModel {
         self.config.embedding
     }
 
+    /// Bytes held beyond the file's own tensors: the token embeddings, dequantized to f32 for
+    /// lookups (the file's quantized copy stays too, as the tied output head).
+    pub fn dense_copy_bytes(&self) -> u64 {
+        let embeddings = &self.weights.embeddings;
+        (embeddings.elem_count() * embeddings.dtype().size_in_bytes()) as u64
+    }
+
     /// Input embeddings of `tokens`: `(tokens, hidden_size)`. Callers may put learned vectors
     /// (soft prompts) before them and run the result with [`LlamaModel::forward_embeddings`].
     pub fn embed(&self, tokens: &[u32]) -> Result<Tensor> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Entry, LoadPolicy, Memory, ModelLease, ModelState, Phase};
-use crate::framework::registry::drop_elsewhere;
+use crate::framework::registry::{drop_elsewhere, free_now};
 use crate::{Model, ModelRegistry, TaskError};
 
 /// The first retry of a failed load waits this long; each further failure doubles it.
@@ -182,7 +182,10 @@ impl ModelRegistry {
         drop_elsewhere(unwanted);
         entry.notify();
         self.changed();
-        if loaded && let Err(reason) = self.make_room(0, &entry.id).await {
+        // The prediction made room for may fall short of what the load measured: make room
+        // for the measured size (the model itself is never its own victim).
+        let charged = entry.lock().memory.map_or(0, |m| m.charged_bytes());
+        if loaded && let Err(reason) = self.make_room(charged, &entry.id).await {
             tracing::warn!(model = %entry.id, %reason, "loaded models exceed models_memory_bytes");
         }
         if let Some(delay) = retry_in {
@@ -348,7 +351,7 @@ impl ModelRegistry {
         while entry.active() > 0 {
             let _ = drained.changed().await;
         }
-        let _ = tokio::task::spawn_blocking(move || drop(model)).await;
+        let _ = tokio::task::spawn_blocking(move || free_now(model)).await;
         {
             let mut slot = entry.lock();
             if matches!(slot.phase, Phase::Unloading) {

@@ -130,11 +130,12 @@ impl TextGenerationFactory {
         }
         model.limit_context(context_length);
         let hidden_size = model.hidden_size();
+        let size =
+            std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) + model.dense_copy_bytes();
         let (layers, heads) = (model.config.layers, model.config.heads);
         let engine =
             GenerationEngine::spawn(&spec.id, Arc::new(model), tokenizer.clone(), engine_config)
                 .map_err(|e| spec.runtime_error(e))?;
-        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         let eos = tokenizer.id_to_token(tokenizer.eos_id).unwrap_or_default();
         let service = Arc::new(TextGenerator {
             engine: engine.clone(),
