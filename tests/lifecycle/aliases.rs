@@ -11,31 +11,7 @@ use taskgate_gateway::grpc::pb::caikit::runtime::nlp::TokenClassificationTaskReq
 
 use crate::common::tgis_fake::FakeTgis;
 use crate::common::{self, BinaryServer};
-
-fn rules(id: &str) -> Value {
-    json!({"id": id, "module": "pii-rules"})
-}
-
-/// A token-classification call of `model` with `headers`: its status and the model that
-/// served it.
-async fn classify(
-    server: &BinaryServer,
-    model: &str,
-    headers: &[(&str, &str)],
-) -> (u16, Option<String>) {
-    let mut request = common::client()
-        .post(server.url("/api/v1/task/token-classification"))
-        .json(&json!({"model_id": model, "inputs": "mail ana@example.com"}));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    let served = response
-        .headers()
-        .get("x-taskgate-model")
-        .map(|v| v.to_str().unwrap().to_string());
-    (response.status().as_u16(), served)
-}
+use crate::{classify, rules};
 
 fn key(n: usize) -> String {
     format!("sticky-key-{n:02}-0123456789")

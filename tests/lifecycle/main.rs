@@ -59,3 +59,29 @@ pub async fn embed(server: &BinaryServer, model: &str) -> (u16, Value) {
         )
         .await
 }
+
+/// A config entry for a rules model named `id`.
+pub fn rules(id: &str) -> Value {
+    serde_json::json!({"id": id, "module": "pii-rules"})
+}
+
+/// A token-classification call of `model` with `headers`: its status and the model that
+/// served it (`x-taskgate-model`).
+pub async fn classify(
+    server: &BinaryServer,
+    model: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>) {
+    let mut request = common::client()
+        .post(server.url("/api/v1/task/token-classification"))
+        .json(&serde_json::json!({"model_id": model, "inputs": "mail ana@example.com"}));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let served = response
+        .headers()
+        .get("x-taskgate-model")
+        .map(|v| v.to_str().unwrap().to_string());
+    (response.status().as_u16(), served)
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::common::{self, BinaryServer};
-use crate::states;
+use crate::{classify, rules, states};
 
 /// A config file the test rewrites.
 struct ConfigFile {
@@ -56,24 +56,6 @@ pub async fn reload_report(server: &BinaryServer, done: impl Fn(&Value) -> bool)
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the reload did not happen within 30 s");
-}
-
-fn rules(id: &str) -> Value {
-    json!({"id": id, "module": "pii-rules"})
-}
-
-async fn classify(server: &BinaryServer, model: &str) -> (u16, Option<String>) {
-    let response = common::client()
-        .post(server.url("/api/v1/task/token-classification"))
-        .json(&json!({"model_id": model, "inputs": "mail ana@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    let served = response
-        .headers()
-        .get("x-taskgate-model")
-        .map(|v| v.to_str().unwrap().to_string());
-    (response.status().as_u16(), served)
 }
 
 #[tokio::test]
@@ -132,10 +114,10 @@ async fn a_reload_changes_the_models_while_a_stream_on_a_removed_one_finishes() 
         )
         .await;
     assert_eq!(status, 404, "a removed model takes no new call");
-    assert_eq!(classify(&server, "pii-rules").await.0, 200);
-    assert_eq!(classify(&server, "pii-rules-2").await.0, 200);
+    assert_eq!(classify(&server, "pii-rules", &[]).await.0, 200);
+    assert_eq!(classify(&server, "pii-rules-2", &[]).await.0, 200);
     assert_eq!(
-        classify(&server, "pii").await,
+        classify(&server, "pii", &[]).await,
         (200, Some("pii-rules-2".to_string()))
     );
 
@@ -177,8 +159,8 @@ async fn an_invalid_file_is_refused_whole_and_a_changed_file_reloads_without_a_s
     let error = report["last_error"].as_str().unwrap().to_string();
     assert!(error.contains("aliases[0].targets"), "{error}");
     assert_eq!(report["applied"], 0);
-    assert_eq!(classify(&server, "pii-rules").await.0, 200);
-    assert_eq!(classify(&server, "pii-rules-2").await.0, 404);
+    assert_eq!(classify(&server, "pii-rules", &[]).await.0, 200);
+    assert_eq!(classify(&server, "pii-rules-2", &[]).await.0, 404);
 
     // Not YAML at all: refused too.
     file.write_text("models: [unclosed");
@@ -186,12 +168,12 @@ async fn an_invalid_file_is_refused_whole_and_a_changed_file_reloads_without_a_s
     let report = reload_report(&server, |r| r["last_error"] != error.as_str()).await;
     let yaml_error = report["last_error"].as_str().unwrap();
     assert!(yaml_error.contains("taskgate.yaml"), "{yaml_error}");
-    assert_eq!(classify(&server, "pii-rules").await.0, 200);
+    assert_eq!(classify(&server, "pii-rules", &[]).await.0, 200);
 
     // Fixed, with no signal: the change of the file is enough.
     file.write(json!([rules("pii-rules"), rules("pii-rules-2")]), json!([]));
     let report = reload_report(&server, |r| r["applied"].as_u64() >= Some(1)).await;
     assert!(report.get("last_error").is_none(), "{report}");
-    assert_eq!(classify(&server, "pii-rules-2").await.0, 200);
-    assert_eq!(classify(&server, "pii-rules").await.0, 200);
+    assert_eq!(classify(&server, "pii-rules-2", &[]).await.0, 200);
+    assert_eq!(classify(&server, "pii-rules", &[]).await.0, 200);
 }
