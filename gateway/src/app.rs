@@ -172,6 +172,7 @@ impl GatewayBuilder {
             training::PROMPT_TUNING_TRAIN,
             &json_schema::request::<PromptTuningTrainRequest>(),
         );
+        crate::openai::add_validators(&mut validators);
         let training_enabled = self.training.is_some();
         let management_enabled = self.management.is_some();
         let metrics_here = self.metrics && !self.metrics_apart;
@@ -212,6 +213,7 @@ impl GatewayBuilder {
                 get(move || std::future::ready(axum::Json(document.clone()))),
             );
         let api = self.routes.mount(api);
+        let api = crate::openai::mount(api);
         // Without management, its routes answer 404 like any unknown route.
         let api = if management_enabled {
             management::mount(api)

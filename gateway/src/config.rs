@@ -238,6 +238,7 @@ impl Default for Config {
                 max_concurrent_requests: None,
                 load: None,
                 pinned: false,
+                chat_template: None,
             }],
             aliases: Vec::new(),
             training: TrainingConfig::default(),

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model_config;
 pub mod model_mesh;
 pub mod models;
+pub mod openai;
 pub mod openapi;
 pub mod openapi_rules;
 pub mod otlp;

@@ -23,6 +23,8 @@ pub struct ModelConfig {
     pub load: Option<LoadPolicy>,
     /// Never unloaded to make room in `models_memory_bytes`.
     pub pinned: bool,
+    /// Renders chat messages for this model (overrides the template its files carry).
+    pub chat_template: Option<String>,
 }
 
 /// What serves a model.
@@ -83,6 +85,15 @@ struct ModelEntry {
     /// Never unloaded to make room in `models_memory_bytes`.
     #[serde(default)]
     pinned: bool,
+    /// A Jinja chat template (Hugging Face's form: `messages`, `add_generation_prompt`) that
+    /// renders `/v1/chat/completions` messages into this model's prompt. Needed for models
+    /// whose files carry none (remote models); it overrides a GGUF file's own.
+    #[serde(default)]
+    #[schema(
+        min_length = 1,
+        example = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )]
+    chat_template: Option<String>,
 }
 
 const NEITHER: &str = "give `module` (in process) or `backend` (remote)";
@@ -147,6 +158,7 @@ impl TryFrom<ModelEntry> for ModelConfig {
             max_concurrent_requests: entry.max_concurrent_requests,
             load: entry.load,
             pinned: entry.pinned,
+            chat_template: entry.chat_template,
         })
     }
 }

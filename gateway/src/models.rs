@@ -32,6 +32,7 @@ pub fn model_specs(
             .unwrap_or(config.max_concurrent_requests);
         spec.load = model.load.unwrap_or(config.models_load);
         spec.pinned = model.pinned;
+        spec.chat_template = model.chat_template.clone();
         specs.push(spec);
     }
     let discovery = discover_models(Path::new(&config.models_dir));

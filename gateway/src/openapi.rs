@@ -34,13 +34,19 @@ const TASKS_TAG: &str = "tasks";
         crate::rest::training::delete_trained_model,
         crate::rest::management::deploy_model, crate::rest::management::undeploy_model,
         crate::rest::management::list_models, crate::rest::management::load_model,
-        crate::rest::management::unload_model),
-    components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo, TrainingList)),
+        crate::rest::management::unload_model,
+        crate::openai::chat::create, crate::openai::completions::create,
+        crate::openai::embeddings::create, crate::openai::rerank::create,
+        crate::openai::models::list, crate::openai::models::retrieve),
+    components(schemas(ErrorBody, FieldError, RuntimeInfo, ModelsInfo, ModelInfo, TrainingList,
+        crate::openai::error::OpenAiError)),
     tags(
         (name = "tasks", description = "Run a task on a model: `{model_id, inputs, parameters}`"),
         (name = "info", description = "Health, version and the served models"),
         (name = "training", description = "Train models on your records and follow the jobs; \
             a trained model is served under its `model_name` as soon as the job completes"),
+        (name = "openai", description = "OpenAI-compatible routes over the same models, keys \
+            and limits: point an OpenAI SDK's `base_url` at `<server>/v1`"),
         (name = "management", description = "Deploy and undeploy models while serving, load and \
             unload them, and see each one's state and memory (the `admin` scope)"),
     )

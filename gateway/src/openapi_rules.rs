@@ -13,13 +13,18 @@ const SCHEMAS: &str = "#/components/schemas/";
 pub fn finish(doc: &mut Value) {
     bound_integer_formats(doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for item in paths.values_mut() {
+        for (path, item) in paths.iter_mut() {
+            let framing = if path.starts_with("/v1/") {
+                openai_event_item
+            } else {
+                event_item
+            };
             for operation in item
                 .as_object_mut()
                 .into_iter()
                 .flat_map(|m| m.values_mut())
             {
-                event_streams_as_items(operation);
+                event_streams_as_items(operation, framing);
             }
         }
     }
@@ -27,6 +32,7 @@ pub fn finish(doc: &mut Value) {
     sampling_rules(doc);
     single_label_rule(doc);
     request_strings(doc);
+    crate::openai::document_rules::finish(doc);
 }
 
 /// A classifier trained without `multi_label: true` takes one label per record.
@@ -118,7 +124,19 @@ fn event_item(event: Value) -> Value {
     ]})
 }
 
-fn event_streams_as_items(operation: &mut Value) {
+/// One SSE event of an OpenAI route: `data:` with the JSON of `event`, or of an error after a
+/// failure, or the `[DONE]` that ends every stream.
+fn openai_event_item(event: Value) -> Value {
+    let data = |schema: Value| json!({"type": "string", "contentMediaType": "application/json", "contentSchema": schema});
+    json!({"oneOf": [
+        {"type": "object", "required": ["data"], "properties": {"data": data(event)}},
+        {"type": "object", "required": ["data"],
+            "properties": {"data": data(json!({"$ref": format!("{SCHEMAS}OpenAiError")}))}},
+        {"type": "object", "required": ["data"], "properties": {"data": {"const": "[DONE]"}}},
+    ]})
+}
+
+fn event_streams_as_items(operation: &mut Value, framing: fn(Value) -> Value) {
     let Some(responses) = operation
         .get_mut("responses")
         .and_then(Value::as_object_mut)
@@ -132,7 +150,7 @@ fn event_streams_as_items(operation: &mut Value) {
         if let Some(Value::Object(stream)) = Some(stream)
             && let Some(schema) = stream.remove("schema")
         {
-            stream.insert("itemSchema".into(), event_item(schema));
+            stream.insert("itemSchema".into(), framing(schema));
         }
     }
 }
@@ -251,7 +269,7 @@ mod tests {
     fn event_streams_document_each_event() {
         let mut operation = json!({"responses": {"200": {"content": {"text/event-stream":
             {"schema": {"$ref": "#/components/schemas/X"}}}}}});
-        event_streams_as_items(&mut operation);
+        event_streams_as_items(&mut operation, event_item);
         let stream = &operation["responses"]["200"]["content"]["text/event-stream"];
         assert!(stream.get("schema").is_none());
         let message = &stream["itemSchema"]["oneOf"][0]["properties"]["data"];

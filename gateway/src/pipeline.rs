@@ -14,7 +14,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use taskgate_modules::framework::lifecycle::ModelLease;
 use taskgate_modules::framework::task::ending_at_first_error;
-use taskgate_modules::{Task, TaskError, TaskInput, TaskStream};
+use taskgate_modules::{Model, Task, TaskError, TaskInput, TaskStream};
 use taskgate_runtime::{Permit, RemoteFailure, RuntimeError, call_timing};
 use taskgate_schemas::{FieldError, TaskParameters, TaskRequest};
 use tokio::time::Instant;
@@ -82,9 +82,29 @@ pub struct Answer<O> {
     pub rate: Option<RateStatus>,
 }
 
+/// Fits a call's input to each model tried for it (an OpenAI chat call renders its messages
+/// with that model's chat template), or refuses the model; it runs once the model is loaded.
+pub type Shape<'a, T> = &'a (dyn Fn(&Model, &mut TaskInput<T>) -> Result<(), ApiError> + Sync);
+
+fn as_sent<T: Task>(_: &Model, _: &mut TaskInput<T>) -> Result<(), ApiError> {
+    Ok(())
+}
+
 /// Runs a unary task call to its answer; a call of an alias goes on to its next model while
 /// the one tried is unavailable.
 pub async fn unary<T: Task>(state: &AppState, call: Call) -> Result<Answer<T::Output>, ApiError>
+where
+    T::Output: TokenUsage,
+{
+    unary_shaped::<T>(state, call, &as_sent::<T>).await
+}
+
+/// [`unary`], with the input fitted to each model by `shape`.
+pub async fn unary_shaped<T: Task>(
+    state: &AppState,
+    call: Call,
+    shape: Shape<'_, T>,
+) -> Result<Answer<T::Output>, ApiError>
 where
     T::Output: TokenUsage,
 {
@@ -99,7 +119,7 @@ where
     let (last, before_last) = route.models.split_last().ok_or_else(no_model)?;
     let mut served = None;
     for model_id in before_last {
-        match run_unary::<T>(state, model_id, input.clone(), deadline, &record).await {
+        match run_unary::<T>(state, model_id, input.clone(), shape, deadline, &record).await {
             Err(error) if falls_back(&error, deadline) => {
                 fell_back(state, &route, model_id, &error);
             }
@@ -113,11 +133,11 @@ where
         Some(served) => served,
         None => (
             last,
-            run_unary::<T>(state, last, input, deadline, &record).await?,
+            run_unary::<T>(state, last, input, shape, deadline, &record).await?,
         ),
     };
     let input_tokens = output.input_tokens().unwrap_or(estimated_input);
-    record.set_tokens(input_tokens, output.output_tokens());
+    record.add_tokens(input_tokens, output.output_tokens());
     let used = input_tokens + output.output_tokens();
     let rate = caller.principal.limiter().map(|limiter| {
         limiter.charge_tokens(used);
@@ -134,13 +154,15 @@ where
 async fn run_unary<T: Task>(
     state: &AppState,
     model_id: &str,
-    input: TaskInput<T>,
+    mut input: TaskInput<T>,
+    shape: Shape<'_, T>,
     deadline: Option<Instant>,
     record: &CallRecord,
 ) -> Result<T::Output, ApiError> {
     record.set_model(model_id);
     let model = before(deadline, state.registry().acquire(model_id)).await?;
     let handler = model.unary::<T>()?;
+    shape(&model, &mut input)?;
     let _permit = model.admit()?;
     let started = Instant::now();
     let (output, queued) = call_timing::measuring(before(deadline, handler.predict(input))).await;
@@ -160,6 +182,18 @@ pub async fn server_streaming<T: Task>(
 where
     T::Output: TokenUsage,
 {
+    server_streaming_shaped::<T>(state, call, &as_sent::<T>).await
+}
+
+/// [`server_streaming`], with the input fitted to each model by `shape`.
+pub async fn server_streaming_shaped<T: Task>(
+    state: &AppState,
+    call: Call,
+    shape: Shape<'_, T>,
+) -> Result<Answer<TaskStream<T::Output>>, ApiError>
+where
+    T::Output: TokenUsage,
+{
     let deadline = call.deadline.or_else(|| state.default_deadline());
     let record = call.record.clone();
     record.streaming();
@@ -172,7 +206,17 @@ where
     let (last, before_last) = route.models.split_last().ok_or_else(no_model)?;
     let mut served = None;
     for model_id in before_last {
-        match start_stream::<T>(state, model_id, input.clone(), deadline, &record, true).await {
+        match start_stream::<T>(
+            state,
+            model_id,
+            input.clone(),
+            shape,
+            deadline,
+            &record,
+            true,
+        )
+        .await
+        {
             Err(error) if falls_back(&error, deadline) => {
                 fell_back(state, &route, model_id, &error);
             }
@@ -186,7 +230,7 @@ where
         Some(served) => served,
         None => (
             last,
-            start_stream::<T>(state, last, input, deadline, &record, false).await?,
+            start_stream::<T>(state, last, input, shape, deadline, &record, false).await?,
         ),
     };
     let rate = caller.rate();
@@ -221,7 +265,8 @@ type StreamHold = (Permit, ModelLease);
 async fn start_stream<T: Task>(
     state: &AppState,
     model_id: &str,
-    input: TaskInput<T>,
+    mut input: TaskInput<T>,
+    shape: Shape<'_, T>,
     deadline: Option<Instant>,
     record: &CallRecord,
     first_event: bool,
@@ -229,6 +274,7 @@ async fn start_stream<T: Task>(
     record.set_model(model_id);
     let model = before(deadline, state.registry().acquire(model_id)).await?;
     let handler = model.streaming::<T>()?;
+    shape(&model, &mut input)?;
     let hold = (model.admit()?, model);
     let mut events = before(deadline, handler.predict_stream(input)).await?;
     if !first_event {
@@ -292,7 +338,7 @@ struct StreamMeter {
 impl Drop for StreamMeter {
     fn drop(&mut self) {
         let (input, output) = self.usage.split(self.estimated_input);
-        self.record.set_tokens(input, output);
+        self.record.add_tokens(input, output);
         if let Some(limiter) = &self.limiter {
             limiter.charge_tokens(input + output);
         }

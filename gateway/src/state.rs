@@ -24,6 +24,8 @@ const PUBLIC_METADATA: &[&str] = &["healthy", "circuit", "state", "max_client_ba
 #[derive(Clone)]
 pub struct AppState {
     shared: Arc<Shared>,
+    /// Unix seconds when this state was built: when the server began serving its models.
+    started_at: u64,
 }
 
 /// The parts of [`AppState`], as the gateway builder assembles them.
@@ -50,7 +52,15 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self {
             shared: Arc::new(shared),
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         }
+    }
+
+    /// Unix seconds when the server began serving.
+    pub fn started_at(&self) -> u64 {
+        self.started_at
     }
 
     pub fn registry(&self) -> &ModelRegistry {

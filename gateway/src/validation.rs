@@ -28,23 +28,25 @@ fn bounded(text: String) -> String {
 /// Writes integral numbers under `parameters` (`5.0`) as integers: JSON Schema's `integer` admits
 /// them, so the typed request must too. Inputs are left as sent (documents are echoed back).
 pub fn integral_parameters(envelope: &mut Value) {
-    fn walk(value: &mut Value) {
-        match value {
-            Value::Number(n) if !n.is_i64() && !n.is_u64() => {
-                if let Some(f) = n.as_f64()
-                    && f.fract() == 0.0
-                    && f.abs() < 9.0e15
-                {
-                    *value = Value::from(f as i64);
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            Value::Object(map) => map.values_mut().for_each(walk),
-            _ => {}
-        }
-    }
     if let Some(parameters) = envelope.get_mut("parameters") {
-        walk(parameters);
+        integral_numbers(parameters);
+    }
+}
+
+/// Writes every integral number in `value` (`5.0`) as an integer.
+pub fn integral_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
     }
 }
 

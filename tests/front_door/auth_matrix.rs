@@ -145,28 +145,60 @@ async fn every_rest_route_answers_by_key_and_scope() {
             403,
             400,
         ),
+        // The OpenAI routes: the same keys and scopes, OpenAI's error shape.
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(json!({"model": "pii-rules", "messages": [{"role": "user", "content": "hi"}]})),
+            403,
+            400,
+        ),
+        (
+            Method::POST,
+            "/v1/embeddings",
+            Some(json!({"model": "pii-rules", "input": "hi"})),
+            403,
+            400,
+        ),
+        (Method::GET, "/v1/models", None, 200, 200),
+        (Method::GET, "/v1/models/pii-rules", None, 200, 200),
     ];
     for (method, path, body, app, admin) in cases {
         for who in EVERYONE {
             let (status, challenge, answer) =
                 rest(&server, who, method.clone(), path, body.clone()).await;
+            let listing = path == "/info/models" || path == "/v1/models";
             let wanted = match who {
                 Who::Admin => admin,
                 // Listing needs a known key, not a scope: a bare key sees no model.
-                Who::Bare if path == "/info/models" => 200,
+                Who::Bare if listing => 200,
+                // A model the key may not use is one it cannot see.
+                Who::Bare if path == "/v1/models/pii-rules" => 404,
                 other => expect(other, app),
             };
             assert_eq!(status, wanted, "{method} {path} as {who:?}: {answer}");
             if who == Who::Bare && path == "/info/models" {
                 assert_eq!(answer["models"], json!([]));
             }
+            if who == Who::Bare && path == "/v1/models" {
+                assert_eq!(answer["data"], json!([]));
+            }
+            let openai = path.starts_with("/v1/");
             match status {
                 401 => {
                     assert_eq!(challenge.as_deref(), Some("Bearer realm=\"taskgate\""));
-                    assert_eq!(answer["code"], 401, "{answer}");
+                    if openai {
+                        assert_eq!(answer["error"]["type"], "authentication_error", "{answer}");
+                    } else {
+                        assert_eq!(answer["code"], 401, "{answer}");
+                    }
                 }
                 403 => {
-                    let details = answer["details"].as_str().unwrap();
+                    let details = if openai {
+                        answer["error"]["message"].as_str().unwrap()
+                    } else {
+                        answer["details"].as_str().unwrap()
+                    };
                     assert!(details.contains("lacks the scope"), "{details}");
                 }
                 _ => {}

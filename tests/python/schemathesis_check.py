@@ -27,6 +27,9 @@ KEY = "schemathesis-admin-key-0123456789"
 ALLOWED_REFUSALS = [
     re.compile(r"does not serve [a-z-]+; it serves"),
     re.compile(r"\d+ texts is more than max_client_batch_size \(\d+\)"),
+    # The OpenAI routes: a model's own context and embedding size, and whether it has a chat
+    # template.
+    re.compile(r"more than the model's context of \d+|makes \d+-dimensional embeddings and cannot shorten|has no chat template"),
     re.compile(r"/parameters/(train|val)_stream/data_stream/file/filename: (record \d+|no file ')"),
     re.compile(r"/parameters/train_stream/data_stream: the records use 1 label\(s\); a classifier needs at least two"),
     # A deploy's content: which modules exist, what is inside models_dir, whether the model

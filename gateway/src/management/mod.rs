@@ -136,6 +136,7 @@ impl Management {
                 .unwrap_or(self.defaults.max_concurrent_requests);
             spec.load = model.load.unwrap_or(self.defaults.load);
             spec.pinned = model.pinned;
+            spec.chat_template = model.chat_template;
             spec
         };
         Ok(spec)

@@ -18,6 +18,8 @@ use crate::error::ApiError;
 pub enum Wire {
     Rest,
     Grpc,
+    /// The OpenAI-compatible routes (`/v1/...`), REST underneath.
+    OpenAi,
 }
 
 impl Wire {
@@ -25,6 +27,7 @@ impl Wire {
         match self {
             Wire::Rest => "rest",
             Wire::Grpc => "grpc",
+            Wire::OpenAi => "openai",
         }
     }
 }
@@ -92,6 +95,7 @@ impl CallRecord {
             taskgate.wire = wire.as_str(),
             taskgate.request_id = request_id,
             taskgate.key = Empty,
+            enduser.id = Empty,
             http.response.status_code = Empty,
             rpc.grpc.status_code = Empty,
             error.type = Empty,
@@ -121,6 +125,11 @@ impl CallRecord {
         self.fields().key = key.map(str::to_string);
     }
 
+    /// The caller's own end user (OpenAI's `user`), for the trace.
+    pub fn set_end_user(&self, user: &str) {
+        self.0.span.record("enduser.id", user);
+    }
+
     pub fn set_model(&self, model: &str) {
         self.fields().model = Some(model.to_string());
     }
@@ -132,10 +141,12 @@ impl CallRecord {
         fields.queue_time += queued.min(took);
     }
 
-    pub fn set_tokens(&self, input: u64, output: u64) {
+    /// Tokens one model call used; a request of several (an OpenAI list of prompts) adds
+    /// them up.
+    pub fn add_tokens(&self, input: u64, output: u64) {
         let mut fields = self.fields();
-        fields.input_tokens = input;
-        fields.output_tokens = output;
+        fields.input_tokens += input;
+        fields.output_tokens += output;
     }
 
     pub fn streaming(&self) {
@@ -296,7 +307,7 @@ fn close_span(call: &Inner, fields: &Fields, model: &str) {
     }
     let status = fields.status.unwrap_or(499);
     match call.wire {
-        Wire::Rest => span.record("http.response.status_code", status),
+        Wire::Rest | Wire::OpenAi => span.record("http.response.status_code", status),
         Wire::Grpc => span.record(
             "rpc.grpc.status_code",
             fields.grpc_code.map_or(1, |c| c as i32),

@@ -22,7 +22,7 @@ use crate::usage::TokenUsage;
 
 /// How long a stream may stay silent (a slow first token, a long prompt) before an SSE comment
 /// line keeps proxies and clients from timing it out.
-const SSE_PING: std::time::Duration = std::time::Duration::from_secs(15);
+pub(crate) const SSE_PING: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// `POST /api/v1/task/<name>` for a unary task.
 pub async fn unary<T: Task>(
@@ -68,10 +68,14 @@ fn start_record<T: Task>(state: &AppState, request: &Request, id: &str) -> CallR
 }
 
 /// Where a unary call's time went, for browser devtools and `curl -v`.
-const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+pub(crate) const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
 
 /// The key's `x-ratelimit-*` state and the model that served the call.
-fn with_answer_headers(mut response: Response, rate: Option<RateStatus>, model: &str) -> Response {
+pub(crate) fn with_answer_headers(
+    mut response: Response,
+    rate: Option<RateStatus>,
+    model: &str,
+) -> Response {
     if let Some(rate) = rate {
         rate.write_headers(response.headers_mut());
     }

@@ -1,7 +1,10 @@
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
+use taskgate_runtime::chat_template::ChatTemplate;
 
+use crate::framework::chat::ChatFormat;
 use crate::framework::lifecycle::{LoadPolicy, ModelSource};
 use crate::framework::model::DEFAULT_MAX_CONCURRENT_REQUESTS;
 use crate::framework::module_settings::ModuleSettings;
@@ -29,6 +32,9 @@ pub struct ModelSpec {
     pub load: LoadPolicy,
     /// Never unloaded to make room in the memory budget.
     pub pinned: bool,
+    /// A Jinja chat template that renders messages for this model (instead of the one its
+    /// files carry, if any), for chat calls.
+    pub chat_template: Option<String>,
 }
 
 impl ModelSpec {
@@ -40,6 +46,7 @@ impl ModelSpec {
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             load: LoadPolicy::default(),
             pinned: false,
+            chat_template: None,
         }
     }
 
@@ -127,6 +134,20 @@ impl ModuleCatalog {
     }
 
     pub fn build(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
+        let model = self.build_module(spec)?;
+        let Some(source) = &spec.chat_template else {
+            return Ok(model);
+        };
+        let template =
+            ChatTemplate::new(source, "", "").map_err(|e| ModuleError::InvalidConfig {
+                model: spec.id.clone(),
+                key: "chat_template".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(model.with_extension(Arc::new(ChatFormat::new(template))))
+    }
+
+    fn build_module(&self, spec: &ModelSpec) -> Result<Model, ModuleError> {
         match &spec.settings {
             ModuleSettings::KserveV2(s) => KserveFactory::build(spec, s),
             ModuleSettings::Openai(s) => OpenAiFactory::build(spec, s),

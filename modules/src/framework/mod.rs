@@ -3,6 +3,7 @@
 //! settings, and the error types.
 
 pub mod catalog;
+pub mod chat;
 pub mod error;
 pub mod lifecycle;
 pub mod model;

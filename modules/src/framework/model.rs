@@ -117,6 +117,12 @@ impl Model {
         any.downcast::<E>().ok()
     }
 
+    /// This model with `extension` added (or replacing the one of its type).
+    pub fn with_extension<E: Send + Sync + 'static>(mut self, extension: Arc<E>) -> Self {
+        self.extensions.insert(TypeId::of::<E>(), extension);
+        self
+    }
+
     /// The remote's health check, for remote models.
     pub fn health(&self) -> Option<&Arc<RemoteHealth>> {
         self.health.as_ref()

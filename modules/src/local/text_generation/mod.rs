@@ -23,6 +23,7 @@ use taskgate_schemas::{ProducerId, TokenizationResults};
 
 use crate::families::generation::{Generation, Generator, serve_generation_family};
 use crate::families::tokenization::token_spans;
+use crate::framework::chat::ChatFormat;
 use crate::framework::settings::{SettingsError, positive};
 use crate::framework::tasks::{TextGeneration, Tokenization};
 use crate::{Model, ModelSpec, ModuleError, Predict, TaskError, TaskFuture, TaskInput};
@@ -183,10 +184,19 @@ impl TextGenerationFactory {
                     stats.generated_tokens.load(Ordering::Relaxed),
                 );
             }));
-        Ok(serve_generation_family(model, service.clone())
+        let model = serve_generation_family(model, service.clone())
             .serve::<Tokenization>(service.clone())
-            .extension(service)
-            .build())
+            .extension(service.clone());
+        let model = match service.tokenizer.chat_template() {
+            Some(Ok(template)) => model.extension(Arc::new(ChatFormat::new(template))),
+            // The model still generates from prompts; only chat calls need the template.
+            Some(Err(error)) => {
+                tracing::warn!(model = %spec.id, %error, "the model's chat template does not compile; chat calls need `chat_template` in its config");
+                model
+            }
+            None => model,
+        };
+        Ok(model.build())
     }
 }
 

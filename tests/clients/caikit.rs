@@ -1,58 +1,13 @@
-//! Clients nobody here wrote, against the real binary: the Python `caikit-nlp-client` (its HTTP
-//! and reflection-based gRPC clients, unchanged) for text generation, and a generic Python gRPC
-//! client (grpcio + grpcio-reflection) that discovers every service through reflection and
-//! calls every RPC. Their answers must equal taskgate's own REST answers.
-//!
-//! The test command installs the clients into `.venv-compat` (`tests/python/requirements.txt`).
+//! The Python `caikit-nlp-client` (its HTTP and reflection-based gRPC clients, unchanged) for
+//! text generation, and a generic Python gRPC client (grpcio + grpcio-reflection) that
+//! discovers every service through reflection and calls every RPC. Their answers must equal
+//! taskgate's own REST answers.
 
-mod common;
-
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use common::BinaryServer;
-use common::grpc::assert_same;
 use serde_json::{Value, json};
 
-/// Both tests generate on two cores; one server at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-/// The venv's Python, or `None` with a printed reason locally (CI must have it).
-fn python(test: &str) -> Option<PathBuf> {
-    let python = Path::new(ROOT).join(".venv-compat/bin/python");
-    if python.is_file() {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run {test}: .venv-compat is missing (scripts/test creates it)"
-    );
-    eprintln!("SKIPPED {test}: .venv-compat is absent (scripts/test creates it)");
-    None
-}
-
-fn run_script(python: &Path, script: &str, args: &[&str]) -> Value {
-    let output = Command::new(python)
-        .arg(Path::new(ROOT).join("tests/python").join(script))
-        .args(args)
-        .output()
-        .expect("python runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{script} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}): {stdout}"))
-}
-
-fn grpc_address(server: &BinaryServer) -> String {
-    let endpoint = server.grpc.clone().expect("gRPC is served");
-    endpoint.trim_start_matches("http://").to_string()
-}
+use crate::common;
+use crate::common::grpc::assert_same;
+use crate::{ONE_AT_A_TIME, grpc_address, python, run_script};
 
 /// The text of a successful client call (a stream's chunks joined).
 fn text(outcome: &Value, what: &str) -> String {
