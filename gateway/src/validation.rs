@@ -104,11 +104,24 @@ fn describe(error: &ValidationError<'_>, out: &mut Vec<FieldError>) {
                 "missing required field",
             ));
         }
-        // Optional fields are `oneOf [T, null]`; report why the value is not a valid T.
+        // Optional fields are `oneOf [T, null]`; report why the value is not a valid T. Of
+        // several shapes (a text or a list of texts), the one of the value's own type says
+        // what is wrong with it.
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            let wrong_type = |errors: &Vec<ValidationError<'_>>| {
+                errors.iter().any(|e| {
+                    matches!(e.kind(), ValidationErrorKind::Type { .. })
+                        && e.instance_path() == error.instance_path()
+                })
+            };
             let branch = context
                 .iter()
-                .find(|errors| !errors.iter().all(is_null_mismatch));
+                .find(|errors| !wrong_type(errors))
+                .or_else(|| {
+                    context
+                        .iter()
+                        .find(|errors| !errors.iter().all(is_null_mismatch))
+                });
             match branch {
                 Some(errors) => errors.iter().for_each(|e| describe(e, out)),
                 None => out.push(FieldError::new(path, error.to_string())),
@@ -157,6 +170,30 @@ mod tests {
         assert_eq!(envelope["parameters"]["p"], 0.5);
         assert_eq!(envelope["parameters"]["l"][0].as_u64(), Some(2));
         assert!(envelope["inputs"][0]["n"].is_f64());
+    }
+
+    #[test]
+    fn a_value_of_several_shapes_is_judged_by_the_shape_of_its_type() {
+        let mut v = Validators::default();
+        v.insert(
+            "shapes",
+            &json!({"type": "object", "properties": {"stop": {"oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "maxItems": 2},
+                {"type": "null"}]}}}),
+        );
+        let errors = v.check("shapes", &json!({"stop": ["a", "b", "c"]}));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "/stop");
+        assert!(
+            errors[0].message.contains("more than 2"),
+            "{}",
+            errors[0].message
+        );
+        let errors = v.check("shapes", &json!({"stop": [""]}));
+        assert_eq!(errors[0].path, "/stop/0", "{errors:?}");
+        let errors = v.check("shapes", &json!({"stop": 5}));
+        assert!(!errors.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod common;
 mod caikit;
 mod openai_sdks;
 mod openai_wire;
+mod readme_snippets;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

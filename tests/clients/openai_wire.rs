@@ -247,7 +247,7 @@ async fn openai_refusals_name_the_field_the_caller_sent() {
             "/v1/chat/completions",
             json!({"model": "smollm2", "messages": hi, "stop": [""]}),
             422,
-            "stop",
+            "stop[0]",
             "invalid_value",
         ),
         (
@@ -297,7 +297,7 @@ async fn openai_refusals_name_the_field_the_caller_sent() {
             "/v1/embeddings",
             json!({"model": "all-minilm", "input": [1, 2]}),
             422,
-            "input",
+            "input[0]",
             "invalid_value",
         ),
         (
