@@ -18,7 +18,8 @@ fn rendered_prompt() -> String {
     )
 }
 
-fn serve(test: &str) -> Option<BinaryServer> {
+/// SmolLM2 and all-MiniLM as the default config serves them, and an alias `chat` of SmolLM2.
+pub(crate) fn serve(test: &str) -> Option<BinaryServer> {
     let gguf = common::smollm2_gguf(test)?;
     let minilm = common::minilm_dir(test)?;
     Some(common::serve_models(

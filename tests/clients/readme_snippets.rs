@@ -1,9 +1,8 @@
 //! The README's client snippets, run as written against the real binary serving the default
 //! config's models; only the address changes to the test server's.
 
-use serde_json::json;
-
-use crate::common::{self, BinaryServer};
+use crate::common;
+use crate::openai_sdks::serve;
 use crate::{ONE_AT_A_TIME, python};
 
 const README: &str = include_str!("../../README.md");
@@ -19,19 +18,6 @@ fn snippet(name: &str) -> String {
     let body = &after[open..];
     let body = &body[body.find('\n').unwrap() + 1..];
     body[..body.find("```").expect("the code block ends")].to_string()
-}
-
-fn serve(test: &str) -> Option<BinaryServer> {
-    let gguf = common::smollm2_gguf(test)?;
-    let minilm = common::minilm_dir(test)?;
-    Some(common::serve_models(
-        test,
-        json!([
-            {"id": "smollm2", "module": "text-generation", "config": {"path": gguf}},
-            {"id": "all-minilm", "module": "sentence-embeddings", "config": {"path": minilm}},
-        ]),
-        json!({}),
-    ))
 }
 
 #[tokio::test]
