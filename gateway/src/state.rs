@@ -21,6 +21,13 @@ use crate::validation::Validators;
 /// send, never endpoints, paths, load errors or training records.
 const PUBLIC_METADATA: &[&str] = &["healthy", "circuit", "state", "max_client_batch_size"];
 
+/// Unix seconds now.
+pub fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 #[derive(Clone)]
 pub struct AppState {
     shared: Arc<Shared>,
@@ -52,9 +59,7 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self {
             shared: Arc::new(shared),
-            started_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            started_at: unix_seconds(),
         }
     }
 

@@ -109,7 +109,7 @@ async fn run(
     let call = context.call(envelope, caller);
     let default_max = max_tokens.is_none();
     let chat_id = format!("chatcmpl-{id}");
-    let created = wire::now_seconds();
+    let created = crate::state::unix_seconds();
     if !stream {
         let shape = |model: &Model, input: &mut TaskInput<TextGeneration>| {
             render(model, &messages, default_max, input)

@@ -123,7 +123,7 @@ async fn run(
         ));
     }
     let cmpl_id = format!("cmpl-{id}");
-    let created = wire::now_seconds();
+    let created = crate::state::unix_seconds();
     let envelope = |prompt: &str| json!({"model_id": request.model, "inputs": prompt, "parameters": parameters});
     if stream {
         let [prompt] = prompts.as_slice() else {

@@ -196,20 +196,12 @@ where
 }
 
 pub fn json_event<S: Serialize>(data: &S) -> Event {
-    let json = serde_json::to_string(data).expect("wire types always serialize. This is a bug.");
-    Event::default().data(json)
+    crate::rest::tasks::json_event(Event::default(), data)
 }
 
 /// The stream's last line.
 pub fn done() -> Event {
     Event::default().data("[DONE]")
-}
-
-/// Unix seconds now, for `created`.
-pub fn now_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ where
     with_answer_headers(sse.into_response(), rate, &model)
 }
 
-fn json_event<S: serde::Serialize>(event: Event, data: &S) -> Event {
+pub(crate) fn json_event<S: serde::Serialize>(event: Event, data: &S) -> Event {
     let json = serde_json::to_string(data).expect("wire types always serialize. This is a bug.");
     event.data(json)
 }
