@@ -12,7 +12,7 @@ use serde_json::Value;
 use taskgate_modules::tuning::DataLimits;
 use taskgate_modules::tuning::data_stream::{TrainRecord, read_local_file};
 use taskgate_schemas::{
-    ClassifierTrainParameters, ClassifierTrainRequest, DataStream, DataStreamSource,
+    ClassifierTrainParameters, ClassifierTrainRequest, DataStream, DataStreamSource, InlineRecords,
     PromptTuningTrainParameters, PromptTuningTrainRequest, TuningConfig,
 };
 
@@ -96,7 +96,7 @@ fn inline_records<R: TrainRecord>(path: &Path) -> anyhow::Result<DataStreamSourc
     };
     let data = read_local_file(path, &limits).map_err(anyhow::Error::msg)?;
     Ok(DataStreamSource {
-        data_stream: DataStream::Inline { data },
+        data_stream: DataStream::Inline(InlineRecords { data }),
     })
 }
 

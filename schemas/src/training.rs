@@ -39,13 +39,23 @@ pub struct FileReference {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum DataStream<R> {
-    Inline {
-        #[schema(min_items = 1)]
-        data: Vec<R>,
-    },
-    File {
-        file: FileReference,
-    },
+    // Named structs rather than struct variants: each form is then a schema of its own, which
+    // generated clients name after it instead of "type 0" and "type 1".
+    Inline(InlineRecords<R>),
+    File(RecordsFile),
+}
+
+/// The records themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct InlineRecords<R> {
+    #[schema(min_items = 1)]
+    pub data: Vec<R>,
+}
+
+/// A file of records in the server's training data directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RecordsFile {
+    pub file: FileReference,
 }
 
 /// The REST form of a Caikit data stream argument.

@@ -9,9 +9,14 @@
 mod common;
 
 mod caikit;
+mod default_config;
+mod examples;
 mod openai_sdks;
 mod openai_wire;
 mod readme_snippets;
+mod rust_sdk;
+mod sdks;
+mod typescript;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,20 +32,36 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// `path` under the repository when it exists, or `None` with a printed reason locally (CI
 /// must have it: the test command installs it).
 fn installed(test: &str, path: &str) -> Option<PathBuf> {
-    let path = Path::new(ROOT).join(path);
+    present(test, Path::new(ROOT).join(path), "scripts/test installs it")
+}
+
+/// `path` when it exists, or `None` with a printed reason locally; in CI a missing one fails
+/// the test, saying `why` it should be there.
+fn present(test: &str, path: PathBuf, why: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "CI must run {test}: {} is missing (scripts/test installs it)",
+        "CI must run {test}: {} is missing ({why})",
         path.display()
     );
-    eprintln!(
-        "SKIPPED {test}: {} is absent (scripts/test installs it)",
-        path.display()
-    );
+    eprintln!("SKIPPED {test}: {} is absent ({why})", path.display());
     None
+}
+
+/// The command's standard output; it must exit 0.
+fn stdout_of(command: &mut Command) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?} starts: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }
 
 /// The venv's Python.
@@ -48,19 +69,14 @@ fn python(test: &str) -> Option<PathBuf> {
     installed(test, ".venv-compat/bin/python")
 }
 
-/// `program script args…`, whose standard output is one JSON value.
-fn run_json(program: &Path, script: &Path, args: &[&str]) -> Value {
-    let output = Command::new(program)
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{} failed: {}\n{stdout}",
-        script.display(),
-        String::from_utf8_lossy(&output.stderr)
+/// `program script args…` with `env` added, whose standard output is one JSON value.
+fn run_json(program: &Path, script: &Path, args: &[&str], env: &[(&str, &str)]) -> Value {
+    let stdout = stdout_of(
+        Command::new(program)
+            .arg(script)
+            .args(args)
+            .envs(env.iter().copied())
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
     );
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{} printed no JSON ({e}): {stdout}", script.display()))
@@ -71,6 +87,7 @@ fn run_script(python: &Path, script: &str, args: &[&str]) -> Value {
         python,
         &Path::new(ROOT).join("tests/python").join(script),
         args,
+        &[],
     )
 }
 

@@ -19,7 +19,7 @@ fn rendered_prompt() -> String {
 }
 
 /// SmolLM2 and all-MiniLM as the default config serves them, and an alias `chat` of SmolLM2.
-pub(crate) fn serve(test: &str) -> Option<BinaryServer> {
+fn serve(test: &str) -> Option<BinaryServer> {
     let gguf = common::smollm2_gguf(test)?;
     let minilm = common::minilm_dir(test)?;
     Some(common::serve_models(
@@ -215,6 +215,7 @@ async fn the_openai_npm_package_works_against_taskgate() {
         std::path::Path::new("node"),
         &script,
         &[&base_url, "smollm2", "all-minilm"],
+        &[],
     );
     let expected = expected(&server).await;
     check_common("node", &seen, &expected);

@@ -132,7 +132,9 @@ pub async fn undeploy_model(
 
 /// Every model with its lifecycle: state, load policy, pinned, calls in flight, measured
 /// memory, and for a failed one its error and when it is retried.
-#[utoipa::path(get, path = "/management/models", tag = "management",
+// The operation id is `model_states`: `list_models` is the OpenAI route's, and generated
+// clients name their functions after operation ids.
+#[utoipa::path(get, path = "/management/models", tag = "management", operation_id = "model_states",
     responses(
         (status = 200, description = "Every model", body = ModelsInfo),
         (status = 401, description = "No API key, or one not known", body = ErrorBody),

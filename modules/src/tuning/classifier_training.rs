@@ -283,8 +283,8 @@ impl EncoderJob<'_> {
 /// JSON pointer of record `i`'s labels, for inline data; the file field otherwise.
 fn record_path<R>(stream: &DataStream<R>, field: &str, i: usize) -> String {
     match stream {
-        DataStream::Inline { .. } => format!("{field}/data_stream/data/{i}/labels"),
-        DataStream::File { .. } => format!("{field}/data_stream/file/filename"),
+        DataStream::Inline(_) => format!("{field}/data_stream/data/{i}/labels"),
+        DataStream::File(_) => format!("{field}/data_stream/file/filename"),
     }
 }
 

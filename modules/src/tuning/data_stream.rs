@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use taskgate_schemas::json_schema::request;
 use taskgate_schemas::{
     ClassificationTrainRecord, DataStream, DataStreamSource, FieldError, GenerationTrainRecord,
+    InlineRecords, RecordsFile,
 };
 use utoipa::ToSchema;
 
@@ -67,8 +68,8 @@ pub fn read_records<R: TrainRecord + Clone>(
     limits: &DataLimits,
 ) -> Result<Vec<R>, TaskError> {
     let records = match &source.data_stream {
-        DataStream::Inline { data } => data.clone(),
-        DataStream::File { file } => {
+        DataStream::Inline(InlineRecords { data }) => data.clone(),
+        DataStream::File(RecordsFile { file }) => {
             let field = format!("{field}/data_stream/file/filename");
             let invalid = |reason: String| TaskError::invalid_field(&field, reason);
             let path = confined_path(&file.filename, limits).map_err(invalid)?;
@@ -286,11 +287,11 @@ mod tests {
 
     fn file(name: &str) -> DataStreamSource<ClassificationTrainRecord> {
         DataStreamSource {
-            data_stream: DataStream::File {
+            data_stream: DataStream::File(RecordsFile {
                 file: FileReference {
                     filename: name.into(),
                 },
-            },
+            }),
         }
     }
 
