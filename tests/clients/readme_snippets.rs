@@ -93,8 +93,9 @@ async fn the_readme_typescript_sdk_snippet_runs_as_written() {
     check_label_then_joke(&stdout);
 }
 
-/// The Rust snippet is `examples/sdk_quickstart.rs`, which the test build compiles; it reads
-/// the address from `TASKGATE_URL`.
+/// The Rust snippet is `examples/sdk_quickstart.rs`, which the test command builds (`cargo
+/// build --examples`: a test build compiles examples as test harnesses); it reads the address
+/// from `TASKGATE_URL`.
 #[tokio::test]
 async fn the_readme_rust_sdk_snippet_runs_as_written() {
     let test = "the_readme_rust_sdk_snippet_runs_as_written";
@@ -109,7 +110,11 @@ async fn the_readme_rust_sdk_snippet_runs_as_written() {
         .parent()
         .unwrap()
         .join("examples/sdk_quickstart");
-    let Some(binary) = crate::present(test, built, "cargo test --all-targets builds it") else {
+    let Some(binary) = crate::present(
+        test,
+        built,
+        "scripts/test builds it: cargo build --examples",
+    ) else {
         return;
     };
     let _turn = ONE_AT_A_TIME.lock().await;
