@@ -3,7 +3,8 @@
 //! peak RSS, for taskgate's `LlamaModel` and for llama.cpp (llama-cpp-python, installed into
 //! `.venv-bench` by `scripts/bench-baselines`) in the same run. Each engine runs in its own child
 //! process, so its peak RSS is its own; the rounds alternate between the engines so both see the
-//! same load, and every cell is the median over the rounds.
+//! same load, and every cell is the median over the rounds. The taskgate child also decodes 4
+//! and 8 sequences together (`forward_batch`) for the aggregate rate of continuous batching.
 //!
 //!     cargo bench --bench generation        # writes its section of BENCHMARKS.md
 //!
@@ -28,6 +29,8 @@ const THREADS: usize = 2;
 const ROUNDS: usize = 5;
 const DECODE: usize = 64;
 const LONG: usize = 128;
+/// Sequences decoding together in the batched measurement (`LlamaModel::forward_batch`).
+const STREAMS: [usize; 2] = [4, 8];
 const CHILD: &str = "--taskgate-child";
 const SECTION: &str = "generation";
 
@@ -91,10 +94,43 @@ fn taskgate_child(gguf: &Path, spec: &Value) -> Value {
         argmax(&model.forward(ids, &mut cache).unwrap()).unwrap();
         start.elapsed().as_secs_f64()
     };
+    // `streams` sequences of the story prompt, each prefilled alone, then DECODE greedy steps
+    // of all of them in one forward pass each: the seconds of those steps, and whether every
+    // row's tokens are `alone`'s.
+    let batched = |streams: usize, alone: &[u32]| {
+        let ids = tok.encode(prompt).unwrap();
+        let mut caches: Vec<_> = (0..streams).map(|_| model.new_cache()).collect();
+        let first = argmax(&model.forward(&ids, &mut caches[0]).unwrap()).unwrap();
+        for cache in &mut caches[1..] {
+            model.forward(&ids, cache).unwrap();
+        }
+        let mut rows = vec![vec![first]; streams];
+        let start = Instant::now();
+        for _ in 1..DECODE {
+            let last: Vec<u32> = rows.iter().map(|r| r[r.len() - 1]).collect();
+            let mut refs: Vec<_> = caches.iter_mut().collect();
+            let logits = model.forward_batch(&last, &mut refs).unwrap();
+            for (row, logits) in rows.iter_mut().zip(logits) {
+                let best = (0..logits.len()).max_by(|&a, &b| logits[a].total_cmp(&logits[b]));
+                row.push(best.unwrap() as u32);
+            }
+        }
+        let secs = start.elapsed().as_secs_f64();
+        (secs, rows.iter().all(|r| r.as_slice() == alone))
+    };
     generate(8);
     prefill(&long_ids);
     let (ids, generated, ttft, pp, decode) = generate(DECODE);
     let long = prefill(&long_ids);
+    // Before the batched runs, whose eight KV caches llama.cpp's run has no counterpart of.
+    let peak_rss = peak_rss_kib();
+    let together: Vec<Value> = STREAMS
+        .iter()
+        .map(|&n| {
+            let (secs, same) = batched(n, &generated);
+            json!({"streams": n, "tokens_per_s": (n * (DECODE - 1)) as f64 / secs, "same": same})
+        })
+        .collect();
     json!({
         "prompt_ids": ids,
         "generated": generated,
@@ -102,7 +138,8 @@ fn taskgate_child(gguf: &Path, spec: &Value) -> Value {
         "prefill_s": pp,
         "decode_s": decode,
         "long_prefill_s": long,
-        "peak_rss_kib": peak_rss_kib(),
+        "peak_rss_kib": peak_rss,
+        "batched": together,
     })
 }
 
@@ -214,6 +251,31 @@ fn table(ours: &Summary, theirs: Option<&Summary>, prompt_len: usize) -> String 
     md
 }
 
+/// Aggregate decode rate of sequences stepped together, against one sequence alone (medians).
+fn batched_table(ours: &[Value], single: f64) -> String {
+    let mut md = String::from(
+        "\nDecoding several sequences together (continuous batching: one `forward_batch` per step \
+         for all of them, each prefilled alone first), in process, the same prompt in every \
+         sequence, greedy:\n\n| sequences | aggregate decode (tok/s) | vs one sequence | every \
+         sequence's tokens equal the solo run |\n|---|---|---|---|\n",
+    );
+    md.push_str(&format!("| 1 | {single:.1} | 1.00 | — |\n"));
+    for (i, n) in STREAMS.iter().enumerate() {
+        let rate = median(
+            ours.iter()
+                .map(|r| r["batched"][i]["tokens_per_s"].as_f64().unwrap())
+                .collect(),
+        );
+        let same = ours.iter().all(|r| r["batched"][i]["same"] == true);
+        md.push_str(&format!(
+            "| {n} | {rate:.1} | {:.2} | {} |\n",
+            rate / single,
+            if same { "yes" } else { "**no**" }
+        ));
+    }
+    md
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let gguf: PathBuf = Path::new(ROOT).join(GGUF);
@@ -279,6 +341,7 @@ fn main() {
     } else {
         md.push_str("\nllama.cpp was not installed for this run (`scripts/bench-baselines`).\n");
     }
+    md.push_str(&batched_table(&ours, mine.decode));
     common::write_section(SECTION, &md);
     print!("{md}");
 }

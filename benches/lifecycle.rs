@@ -1,7 +1,8 @@
 //! What the model lifecycle costs and saves, against the release binary: time to `/health`
 //! with the default models lazy and eager, each default model's first answer when lazy (its
-//! load) against its next one, resident memory as a budget that holds one model at a time
-//! swaps them, and requests/s through an alias against the model called directly.
+//! load) against its next one, the default config's peak resident memory once every default
+//! model has answered, resident memory as a budget that holds one model at a time swaps them,
+//! and requests/s through an alias against the model called directly.
 //!
 //!     cargo bench --bench lifecycle    # writes its section of BENCHMARKS.md
 //!
@@ -53,14 +54,38 @@ impl Server {
         }
     }
 
-    fn resident_mib(&self) -> f64 {
+    /// `field` of `/proc/PID/status` (`VmRSS`, resident now; `VmHWM`, its peak) in MiB.
+    fn memory_mib(&self, field: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.0.id()))
             .unwrap_or_default();
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    fn resident_mib(&self) -> f64 {
+        self.memory_mib("VmRSS")
+    }
+
+    /// What `/metrics` says each loaded model is charged against the budget, in bytes.
+    async fn charges(&self, client: &reqwest::Client) -> Vec<(String, f64)> {
+        let text = client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("taskgate_model_memory_bytes{model=\"")?;
+                let (model, value) = rest.split_once("\"} ")?;
+                Some((model.to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
     }
 }
 
@@ -78,8 +103,11 @@ fn health_ok(address: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
+/// The default config: the fetched models and the trained classifier (`scripts/train-defaults`).
 fn defaults(models_load: &str) -> Value {
-    json!({"models_dir": Path::new(common::ROOT).join("models"), "models_load": models_load})
+    let root = Path::new(common::ROOT);
+    json!({"models_dir": root.join("models"), "models_load": models_load,
+        "training": {"output_dir": root.join("training_output")}})
 }
 
 /// One call of each default model's main task.
@@ -92,6 +120,10 @@ fn call_of(model: &str) -> (&'static str, Value) {
         "all-minilm" => (
             "embedding",
             json!({"model_id": model, "inputs": "a sentence to embed"}),
+        ),
+        "sentiment" => (
+            "text-classification",
+            json!({"model_id": model, "inputs": "Great value, friendly staff."}),
         ),
         _ => (
             "text-generation",
@@ -147,6 +179,30 @@ async fn rate(base: &str, model: &str) -> f64 {
 }
 
 const MODELS: [&str; 3] = ["pii-rules", "all-minilm", "smollm2"];
+const PEAK_TARGET_MB: f64 = 220.0;
+
+/// The default config's peak RSS (VmHWM) once every default model answered, a 64-token
+/// generation included, and what each model is charged.
+async fn default_config_peak(client: &reqwest::Client) -> (f64, Vec<(String, f64)>, bool) {
+    let server = Server::start("peak", defaults("eager"));
+    let sentiment = Path::new(common::ROOT).join("training_output").exists();
+    for model in MODELS.iter().chain(sentiment.then_some(&"sentiment")) {
+        timed_call(client, &server.base, model).await;
+    }
+    let response = client
+        .post(format!("{}/api/v1/task/text-generation", server.base))
+        .json(
+            &json!({"model_id": "smollm2", "inputs": "Write a short story about a robot.",
+            "parameters": {"max_new_tokens": 64}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap();
+    let charges = server.charges(client).await;
+    (server.memory_mib("VmHWM") * 1.048576, charges, sentiment)
+}
 
 async fn run() -> String {
     let load_before = common::load_average();
@@ -166,11 +222,24 @@ async fn run() -> String {
         }
     }
 
+    let (peak_mb, charges, sentiment) = default_config_peak(&client).await;
+    let charged = |model: &str| {
+        charges
+            .iter()
+            .find(|(m, _)| m == model)
+            .map_or(0.0, |(_, bytes)| *bytes)
+    };
+    let (minilm, smollm2) = (charged("all-minilm"), charged("smollm2"));
+    assert!(
+        minilm > 0.0 && smollm2 > 0.0,
+        "charges from /metrics: {charges:?}"
+    );
     // A budget that holds either model but not both.
+    let budget_bytes = (minilm.max(smollm2) + minilm.min(smollm2) / 2.0) as u64;
     let budget = Server::start(
         "budget",
         json!({"models_dir": Path::new(common::ROOT).join("models"), "models_load": "lazy",
-            "models_memory_bytes": 260_000_000u64}),
+            "models_memory_bytes": budget_bytes}),
     );
     let mut resident = vec![("started, nothing loaded", budget.resident_mib())];
     for (model, what) in [
@@ -222,9 +291,34 @@ async fn run() -> String {
             median(next[i].clone())
         );
     }
-    out += "\nResident memory with `models_memory_bytes: 260000000`, which holds all-minilm \
-            (charged 90.9 MB) or smollm2 (211.6 MB: its file and the f32 copy of its token \
-            embeddings) but not both, calling them in turn:\n\n| after | RSS |\n|---|---|\n";
+    out += &format!(
+        "\nPeak resident memory (VmHWM) of the default config, eager, once pii-rules, \
+         all-minilm, smollm2 (1 and 64 new tokens){} answered: {peak_mb:.0} MB. Target \
+         ≤ {PEAK_TARGET_MB:.0} MB: {}. Charged per model (`taskgate_model_memory_bytes`): {}.\n",
+        if sentiment {
+            " and sentiment"
+        } else {
+            " (sentiment not trained: run scripts/train-defaults)"
+        },
+        if peak_mb <= PEAK_TARGET_MB {
+            "met"
+        } else {
+            "not met"
+        },
+        charges
+            .iter()
+            .map(|(model, bytes)| format!("{model} {:.1} MB", bytes / 1e6))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out += &format!(
+        "\nResident memory with `models_memory_bytes: {budget_bytes}` (the larger charge and half \
+         the smaller), which holds all-minilm (charged {:.1} MB) or smollm2 ({:.1} MB: its file; \
+         token embeddings are looked up in its quantized rows) but not both, calling them in \
+         turn:\n\n| after | RSS |\n|---|---|\n",
+        minilm / 1e6,
+        smollm2 / 1e6
+    );
     for (what, mib) in &resident {
         out += &format!("| {what} | {mib:.0} MiB |\n");
     }

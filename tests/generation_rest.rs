@@ -439,6 +439,25 @@ async fn concurrent_streams_each_equal_their_solo_result() {
     for (events, alone) in together.iter().zip(&solo) {
         assert_eq!(&concatenated(events), alone);
     }
+    // The streams overlapped, so some rounds decoded several of them in one forward pass.
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sample = |name: &str| -> f64 {
+        let line = format!("{name}{{model=\"smollm2\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(line.as_str()))
+            .unwrap_or_else(|| panic!("no {line} in:\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    let passes = sample("taskgate_decode_batch_size_count");
+    assert!(passes > 0.0, "no batched decoding pass");
+    assert!(sample("taskgate_decode_batch_size_sum") >= 2.0 * passes);
     let stats = server.first_model_metadata().await;
     assert_eq!(stats["active_sequences"], 0);
     assert_eq!(stats["completed_sequences"], 8);

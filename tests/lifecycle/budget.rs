@@ -8,10 +8,25 @@ use serde_json::json;
 use crate::common;
 use crate::{embed, metric, states};
 
-const MINILM_WEIGHTS: u64 = 90_868_376;
+/// What a loaded all-MiniLM-L6-v2 is charged: its weights file, less the word embeddings that
+/// stay in it.
+const MINILM_CHARGE: u64 = 90_868_376 - common::MINILM_WORD_TABLE_BYTES;
 
 fn minilm(id: &str, dir: &std::path::Path) -> serde_json::Value {
     json!({"id": id, "module": "sentence-embeddings", "config": {"path": dir}, "load": "lazy"})
+}
+
+/// A directory of links to `model`'s files: links are not followed when a first load's memory is
+/// predicted from file sizes, so a model served from it is predicted to need nothing and its
+/// room is made once it is measured. (Predicted from its files, all-MiniLM needs twice its
+/// charge, which would make these budgets evict before the first measurement.)
+fn linked(test: &str, model: &std::path::Path) -> std::path::PathBuf {
+    let dir = common::temp_dir(&format!("{test}-linked"));
+    for entry in std::fs::read_dir(model).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    dir
 }
 
 #[tokio::test]
@@ -19,18 +34,20 @@ async fn the_least_recently_used_idle_model_makes_room_and_a_pinned_one_stays() 
     let Some(dir) = common::minilm_dir("budget-lru") else {
         return;
     };
+    let dir = linked("budget-lru", &dir);
     let mut pinned = minilm("pinned", &dir);
     pinned["pinned"] = json!(true);
     // Room for two of the three.
     let server = common::serve_models(
         "budget-lru",
         json!([pinned, minilm("a", &dir), minilm("b", &dir)]),
-        json!({"models_memory_bytes": MINILM_WEIGHTS * 5 / 2}),
+        json!({"models_memory_bytes": MINILM_CHARGE * 5 / 2}),
     );
     for model in ["pinned", "a"] {
         assert_eq!(embed(&server, model).await.0, 200);
     }
-    // `pinned` is the least recently used, but pinned: `a` makes room.
+    // Measured, `b` does not fit; `pinned` is the least recently used, but pinned: `a` makes
+    // room.
     assert_eq!(embed(&server, "b").await.0, 200);
     let now = states(&server).await;
     assert_eq!(
@@ -38,7 +55,8 @@ async fn the_least_recently_used_idle_model_makes_room_and_a_pinned_one_stays() 
         ("LOADED", "REGISTERED", "LOADED"),
         "{now:?}"
     );
-    // The evicted model answers again, loaded anew; now `b` is the one to go.
+    // The evicted model answers again, loaded anew; predicted at what it measured, it needs
+    // room before it loads, and `b` is the one to go.
     let (status, answer) = embed(&server, "a").await;
     assert_eq!(status, 200, "{answer}");
     let now = states(&server).await;
@@ -81,7 +99,7 @@ async fn the_least_recently_used_idle_model_makes_room_and_a_pinned_one_stays() 
         0.0
     );
     let used = metric(&server, "taskgate_models_memory_used_bytes").await;
-    assert_eq!(used, (2 * MINILM_WEIGHTS) as f64);
+    assert_eq!(used, (2 * MINILM_CHARGE) as f64);
 }
 
 #[tokio::test]
@@ -92,8 +110,9 @@ async fn a_model_streaming_is_not_evicted_and_its_stream_completes() {
     ) else {
         return;
     };
-    // The file, and its token embeddings held in f32 too (49,152 × 576).
-    let gguf_bytes = std::fs::metadata(&gguf).unwrap().len() + 49_152 * 576 * 4;
+    let dir = linked("budget-stream", &dir);
+    // Charged its file: the token embeddings are looked up in the file's quantized matrix.
+    let gguf_bytes = std::fs::metadata(&gguf).unwrap().len();
     let server = common::serve_models(
         "budget-stream",
         json!([
@@ -102,7 +121,7 @@ async fn a_model_streaming_is_not_evicted_and_its_stream_completes() {
             minilm("b", &dir),
         ]),
         // The generator and one encoder fit, not the generator and two.
-        json!({"models_memory_bytes": gguf_bytes + MINILM_WEIGHTS + 8_000_000}),
+        json!({"models_memory_bytes": gguf_bytes + MINILM_CHARGE + 8_000_000}),
     );
     let response = common::client()
         .post(server.url("/api/v1/task/server-streaming-text-generation"))
@@ -117,8 +136,8 @@ async fn a_model_streaming_is_not_evicted_and_its_stream_completes() {
     let mut body = response.bytes_stream();
     let first = body.next().await.unwrap().unwrap();
     assert!(first.starts_with(b"data: "), "{first:?}");
-    // `gen` was used first, so it is the least recently used when `b` needs room; its
-    // stream keeps it.
+    // `gen` was used first, so it is the least recently used when `b`, measured, needs room;
+    // its stream keeps it.
     assert_eq!(embed(&server, "a").await.0, 200);
     let (status, answer) = embed(&server, "b").await;
     assert_eq!(status, 200, "{answer}");
@@ -182,17 +201,22 @@ async fn a_model_measured_larger_than_predicted_still_makes_room() {
     ) else {
         return;
     };
-    // Before its first load the generator is predicted at its file's size, which fits beside
-    // the encoder; loaded, it is charged its f32 token embeddings too, which does not.
-    let file = std::fs::metadata(&gguf).unwrap().len();
-    let charged = file + 49_152 * 576 * 4;
-    // Room for the generator alone, and for both as predicted, not as measured.
-    let budget = charged + MINILM_WEIGHTS / 2;
-    assert!(file + MINILM_WEIGHTS < budget);
+    // Served through a link, the generator is predicted to need nothing before its first load,
+    // which fits beside the encoder; loaded, it is charged its file, which does not.
+    let link = linked("budget-measured", gguf.parent().unwrap()).join(gguf.file_name().unwrap());
+    let charged = std::fs::metadata(&gguf).unwrap().len();
+    // Room for the generator alone (and for the encoder as predicted from its files), and for
+    // both as predicted, not as measured.
+    let budget = charged + MINILM_CHARGE / 2;
+    let encoder_files: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(encoder_files < budget && charged + MINILM_CHARGE > budget);
     let server = common::serve_models(
         "budget-measured",
         json!([
-            {"id": "gen", "module": "text-generation", "config": {"path": gguf}, "load": "lazy"},
+            {"id": "gen", "module": "text-generation", "config": {"path": link}, "load": "lazy"},
             minilm("enc", &dir),
         ]),
         json!({"models_memory_bytes": budget}),

@@ -7,6 +7,7 @@ mod layer_math;
 mod load;
 mod model;
 mod text;
+mod weights_file;
 
 pub use classifier::{ClassifierInfo, SequenceClassifier, TokenClassifier};
 pub use config::BertConfig;

@@ -7,6 +7,8 @@ use std::ops::Range;
 use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 
+use super::weights_file::FileRows;
+
 use super::BertConfig;
 use super::layer_math::{DENSE, Dense, LayerWeights, NORMS, Norm, layer_forward};
 
@@ -125,9 +127,24 @@ impl Layer {
     }
 }
 
+/// The word embedding table: in memory, or left in the weights file and read per lookup.
+enum Words {
+    Resident(Embedding),
+    InFile(FileRows),
+}
+
+impl Words {
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Resident(table) => table.forward(ids),
+            Self::InFile(rows) => rows.lookup(ids),
+        }
+    }
+}
+
 /// Embeddings + encoder layers; `forward` returns the last hidden states `(batch, len, hidden)`.
 pub struct BertEncoder {
-    words: Embedding,
+    words: Words,
     positions: Embedding,
     token_types: Embedding,
     embedding_norm: LayerNorm,
@@ -145,6 +162,27 @@ pub fn layer_prefix(i: usize) -> String {
 impl BertEncoder {
     /// `vb` points at the encoder root (`bert.` for task checkpoints, the root for bare ones).
     pub fn load(vb: VarBuilder, c: &BertConfig) -> Result<Self> {
+        Self::build(vb, c, None)
+    }
+
+    /// Like [`Self::load`], with the word embeddings read from their file per lookup.
+    pub(crate) fn load_with_words_in_file(
+        vb: VarBuilder,
+        c: &BertConfig,
+        words: FileRows,
+    ) -> Result<Self> {
+        if words.dims() != (c.vocab_size, c.hidden_size) {
+            candle_core::bail!(
+                "word embeddings are {:?}, the config says ({}, {})",
+                words.dims(),
+                c.vocab_size,
+                c.hidden_size
+            );
+        }
+        Self::build(vb, c, Some(words))
+    }
+
+    fn build(vb: VarBuilder, c: &BertConfig, words_in_file: Option<FileRows>) -> Result<Self> {
         if c.hidden_act != "gelu" {
             candle_core::bail!("unsupported hidden_act '{}' (only gelu)", c.hidden_act);
         }
@@ -159,8 +197,12 @@ impl BertEncoder {
         let layers = (0..c.num_hidden_layers)
             .map(|i| Layer::load(vb.pp(layer_prefix(i)), c))
             .collect::<Result<_>>()?;
+        let words = match words_in_file {
+            Some(rows) => Words::InFile(rows),
+            None => Words::Resident(embedding("word_embeddings", c.vocab_size)?),
+        };
         Ok(Self {
-            words: embedding("word_embeddings", c.vocab_size)?,
+            words,
             positions: embedding("position_embeddings", c.max_position_embeddings)?,
             token_types: embedding("token_type_embeddings", c.type_vocab_size)?,
             embedding_norm: layer_norm(e.pp("LayerNorm"), h, c.layer_norm_eps)?,

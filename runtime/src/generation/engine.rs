@@ -1,6 +1,8 @@
 //! The generation scheduler: one owner thread per model runs every admitted sequence, one
 //! token per sequence per round, so concurrent streams advance together and share one copy of
-//! the weights. Batched decoding slots in here later without changing the API.
+//! the weights. Sequences join and leave between rounds; those decoding in a round run their
+//! tokens through the model in one forward pass (continuous batching), a new one runs its
+//! prompt on its own.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,7 +17,7 @@ use super::sequence::Sequence;
 use super::{GenerationEvent, GenerationRequest};
 use crate::RuntimeError;
 use crate::gguf::GgufTokenizer;
-use crate::llama::LlamaModel;
+use crate::llama::{KvCache, LlamaModel};
 use crate::metrics::engine;
 use crate::trace;
 
@@ -267,19 +269,31 @@ impl Scheduler {
         self.publish();
     }
 
-    /// One step of every active sequence; finished, failed and cancelled ones leave.
+    /// One step of every active sequence; finished, failed and cancelled ones leave. The
+    /// sequences that are decoding run their tokens through the model in one pass.
     fn round(&mut self) {
-        let (model, tokenizer, stats) = (&self.model, &self.tokenizer, &self.stats);
-        self.active.retain_mut(|active| {
-            if active.events.is_closed() {
+        let stats = &self.stats;
+        self.active.retain(|active| {
+            let open = !active.events.is_closed();
+            if !open {
                 stats.cancelled.fetch_add(1, Ordering::Relaxed);
-                return false;
             }
+            open
+        });
+        let mut batched = self.decode_together();
+        let (model, tokenizer, stats) = (&self.model, &self.tokenizer, &self.stats);
+        let mut index = 0;
+        self.active.retain_mut(|active| {
+            let logits = batched.get_mut(index).and_then(Option::take);
+            index += 1;
             let (sequence, events) = (&mut active.sequence, &active.events);
             // A panic must fail this sequence, not the thread every other sequence runs on.
-            let outcome = active
-                .phase
-                .in_scope(|| catch_unwind(AssertUnwindSafe(|| sequence.step(model, tokenizer))));
+            let outcome = active.phase.in_scope(|| {
+                catch_unwind(AssertUnwindSafe(|| match logits {
+                    Some(logits) => sequence.step_with(logits, model, tokenizer),
+                    None => sequence.step(model, tokenizer),
+                }))
+            });
             let steps = match outcome {
                 Ok(Ok(steps)) => steps,
                 Ok(Err(e)) => {
@@ -314,5 +328,36 @@ impl Scheduler {
             .active
             .store(self.active.len(), Ordering::Relaxed);
         self.publish();
+    }
+
+    /// One forward pass over every active sequence with a token to run (two or more), so the
+    /// weights are read once for all of them: each one's logits, by position in `active`. When
+    /// the pass fails, or fewer than two are decoding, none: each then steps on its own, and
+    /// a failure stays with the sequence that causes it.
+    fn decode_together(&mut self) -> Vec<Option<Vec<f32>>> {
+        let (rows, (tokens, mut caches)): (Vec<usize>, (Vec<u32>, Vec<&mut KvCache>)) = self
+            .active
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, active)| active.sequence.unfed().map(|(t, cache)| (i, (t, cache))))
+            .unzip();
+        if rows.len() < 2 {
+            return Vec::new();
+        }
+        let model = &self.model;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            model.forward_batch(&tokens, &mut caches)
+        }));
+        let Ok(Ok(logits)) = outcome else {
+            return Vec::new();
+        };
+        engine()
+            .decode_batch_size
+            .observe(&[&self.model_id], rows.len() as f64);
+        let mut by_row = vec![None; self.active.len()];
+        for (row, logits) in rows.into_iter().zip(logits) {
+            by_row[row] = Some(logits);
+        }
+        by_row
     }
 }

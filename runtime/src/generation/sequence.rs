@@ -1,5 +1,7 @@
 //! One sequence being generated: its cache, sampler, detokenizer and stopping rules. The
-//! scheduler calls [`Sequence::step`] until it reports the end.
+//! scheduler calls [`Sequence::step`] until it reports the end. A step ends as soon as its token
+//! is chosen, and the next step runs that token through the model first, so each token reaches
+//! the client one forward pass sooner than if the step also prepared the next one.
 
 use std::time::Instant;
 
@@ -24,8 +26,8 @@ pub struct Sequence {
     /// Prompt and generated tokens.
     tokens: Vec<u32>,
     generated: usize,
-    /// Logits for the next token; `None` before prefill.
-    next_logits: Option<Vec<f32>>,
+    /// The last chosen token, not yet run through the model; `None` before prefill.
+    unfed: Option<u32>,
     started: Option<Instant>,
 }
 
@@ -47,30 +49,62 @@ impl Sequence {
             ),
             tokens,
             generated: 0,
-            next_logits: None,
+            unfed: None,
             started: None,
             request,
         }
     }
 
-    /// Runs the prompt (first call) or one decoding step. Returns the events it produced; the
-    /// last is `Finished` when the sequence is done.
+    /// Runs the prompt (first call) or the last chosen token, then chooses the next token.
+    /// Returns the events it produced; the last is `Finished` when the sequence is done.
     pub fn step(
         &mut self,
         model: &LlamaModel,
         tokenizer: &GgufTokenizer,
     ) -> Result<Vec<GenerationEvent>, RuntimeError> {
         let mut events = Vec::with_capacity(3);
-        let mut logits = match self.next_logits.take() {
-            Some(logits) => logits,
+        let mut logits = match self.unfed.take() {
+            Some(token) => model
+                .forward(&[token], &mut self.cache)
+                .and_then(|l| l.to_vec1::<f32>())
+                .map_err(inference)?,
             None => {
                 let (logits, started) = self.prefill(model, tokenizer)?;
                 events.push(started);
                 logits
             }
         };
+        self.choose(&mut logits, events, model, tokenizer)
+    }
+
+    /// The last chosen token and the cache it runs after, when a decoding step is due (none
+    /// before prefill).
+    pub fn unfed(&mut self) -> Option<(u32, &mut KvCache)> {
+        self.unfed.map(|token| (token, &mut self.cache))
+    }
+
+    /// [`Self::step`] with the logits of the unfed token already computed, together with other
+    /// sequences' ([`LlamaModel::forward_batch`]).
+    pub fn step_with(
+        &mut self,
+        mut logits: Vec<f32>,
+        model: &LlamaModel,
+        tokenizer: &GgufTokenizer,
+    ) -> Result<Vec<GenerationEvent>, RuntimeError> {
+        self.unfed = None;
+        self.choose(&mut logits, Vec::with_capacity(2), model, tokenizer)
+    }
+
+    /// Picks the next token from `logits` and reports it.
+    fn choose(
+        &mut self,
+        logits: &mut [f32],
+        mut events: Vec<GenerationEvent>,
+        model: &LlamaModel,
+        tokenizer: &GgufTokenizer,
+    ) -> Result<Vec<GenerationEvent>, RuntimeError> {
         let chosen = self.sampler.choose(
-            &mut logits,
+            logits,
             StepContext {
                 tokens: &self.tokens,
                 generated: self.generated,
@@ -119,13 +153,7 @@ impl Sequence {
                     generated_tokens: self.generated,
                 });
             }
-            None => {
-                let logits = model
-                    .forward(&[chosen.id], &mut self.cache)
-                    .and_then(|l| l.to_vec1::<f32>())
-                    .map_err(inference)?;
-                self.next_logits = Some(logits);
-            }
+            None => self.unfed = Some(chosen.id),
         }
         Ok(events)
     }
@@ -234,5 +262,61 @@ fn detail(id: u32, logits: Option<&Vec<f32>>, tokenizer: &GgufTokenizer) -> Toke
         text: tokenizer.id_to_token(id).unwrap_or_default(),
         logprob: scored.map(|s| s.0),
         rank: scored.map(|s| s.1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sampling::SamplingParams;
+    use crate::test_models::smollm2_gguf;
+
+    fn request(prompt: Vec<u32>, max_new_tokens: usize) -> GenerationRequest {
+        GenerationRequest {
+            prompt,
+            prefix: None,
+            sampling: SamplingParams::default(),
+            seed: None,
+            max_new_tokens,
+            min_new_tokens: 0,
+            length_penalty: None,
+            stop_sequences: Vec::new(),
+            include_stop_sequence: false,
+            max_time: None,
+            prompt_details: false,
+        }
+    }
+
+    /// A step hands its token over before the model has run it: the cache then holds only
+    /// what came before, and the next step feeds it. The tokens are the greedy ones a plain
+    /// forward-argmax loop picks.
+    #[test]
+    fn each_token_leaves_before_its_forward_pass() {
+        let Some(path) = smollm2_gguf("each_token_leaves_before_its_forward_pass") else {
+            return;
+        };
+        let ct = crate::gguf::read_content(&path).unwrap();
+        let tokenizer = GgufTokenizer::from_content(&ct).unwrap();
+        let model = LlamaModel::from_content(&path, &ct).unwrap();
+        let prompt = tokenizer.encode("The capital of France is").unwrap();
+        let mut sequence = Sequence::new(request(prompt.clone(), 3), &model);
+        let mut cache = model.new_cache();
+        let mut logits = model.forward(&prompt, &mut cache).unwrap();
+        for step in 0..3 {
+            let events = sequence.step(&model, &tokenizer).unwrap();
+            assert_eq!(sequence.cache.len(), prompt.len() + step, "step {step}");
+            let chosen = events
+                .iter()
+                .find_map(|e| match e {
+                    GenerationEvent::Token { token, .. } => Some(token.id),
+                    _ => None,
+                })
+                .unwrap();
+            let want = crate::llama::argmax(&logits).unwrap();
+            assert_eq!(chosen, want, "step {step}");
+            let finished = matches!(events.last(), Some(GenerationEvent::Finished { .. }));
+            assert_eq!(finished, step == 2, "step {step}");
+            logits = model.forward(&[want], &mut cache).unwrap();
+        }
     }
 }

@@ -51,7 +51,7 @@ pub trait LayerWeights {
 }
 
 /// Where a layer's attention finds its keys and values.
-pub enum Keys<'a> {
+pub enum Keys<'a, 'c> {
     /// Only the positions being run (a whole sequence at once, as training does).
     Fresh,
     /// After what a sequence's cache holds for this layer; the new ones are appended to it.
@@ -59,9 +59,16 @@ pub enum Keys<'a> {
         cache: &'a mut KvCache,
         layer: usize,
     },
+    /// One new position per row of the batch, each its own sequence: row `i` attends to what
+    /// `caches[i]` holds for this layer, and its key and value are appended there.
+    PerRow {
+        caches: &'a mut [&'c mut KvCache],
+        layer: usize,
+    },
 }
 
-/// RoPE angles of the positions being run, `(t, head_dim / 2)` each.
+/// RoPE angles of the positions being run, `(t, head_dim / 2)` each, or `(b, t, head_dim / 2)`
+/// when each row of the batch is at its own position.
 pub struct Rope<'a> {
     pub cos: &'a Tensor,
     pub sin: &'a Tensor,
@@ -76,7 +83,7 @@ pub fn layer_forward(
     x: &Tensor,
     rope: &Rope<'_>,
     mask: Option<&Tensor>,
-    keys: Keys<'_>,
+    keys: Keys<'_, '_>,
 ) -> Result<Tensor> {
     let (b, t, _) = x.dims3()?;
     let h = w.rms_norm(Norm::Attention, x, c.rms_eps)?;
@@ -89,31 +96,58 @@ pub fn layer_forward(
     let q = w.rope(&heads(Proj::Query, c.heads)?, rope.cos, rope.sin)?;
     let k = w.rope(&heads(Proj::Key, c.kv_heads)?, rope.cos, rope.sin)?;
     let v = heads(Proj::Value, c.kv_heads)?;
-    let (k, v) = match keys {
-        Keys::Fresh => (k, v),
-        Keys::Cached { cache, layer } => cache.append(layer, &k, &v)?,
+    let attended = match keys {
+        Keys::Fresh => attend(w, c, &q, &k, &v, mask)?,
+        Keys::Cached { cache, layer } => {
+            let (k, v) = cache.append(layer, &k, &v)?;
+            attend(w, c, &q, &k, &v, mask)?
+        }
+        // Each row alone, exactly as a step of its sequence on its own would run.
+        Keys::PerRow { caches, layer } => {
+            if caches.len() != b || t != 1 {
+                candle_core::bail!("{} caches for a batch of {b} × {t} positions", caches.len())
+            }
+            let rows = caches
+                .iter_mut()
+                .enumerate()
+                .map(|(i, cache)| {
+                    let row = |x: &Tensor| x.narrow(0, i, 1);
+                    let (k, v) = cache.append(layer, &row(&k)?, &row(&v)?)?;
+                    attend(w, c, &row(&q)?, &k, &v, None)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Tensor::cat(&rows, 0)?
+        }
     };
+    let attended = attended.transpose(1, 2)?.reshape((b, t, c.embedding))?;
+    let x = (w.project(Proj::AttentionOut, &attended)? + x)?;
+    let h = w.rms_norm(Norm::Ffn, &x, c.rms_eps)?;
+    let gated = (w.project(Proj::Gate, &h)?.silu()? * w.project(Proj::Up, &h)?)?;
+    w.project(Proj::Down, &gated)? + x
+}
+
+/// `softmax(q·kᵀ/√d + mask)·v` of one layer: `(b, heads, t, head_dim)`.
+fn attend(
+    w: &impl LayerWeights,
+    c: &LlamaConfig,
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+) -> Result<Tensor> {
     // Each query head attends to its group's KV head. Folding the group into the rows of one
     // matmul would avoid this copy, but changes the GEMM's row blocking between prompt and
     // decode steps, and the Q8_1-quantized activations amplify that rounding difference into
     // different tokens.
     let group = c.heads / c.kv_heads;
-    let k = repeat_kv(&k, group)?;
-    let v = repeat_kv(&v, group)?;
+    let k = repeat_kv(k, group)?;
+    let v = repeat_kv(v, group)?;
     let scores = (q.matmul(&k.t()?)? / (c.head_dim as f64).sqrt())?;
     let scores = match mask {
         Some(mask) => scores.broadcast_add(mask)?,
         None => scores,
     };
-    let attended = w
-        .softmax_last_dim(&scores)?
-        .matmul(&v)?
-        .transpose(1, 2)?
-        .reshape((b, t, c.embedding))?;
-    let x = (w.project(Proj::AttentionOut, &attended)? + x)?;
-    let h = w.rms_norm(Norm::Ffn, &x, c.rms_eps)?;
-    let gated = (w.project(Proj::Gate, &h)?.silu()? * w.project(Proj::Up, &h)?)?;
-    w.project(Proj::Down, &gated)? + x
+    w.softmax_last_dim(&scores)?.matmul(&v)
 }
 
 /// `(t, start + t)`: query `i` (absolute `start + i`) sees keys up to `start + i`.

@@ -6,6 +6,7 @@ mod kv_cache;
 pub(crate) mod layer_math;
 mod model;
 mod qlinear;
+pub(crate) mod token_embeddings;
 pub(crate) mod weights;
 
 pub use kv_cache::KvCache;

@@ -6,6 +6,7 @@ use candle_core::{D, DType, Module, Result, Tensor};
 use super::KvCache;
 use super::layer_math::{Keys, LayerWeights, Norm, Proj, Rope, causal_mask, layer_forward};
 use super::qlinear::QLinear;
+use super::token_embeddings::{EmbeddingTable, QuantizedRows};
 use super::weights::{GgufLinear, Layer, LlamaWeights};
 use crate::RuntimeError;
 
@@ -52,13 +53,15 @@ pub struct LlamaModel {
 }
 
 impl GgufLinear for QLinear {
+    type Embeddings = QuantizedRows;
+
     fn from_qtensor(weight: QTensor) -> Result<Self> {
         QLinear::from_qtensor(weight)
     }
 
     /// Quantized like the file stores it, for the same fast matmul as every other projection.
-    fn tied(_embeddings: &Tensor, read: impl FnOnce() -> Result<QTensor>) -> Result<Self> {
-        QLinear::from_qtensor(read()?)
+    fn tied(embeddings: &QuantizedRows) -> Result<Self> {
+        QLinear::from_arc(embeddings.table().clone())
     }
 }
 
@@ -112,11 +115,10 @@ impl LlamaModel {
         self.config.embedding
     }
 
-    /// Bytes held beyond the file's own tensors: the token embeddings, dequantized to f32 for
-    /// lookups (the file's quantized copy stays too, as the tied output head).
-    pub fn dense_copy_bytes(&self) -> u64 {
-        let embeddings = &self.weights.embeddings;
-        (embeddings.elem_count() * embeddings.dtype().size_in_bytes()) as u64
+    /// Bytes the token embeddings hold beyond the file's own tensors (none: rows are
+    /// dequantized from the file's matrix per lookup).
+    pub fn lookup_table_bytes(&self) -> u64 {
+        self.weights.embeddings.bytes_beyond_file()
     }
 
     /// Input embeddings of `tokens`: `(tokens, hidden_size)`. Callers may put learned vectors
@@ -189,6 +191,57 @@ impl LlamaModel {
     }
 }
 
+impl LlamaModel {
+    /// One decoding step of several sequences at once: `tokens[i]` runs after what `caches[i]`
+    /// holds. Returns each sequence's logits (vocab). The projections read each weight once for
+    /// every row, which is what makes concurrent streams cheaper together than stepped one by
+    /// one; attention runs per sequence, and each row's logits equal what [`Self::forward`]
+    /// gives that sequence alone.
+    pub fn forward_batch(
+        &self,
+        tokens: &[u32],
+        caches: &mut [&mut KvCache],
+    ) -> Result<Vec<Vec<f32>>> {
+        let c = &self.config;
+        if tokens.is_empty() || tokens.len() != caches.len() {
+            candle_core::bail!("{} tokens for {} sequences", tokens.len(), caches.len())
+        }
+        if let Some(full) = caches.iter().find(|k| k.len() + 1 > c.context_length) {
+            candle_core::bail!(
+                "{} tokens exceed the context of {}",
+                full.len() + 1,
+                c.context_length
+            );
+        }
+        let w = &self.weights;
+        let positions: Vec<u32> = caches.iter().map(|k| k.len() as u32).collect();
+        let positions = Tensor::new(positions.as_slice(), &w.device)?;
+        let cos = w.cos.index_select(&positions, 0)?.unsqueeze(1)?;
+        let sin = w.sin.index_select(&positions, 0)?.unsqueeze(1)?;
+        let rope = Rope {
+            cos: &cos,
+            sin: &sin,
+        };
+        let mut x = self.embed(tokens)?.unsqueeze(1)?;
+        for (index, layer) in w.layers.iter().enumerate() {
+            let keys = Keys::PerRow {
+                caches: &mut *caches,
+                layer: index,
+            };
+            x = layer_forward(layer, c, &x, &rope, None, keys)?;
+        }
+        for cache in caches.iter_mut() {
+            cache.advance(1);
+        }
+        let x = candle_nn::ops::rms_norm(&x, &w.norm, c.rms_eps)?;
+        w.output
+            .forward(&x)?
+            .squeeze(1)?
+            .to_dtype(DType::F32)?
+            .to_vec2()
+    }
+}
+
 /// Which positions [`LlamaModel::forward_embeddings`] returns logits for. Every position costs
 /// a vocabulary-wide projection per token, so only prompt log-probabilities ask for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,3 +254,7 @@ pub enum LogitsAt {
 pub fn argmax(logits: &Tensor) -> Result<u32> {
     logits.argmax(D::Minus1)?.to_scalar::<u32>()
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

@@ -28,8 +28,14 @@ enum Inner {
 
 impl QLinear {
     pub fn from_qtensor(qtensor: QTensor) -> Result<Self> {
+        Self::from_arc(Arc::new(qtensor))
+    }
+
+    /// Shares `qtensor` with its other holders (a tied embedding table) where candle's matmul
+    /// runs it; Q4_1 is repacked for our kernel.
+    pub fn from_arc(qtensor: Arc<QTensor>) -> Result<Self> {
         if qtensor.dtype() != GgmlDType::Q4_1 || !qtensor.device().is_cpu() {
-            return Ok(Self(Inner::Candle(QMatMul::from_qtensor(qtensor)?)));
+            return Ok(Self(Inner::Candle(QMatMul::from_arc(qtensor)?)));
         }
         let (n, k) = qtensor.shape().dims2()?;
         let packed = PackedQ41::from_blocks(&qtensor.data()?, n, k)?;

@@ -3,19 +3,23 @@
 //! so both read the same tensors the same way.
 
 use std::fs::File;
+use std::sync::Arc;
 
 use candle_core::quantized::{QTensor, gguf_file};
 use candle_core::{DType, Device, Result, Tensor};
 
 use super::LlamaConfig;
 use super::layer_math::{NORMS, Norm, PROJECTIONS, Proj};
+use super::token_embeddings::EmbeddingTable;
 
 /// A projection built from a GGUF matrix `(out, in)`.
 pub trait GgufLinear: Sized {
+    /// The token embedding table that goes with this kind of projection.
+    type Embeddings: EmbeddingTable;
+
     fn from_qtensor(weight: QTensor) -> Result<Self>;
-    /// The output head of a file that ties it to the token embeddings: from their dequantized
-    /// table, or from the quantized matrix `read` returns.
-    fn tied(embeddings: &Tensor, read: impl FnOnce() -> Result<QTensor>) -> Result<Self>;
+    /// The output head of a file that ties it to the token embeddings, sharing their table.
+    fn tied(embeddings: &Self::Embeddings) -> Result<Self>;
 }
 
 /// One decoder layer's weights.
@@ -36,9 +40,9 @@ impl<L> Layer<L> {
     }
 }
 
-pub struct LlamaWeights<L> {
-    /// `(vocab, hidden)`, dequantized.
-    pub embeddings: Tensor,
+pub struct LlamaWeights<L: GgufLinear> {
+    /// `(vocab, hidden)`.
+    pub embeddings: L::Embeddings,
     pub layers: Vec<Layer<L>>,
     /// The final norm before the output head.
     pub norm: Tensor,
@@ -57,12 +61,12 @@ impl<L: GgufLinear> LlamaWeights<L> {
         let config = LlamaConfig::from_gguf(ct)?;
         let mut tensor = |name: &str| ct.tensor(file, name, &device);
         let dense = |q: QTensor| q.dequantize(&device)?.to_dtype(DType::F32);
-        let embeddings = dense(tensor("token_embd.weight")?)?;
+        let embeddings = L::Embeddings::from_qtensor(Arc::new(tensor("token_embd.weight")?))?;
         // Tied embeddings: files without `output.weight` reuse the token embedding matrix.
         let output = if ct.tensor_infos.contains_key("output.weight") {
             L::from_qtensor(tensor("output.weight")?)?
         } else {
-            L::tied(&embeddings, || tensor("token_embd.weight"))?
+            L::tied(&embeddings)?
         };
         let norm = dense(tensor("output_norm.weight")?)?;
         let mut layers = Vec::with_capacity(config.layers);
@@ -93,8 +97,7 @@ impl<L: GgufLinear> LlamaWeights<L> {
 
     /// Input embeddings of `tokens`: `(tokens, hidden)`.
     pub fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
-        let ids = Tensor::new(tokens, &self.device)?;
-        self.embeddings.index_select(&ids, 0)
+        self.embeddings.lookup(tokens)
     }
 }
 

@@ -18,6 +18,7 @@ pub struct EngineMetrics {
     pub batch_tokens: HistogramFamily,
     pub batch_forward_seconds: HistogramFamily,
     pub sequences: GaugeFamily,
+    pub decode_batch_size: HistogramFamily,
     pub time_per_output_token_seconds: HistogramFamily,
     pub backend_request_seconds: HistogramFamily,
     pub backend_errors: CounterFamily,
@@ -70,6 +71,12 @@ impl EngineMetrics {
                 "taskgate_generation_sequences",
                 "Generation sequences by state: active (decoding, holding a KV cache) or queued (waiting for a slot).",
                 &["model", "state"],
+            ),
+            decode_batch_size: HistogramFamily::new(
+                "taskgate_decode_batch_size",
+                "Sequences of a generation model decoded together in one forward pass (a lone decoding sequence steps on its own and is not counted).",
+                &["model"],
+                BATCH_SIZE_BUCKETS,
             ),
             time_per_output_token_seconds: HistogramFamily::new(
                 "taskgate_time_per_output_token_seconds",
@@ -125,6 +132,7 @@ impl EngineMetrics {
         self.batch_tokens.write(out);
         self.batch_forward_seconds.write(out);
         self.sequences.write(out);
+        self.decode_batch_size.write(out);
         self.time_per_output_token_seconds.write(out);
         self.backend_request_seconds.write(out);
         self.backend_errors.write(out);

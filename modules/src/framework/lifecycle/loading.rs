@@ -241,7 +241,14 @@ impl ModelRegistry {
         let before = taskgate_runtime::resident_memory::resident_bytes();
         let started = std::time::Instant::now();
         let registry = self.clone();
-        let built = tokio::task::spawn_blocking(move || source.build(&registry)).await;
+        // What the load allocated only for itself (read buffers, repacking) goes back to the
+        // system before its growth is measured, rather than staying with the allocator.
+        let built = tokio::task::spawn_blocking(move || {
+            let built = source.build(&registry);
+            taskgate_runtime::resident_memory::release_freed();
+            built
+        })
+        .await;
         let model = match built {
             Ok(Ok(model)) => model,
             Ok(Err(error)) => return Err(LoadFailure::failed(error.to_string())),

@@ -132,7 +132,7 @@ impl TextGenerationFactory {
         model.limit_context(context_length);
         let hidden_size = model.hidden_size();
         let size =
-            std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) + model.dense_copy_bytes();
+            std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) + model.lookup_table_bytes();
         let (layers, heads) = (model.config.layers, model.config.heads);
         let engine =
             GenerationEngine::spawn(&spec.id, Arc::new(model), tokenizer.clone(), engine_config)

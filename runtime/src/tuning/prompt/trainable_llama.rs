@@ -27,12 +27,14 @@ pub struct TrainableLlama {
 }
 
 impl GgufLinear for FrozenLinear {
+    type Embeddings = Tensor;
+
     fn from_qtensor(weight: QTensor) -> Result<Self> {
         FrozenLinear::new(weight.dequantize(&Device::Cpu)?.to_dtype(DType::F32)?)
     }
 
     /// Shares the embedding table rather than holding a second f32 copy of it.
-    fn tied(embeddings: &Tensor, _read: impl FnOnce() -> Result<QTensor>) -> Result<Self> {
+    fn tied(embeddings: &Tensor) -> Result<Self> {
         FrozenLinear::new(embeddings.clone())
     }
 }
