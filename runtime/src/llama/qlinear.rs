@@ -1,8 +1,11 @@
 //! Linear layers over GGUF weights. Q4_1 matrices run on our own kernel (candle 0.11 only has a
-//! scalar Q4_1 dot product); every other dtype goes through candle's `QMatMul` unchanged.
+//! scalar Q4_1 dot product) and Q8_0 ones on a kernel that computes exactly what candle's does,
+//! with less work per block (`q8_0.rs`); every other dtype goes through candle's `QMatMul`
+//! unchanged.
 
 mod kernel;
 mod pack;
+mod q8_0;
 mod q8_1;
 #[cfg(test)]
 mod tests;
@@ -13,7 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{CpuStorage, DType, Layout, Module, Result, Shape, Tensor, bail};
 
-use pack::{PackedQ41, ROWS};
+use pack::{PackedQ41, QK, ROWS};
+use q8_0::Q80;
 use q8_1::Q8Rows;
 
 /// `x (..., k) -> (..., n)` with the weight of a GGUF `(n, k)` tensor, as `QMatMul` computes it.
@@ -23,6 +27,7 @@ pub struct QLinear(Inner);
 #[derive(Debug, Clone)]
 enum Inner {
     Q4_1(Arc<PackedQ41>),
+    Q8_0(Arc<Q80>),
     Candle(QMatMul),
 }
 
@@ -31,15 +36,21 @@ impl QLinear {
         Self::from_arc(Arc::new(qtensor))
     }
 
-    /// Shares `qtensor` with its other holders (a tied embedding table) where candle's matmul
-    /// runs it; Q4_1 is repacked for our kernel.
+    /// Shares `qtensor` with its other holders (a tied embedding table) where it is used as
+    /// stored (Q8_0, other dtypes); Q4_1 is repacked for our kernel.
     pub fn from_arc(qtensor: Arc<QTensor>) -> Result<Self> {
-        if qtensor.dtype() != GgmlDType::Q4_1 || !qtensor.device().is_cpu() {
+        if !qtensor.device().is_cpu() {
             return Ok(Self(Inner::Candle(QMatMul::from_arc(qtensor)?)));
         }
-        let (n, k) = qtensor.shape().dims2()?;
-        let packed = PackedQ41::from_blocks(&qtensor.data()?, n, k)?;
-        Ok(Self(Inner::Q4_1(Arc::new(packed))))
+        match qtensor.dtype() {
+            GgmlDType::Q4_1 => {
+                let (n, k) = qtensor.shape().dims2()?;
+                let packed = PackedQ41::from_blocks(&qtensor.data()?, n, k)?;
+                Ok(Self(Inner::Q4_1(Arc::new(packed))))
+            }
+            GgmlDType::Q8_0 => Ok(Self(Inner::Q8_0(Arc::new(Q80::new(qtensor)?)))),
+            _ => Ok(Self(Inner::Candle(QMatMul::from_arc(qtensor)?))),
+        }
     }
 }
 
@@ -48,14 +59,20 @@ impl Module for QLinear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match &self.0 {
             Inner::Candle(m) => m.forward(x),
-            Inner::Q4_1(w) if x.dtype() == DType::F32 => x.apply_op1_no_bwd(w.as_ref()),
-            // candle's quantized matmul also quantizes f16 activations from their f32 values.
-            Inner::Q4_1(w) => x
-                .to_dtype(DType::F32)?
-                .apply_op1_no_bwd(w.as_ref())?
-                .to_dtype(x.dtype()),
+            Inner::Q4_1(w) => forward_f32(x, w.as_ref()),
+            Inner::Q8_0(w) => forward_f32(x, w.as_ref()),
         }
     }
+}
+
+/// candle's quantized matmul also quantizes f16 activations from their f32 values.
+fn forward_f32(x: &Tensor, op: &impl candle_core::CustomOp1) -> Result<Tensor> {
+    if x.dtype() == DType::F32 {
+        return x.apply_op1_no_bwd(op);
+    }
+    x.to_dtype(DType::F32)?
+        .apply_op1_no_bwd(op)?
+        .to_dtype(x.dtype())
 }
 
 impl candle_core::CustomOp1 for PackedQ41 {
@@ -64,28 +81,101 @@ impl candle_core::CustomOp1 for PackedQ41 {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        // The same checks, in the same order, as candle's quantized matmul.
-        if !layout.is_contiguous() {
-            bail!("input tensor is not contiguous {layout:?}")
+        cpu_matmul(self, storage, layout)
+    }
+}
+
+impl candle_core::CustomOp1 for Q80 {
+    fn name(&self) -> &'static str {
+        "q8_0-matmul"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        cpu_matmul(&self.view()?, storage, layout)
+    }
+}
+
+/// `x (..., k) -> (..., n)`, with the same checks, in the same order, as candle's quantized
+/// matmul.
+fn cpu_matmul(
+    w: &impl RowGroups,
+    storage: &CpuStorage,
+    layout: &Layout,
+) -> Result<(CpuStorage, Shape)> {
+    if !layout.is_contiguous() {
+        bail!("input tensor is not contiguous {layout:?}")
+    }
+    let shape = layout.shape();
+    if shape.rank() < 2 {
+        bail!("input tensor has only one dimension {layout:?}")
+    }
+    let (n, k) = (w.n(), w.k());
+    let mut dims = shape.dims().to_vec();
+    if dims.pop() != Some(k) {
+        bail!("input tensor {layout:?} incompatible with ({n}, {k})")
+    }
+    dims.push(n);
+    let x = &storage.as_slice::<f32>()?[layout.start_offset()..][..shape.elem_count()];
+    let mut dst = vec![0f32; x.len() / k * n];
+    matmul(w, x, &mut dst, Kernel::detect());
+    Ok((CpuStorage::F32(dst), Shape::from(dims)))
+}
+
+/// A weight matrix the scheduler in [`matmul`] runs: its output columns come in groups of
+/// `ROWS`, and one call computes a group's outputs for a tile of tokens, reading the group's
+/// weights once for all of them.
+trait RowGroups: Sync {
+    /// Output columns.
+    fn n(&self) -> usize;
+    /// Input width, a multiple of 32.
+    fn k(&self) -> usize;
+    /// Outputs of columns `8g..8g+8` for tokens `t0..t0 + tile` into `rows[..tile]`; `tile` is
+    /// `TILE`, 4, 2 or 1 and `acts` holds those tokens.
+    fn group_tile(
+        &self,
+        g: usize,
+        acts: &Q8Rows,
+        t0: usize,
+        tile: usize,
+        kernel: Kernel,
+        rows: &mut [[f32; ROWS]; TILE],
+    );
+}
+
+impl RowGroups for PackedQ41 {
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    fn k(&self) -> usize {
+        self.k
+    }
+
+    fn group_tile(
+        &self,
+        g: usize,
+        acts: &Q8Rows,
+        t0: usize,
+        tile: usize,
+        kernel: Kernel,
+        rows: &mut [[f32; ROWS]; TILE],
+    ) {
+        let group = self.group(g);
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `Kernel::Avx2` is only chosen after the CPU reported AVX2, FMA and F16C;
+            // `group` is a whole packed group and `acts` holds rows `t0..t0 + tile`.
+            Kernel::Avx2 => unsafe {
+                use kernel::avx2::group_tile;
+                match tile {
+                    TILE => *rows = group_tile::<TILE>(group, acts, t0),
+                    4 => rows[..4].copy_from_slice(&group_tile::<4>(group, acts, t0)),
+                    2 => rows[..2].copy_from_slice(&group_tile::<2>(group, acts, t0)),
+                    _ => rows[..1].copy_from_slice(&group_tile::<1>(group, acts, t0)),
+                }
+            },
+            Kernel::Scalar => kernel::group_tile_scalar(group, acts, t0, &mut rows[..tile]),
         }
-        let shape = layout.shape();
-        if shape.rank() < 2 {
-            bail!("input tensor has only one dimension {layout:?}")
-        }
-        let w = self;
-        let mut dims = shape.dims().to_vec();
-        if dims.pop() != Some(w.k) {
-            bail!(
-                "input tensor {layout:?} incompatible with ({}, {})",
-                w.n,
-                w.k
-            )
-        }
-        dims.push(w.n);
-        let x = &storage.as_slice::<f32>()?[layout.start_offset()..][..shape.elem_count()];
-        let mut dst = vec![0f32; x.len() / w.k * w.n];
-        matmul(w, x, &mut dst, Kernel::detect());
-        Ok((CpuStorage::F32(dst), Shape::from(dims)))
     }
 }
 
@@ -117,20 +207,22 @@ const TILE: usize = 8;
 /// waking the pool costs more than it saves.
 const SERIAL_WORK: usize = 2048;
 
-/// `dst (m, n) = x (m, k) · wᵀ`. Activations are quantized once. The calling thread and
+/// `dst (m, n) = x (m, k) · wᵀ`. Activations are quantized once (to Q8_1, whose quants and
+/// scales are Q8_0's too). The calling thread and
 /// `threads - 1` rayon workers claim pieces of row groups from a shared cursor (so a helper that
 /// the OS schedules late costs little), and each walks its groups one token tile at a time so a
 /// group's weights are read from memory once and then reused from cache.
-fn matmul(w: &PackedQ41, x: &[f32], dst: &mut [f32], kernel: Kernel) {
-    let m = x.len() / w.k;
-    let acts = Q8Rows::quantize(x, w.k, kernel);
-    let groups = w.groups();
+fn matmul(w: &impl RowGroups, x: &[f32], dst: &mut [f32], kernel: Kernel) {
+    let (n, k) = (w.n(), w.k());
+    let m = x.len() / k;
+    let acts = Q8Rows::quantize(x, k, kernel);
+    let groups = n.div_ceil(ROWS);
     let threads = rayon::current_num_threads();
-    let work = groups * w.blocks * m;
+    let work = groups * (k / QK) * m;
     let out = Output {
         ptr: dst.as_mut_ptr(),
         len: dst.len(),
-        n: w.n,
+        n,
     };
     let helpers = if work < SERIAL_WORK {
         0
@@ -168,8 +260,7 @@ fn matmul(w: &PackedQ41, x: &[f32], dst: &mut [f32], kernel: Kernel) {
     });
 }
 
-fn run_group(w: &PackedQ41, acts: &Q8Rows, g: usize, m: usize, out: &Output, kernel: Kernel) {
-    let group = w.group(g);
+fn run_group(w: &impl RowGroups, acts: &Q8Rows, g: usize, m: usize, out: &Output, kernel: Kernel) {
     let mut t0 = 0;
     while t0 < m {
         // Tails run as tiles of 4, 2 and 1, so only four kernel sizes are compiled.
@@ -178,21 +269,7 @@ fn run_group(w: &PackedQ41, acts: &Q8Rows, g: usize, m: usize, out: &Output, ker
             .find(|&t| t <= m - t0)
             .unwrap_or(1);
         let mut rows = [[0f32; ROWS]; TILE];
-        match kernel {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Avx2` is only chosen after the CPU reported AVX2, FMA and F16C;
-            // `group` is a whole packed group and `acts` holds rows `t0..t0 + tile` (`tile <= m - t0`).
-            Kernel::Avx2 => unsafe {
-                use kernel::avx2::group_tile;
-                match tile {
-                    TILE => rows = group_tile::<TILE>(group, acts, t0),
-                    4 => rows[..4].copy_from_slice(&group_tile::<4>(group, acts, t0)),
-                    2 => rows[..2].copy_from_slice(&group_tile::<2>(group, acts, t0)),
-                    _ => rows[..1].copy_from_slice(&group_tile::<1>(group, acts, t0)),
-                }
-            },
-            Kernel::Scalar => kernel::group_tile_scalar(group, acts, t0, &mut rows[..tile]),
-        }
+        w.group_tile(g, acts, t0, tile, kernel, &mut rows);
         for (t, row) in rows[..tile].iter().enumerate() {
             out.write(t0 + t, g * ROWS, row);
         }

@@ -59,10 +59,6 @@ impl PackedQ41 {
         Ok(Self { n, k, blocks, data })
     }
 
-    pub fn groups(&self) -> usize {
-        self.n.div_ceil(ROWS)
-    }
-
     /// The `blocks * GROUP_BLOCK` bytes of row group `g` (rows `8g..8g+8`).
     pub fn group(&self, g: usize) -> &[u8] {
         let len = self.blocks * GROUP_BLOCK;

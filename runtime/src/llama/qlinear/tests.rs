@@ -189,8 +189,14 @@ fn matches_candle_qmatmul_on_3d_input() {
 #[test]
 fn other_dtypes_and_bad_inputs_behave_like_qmatmul() {
     let w = Tensor::from_vec(values(16 * 64, 3), (16, 64), &Device::Cpu).unwrap();
+    let q4_0 = QLinear::from_qtensor(QTensor::quantize(&w, GgmlDType::Q4_0).unwrap()).unwrap();
+    assert!(matches!(q4_0.0, Inner::Candle(_)));
     let q8 = QLinear::from_qtensor(QTensor::quantize(&w, GgmlDType::Q8_0).unwrap()).unwrap();
-    assert!(matches!(q8.0, Inner::Candle(_)));
+    assert!(matches!(q8.0, Inner::Q8_0(_)));
+    assert!(
+        q8.forward(&Tensor::from_vec(values(64, 4), 64, &Device::Cpu).unwrap())
+            .is_err()
+    );
     let q4 = QLinear::from_qtensor(q4_1(16, 64, 3)).unwrap();
     let flat = Tensor::from_vec(values(64, 4), 64, &Device::Cpu).unwrap();
     assert!(q4.forward(&flat).is_err());
@@ -201,4 +207,68 @@ fn other_dtypes_and_bad_inputs_behave_like_qmatmul() {
         .t()
         .unwrap();
     assert!(q4.forward(&strided).is_err());
+}
+
+fn q8_0(n: usize, k: usize, seed: u64) -> QTensor {
+    let w = Tensor::from_vec(values(n * k, seed), (n, k), &Device::Cpu).unwrap();
+    QTensor::quantize(&w, GgmlDType::Q8_0).unwrap()
+}
+
+fn flat(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
+#[test]
+fn q8_0_gives_candles_logits_bit_for_bit() {
+    // Three workers split the groups unevenly, which the default pool may not.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    for (i, &(n, k, m)) in SHAPES.iter().enumerate() {
+        let x = Tensor::from_vec(values(m * k, 200 + i as u64), (1, m, k), &Device::Cpu).unwrap();
+        let ours = QLinear::from_qtensor(q8_0(n, k, i as u64 + 1)).unwrap();
+        let got = pool.install(|| ours.forward(&x).unwrap());
+        let want = QMatMul::from_qtensor(q8_0(n, k, i as u64 + 1))
+            .unwrap()
+            .forward(&x)
+            .unwrap();
+        assert_eq!(got.dims(), want.dims());
+        let (got, want) = (flat(&got), flat(&want));
+        if Kernel::detect() == Kernel::Scalar {
+            // candle's scalar order: the same sums.
+            assert_eq!(got, want, "scalar ({n}, {k}) x {m}");
+        } else {
+            // The same lane sums, fused multiply-adds and horizontal sum as candle's AVX2 path.
+            let same = got
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "({n}, {k}) x {m}: {}", rel_diff(&got, &want));
+        }
+    }
+}
+
+#[test]
+fn q8_0_scalar_kernel_matches_the_simd_one_and_a_dense_matmul() {
+    for (i, &(n, k, m)) in SHAPES.iter().enumerate() {
+        let q = q8_0(n, k, i as u64 + 1);
+        let x = values(m * k, 300 + i as u64);
+        let table = super::Q80::new(std::sync::Arc::new(q8_0(n, k, i as u64 + 1))).unwrap();
+        let view = table.view().unwrap();
+        let run = |kernel| {
+            let mut dst = vec![f32::NAN; m * n];
+            matmul(&view, &x, &mut dst, kernel);
+            dst
+        };
+        let scalar = run(Kernel::Scalar);
+        let diff = rel_diff(&scalar, &run(Kernel::detect()));
+        assert!(diff < 1e-5, "({n}, {k}) x {m}: {diff}");
+        let w = q.dequantize(&Device::Cpu).unwrap();
+        let xt = Tensor::from_vec(x, (m, k), &Device::Cpu).unwrap();
+        let dense = flat(&xt.matmul(&w.t().unwrap()).unwrap());
+        // 8-bit activations: about 1/254 of each block's range per value, mostly cancelling.
+        let diff = rel_diff(&scalar, &dense);
+        assert!(diff < 2e-2, "({n}, {k}) x {m}: {diff}");
+    }
 }
