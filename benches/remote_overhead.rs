@@ -13,7 +13,7 @@ mod common;
 
 use common::Killed;
 
-use common::ROOT;
+use common::{ROOT, cpu_time, free_port};
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -35,14 +35,6 @@ const UNARY_PROMPT: &str = "The capital of France is";
 const FORWARD_FLAG: &str = "--forward-to";
 const STREAM_PROMPT: &str =
     "<|im_start|>user\nTell me a long story.<|im_end|>\n<|im_start|>assistant\n";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start_llama(port: u16) -> Killed {
     let child = Command::new(Path::new(ROOT).join(".venv-llama/bin/python"))
@@ -226,20 +218,6 @@ fn forward(upstream: &str) {
 }
 
 /// CPU time (user + system) a process has used so far, from procfs.
-fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // The kernel's USER_HZ is 100 on Linux.
-    Duration::from_millis(ticks * 10)
-}
-
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     let rank = ((samples.len() as f64 - 1.0) * p).round() as usize;

@@ -9,11 +9,12 @@ use anyhow::Context;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
-use taskgate_gateway::config::{Config, ConfigSources};
+use taskgate_gateway::config::{Config, ConfigSources, CpuKernels};
 use taskgate_gateway::grpc;
 use taskgate_gateway::models::check_models;
 use taskgate_gateway::serve::Servers;
 use taskgate_gateway::{TaskRoutes, json_schemas, logging, openapi, otlp, shutdown};
+use taskgate_runtime::cpu_kernels;
 
 /// Stable, typed AI task APIs over in-process and remote model runtimes.
 #[derive(Parser)]
@@ -168,6 +169,18 @@ fn pin_compute_threads(threads: Option<usize>) {
     unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
 }
 
+/// Before any model loads, so every matmul runs the chosen kernels; logged because fleets mix
+/// CPUs and a replica's speed depends on what it found.
+fn choose_cpu_kernels(kernels: CpuKernels) {
+    cpu_kernels::choose(kernels.into());
+    tracing::info!(
+        requested = ?kernels,
+        kernels = cpu_kernels::active(),
+        cpu_features = %cpu_kernels::cpu_features().join(" "),
+        "cpu kernels chosen"
+    );
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut overrides = Vec::new();
     if let Some(host) = args.host {
@@ -202,6 +215,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         otlp::start(&config.tracing)?
     };
     logging::init(&config.log, traces.as_ref().map(|t| t.tracer()));
+    choose_cpu_kernels(config.cpu_kernels);
     runtime.block_on(async {
         let servers = Servers::bind_reloading(&config, sources).await?;
         // Tests and scripts read these lines to find the ports when port 0 is used; the HTTP

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::BinaryServer;
@@ -46,6 +47,11 @@ impl std::ops::Deref for Served {
 
 /// Serves only smollm2, with `config` for its module.
 fn serve(test: &str, config: Value) -> Option<Served> {
+    serve_with(test, config, json!({}), Stdio::inherit())
+}
+
+/// Like [`serve`], with `top` merged into the config's top level and the log to `log`.
+fn serve_with(test: &str, config: Value, top: Value, log: Stdio) -> Option<Served> {
     let file = common::smollm2_gguf(test)?;
     // A failed test poisons the lock; the next test still runs on its own server.
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -56,13 +62,20 @@ fn serve(test: &str, config: Value) -> Option<Served> {
         .as_object_mut()
         .unwrap()
         .extend(config.as_object().cloned().unwrap_or_default());
-    let yaml = json!({
+    let mut yaml = json!({
         "models_dir": dir.join("none"),
         "models": [{"id": "smollm2", "module": "text-generation", "config": module_config}],
     });
+    yaml.as_object_mut()
+        .unwrap()
+        .extend(top.as_object().cloned().unwrap_or_default());
     let path = dir.join("taskgate.yaml");
     std::fs::write(&path, serde_json::to_string(&yaml).unwrap()).unwrap();
-    let server = BinaryServer::start(&["--config", path.to_str().unwrap()], &[]);
+    let server = BinaryServer::start_logging(
+        &["--config", path.to_str().unwrap()],
+        &[("RUST_LOG", "warn,taskgate=info")],
+        log,
+    );
     Some(Served {
         server,
         _turn: turn,
@@ -109,6 +122,32 @@ async fn greedy_output_matches_llama_cpp_unary_and_streamed() {
     assert_eq!(last["details"]["finish_reason"], "MAX_TOKENS");
     assert_eq!(last["details"]["generated_tokens"], 64);
     assert_eq!(concatenated(&events), ORACLE);
+}
+
+/// The scalar kernels every x86-64 CPU runs (what `cpu_kernels: portable` forces, and what
+/// a CPU without AVX2 gets) give llama.cpp's greedy tokens too, served by the real binary.
+#[tokio::test]
+async fn portable_kernels_give_llama_cpps_greedy_output() {
+    let test = "portable_kernels_give_llama_cpps_greedy_output";
+    let log_path = common::temp_dir(test).join("taskgate.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let top = json!({"cpu_kernels": "portable"});
+    let Some(server) = serve_with(test, json!({}), top, log.into()) else {
+        return;
+    };
+    let body = request(&story_prompt(), json!({"max_new_tokens": 64}));
+    let (status, result) = server.call("text-generation", body).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["generated_text"], ORACLE);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let chosen = log
+        .lines()
+        .find(|l| l.contains("cpu kernels chosen"))
+        .unwrap_or_else(|| panic!("no kernel choice logged:\n{log}"));
+    assert!(
+        chosen.contains("kernels=\"scalar\"") && chosen.contains("requested=Portable"),
+        "{chosen}"
+    );
 }
 
 #[tokio::test]

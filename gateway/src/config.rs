@@ -50,6 +50,11 @@ pub struct Config {
     /// More threads than cores collapses throughput, so this is pinned at start.
     #[schema(minimum = 1, example = 2)]
     pub compute_threads: Option<usize>,
+    /// taskgate's own quantized kernels: `auto` picks the fastest this CPU reports at start
+    /// (AVX2, with AVX-VNNI or AVX512-VNNI dot products where present); `portable` forces the
+    /// scalar ones, which compute the same function on any CPU (slower). The choice is logged
+    /// at start.
+    pub cpu_kernels: CpuKernels,
     /// On SIGTERM/SIGINT, how long in-flight calls (streams included) may take to finish
     /// before the process exits anyway.
     #[schema(minimum = 0, example = 30)]
@@ -188,6 +193,23 @@ pub struct LogConfig {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+pub enum CpuKernels {
+    #[default]
+    Auto,
+    Portable,
+}
+
+impl From<CpuKernels> for taskgate_runtime::cpu_kernels::KernelChoice {
+    fn from(kernels: CpuKernels) -> Self {
+        match kernels {
+            CpuKernels::Auto => Self::Auto,
+            CpuKernels::Portable => Self::Portable,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
     Text,
@@ -228,6 +250,7 @@ impl Default for Config {
             models_dir: "models".into(),
             max_concurrent_requests: 64,
             compute_threads: None,
+            cpu_kernels: CpuKernels::Auto,
             shutdown_grace_seconds: 30,
             remote_health_check_ms: 10_000,
             models_load: LoadPolicy::default(),

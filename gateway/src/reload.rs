@@ -240,6 +240,7 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<String> {
             "compute_threads",
             old.compute_threads != new.compute_threads,
         ),
+        ("cpu_kernels", old.cpu_kernels != new.cpu_kernels),
         (
             "shutdown_grace_seconds",
             old.shutdown_grace_seconds != new.shutdown_grace_seconds,

@@ -7,6 +7,7 @@ pub mod batching;
 pub mod bert;
 pub mod call_timing;
 pub mod chat_template;
+pub mod cpu_kernels;
 pub mod cpu_pool;
 pub mod discovery;
 pub mod error;

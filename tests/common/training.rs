@@ -99,7 +99,13 @@ pub async fn wait_until(
 
 /// Every event of the job's progress stream, to its end.
 pub async fn events(server: &BinaryServer, training_id: &str) -> Vec<Value> {
-    let response = client()
+    // The stream lasts as long as the job, which on a loaded 2-core machine can pass the
+    // shared client's 120 s limit for one request.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(900))
+        .build()
+        .unwrap();
+    let response = client
         .get(server.url(&format!(
             "/management/trainings/events?training_id={training_id}"
         )))

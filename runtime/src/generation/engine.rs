@@ -1,8 +1,8 @@
 //! The generation scheduler: one owner thread per model runs every admitted sequence, one
 //! token per sequence per round, so concurrent streams advance together and share one copy of
-//! the weights. Sequences join and leave between rounds; those decoding in a round run their
-//! tokens through the model in one forward pass (continuous batching), a new one runs its
-//! prompt on its own.
+//! the weights. Sequences join and leave between rounds; new ones run their prompts first (in
+//! chunks while others decode), then those decoding run their tokens through the model in one
+//! forward pass (continuous batching).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,7 +13,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::Span;
 
-use super::sequence::Sequence;
+use super::sequence::{PREFILL_CHUNK, Sequence};
 use super::{GenerationEvent, GenerationRequest};
 use crate::RuntimeError;
 use crate::gguf::GgufTokenizer;
@@ -188,6 +188,44 @@ impl Active {
     }
 }
 
+type StepOutcome = std::thread::Result<Result<Vec<GenerationEvent>, RuntimeError>>;
+
+impl Active {
+    /// Sends what a step produced; whether the sequence goes on.
+    fn deliver(&mut self, outcome: StepOutcome, stats: &EngineStats) -> bool {
+        let steps = match outcome {
+            Ok(Ok(steps)) => steps,
+            Ok(Err(e)) => {
+                let _ = self.events.try_send(Err(e));
+                return false;
+            }
+            // A panic must fail this sequence, not the thread every other sequence runs on.
+            Err(_) => {
+                let _ = self.events.try_send(Err(RuntimeError::Inference(
+                    "the generation step panicked".into(),
+                )));
+                return false;
+            }
+        };
+        let mut finished = false;
+        for event in steps {
+            match &event {
+                GenerationEvent::Token { .. } => {
+                    stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
+                    self.token();
+                }
+                GenerationEvent::Finished { .. } => {
+                    stats.completed.fetch_add(1, Ordering::Relaxed);
+                    finished = true;
+                }
+                GenerationEvent::Started { .. } => {}
+            }
+            let _ = self.events.try_send(Ok(event));
+        }
+        !finished
+    }
+}
+
 impl Drop for Active {
     /// However the sequence ends (finished, failed, cancelled), its mean time per output token
     /// is observed once.
@@ -269,8 +307,11 @@ impl Scheduler {
         self.publish();
     }
 
-    /// One step of every active sequence; finished, failed and cancelled ones leave. The
-    /// sequences that are decoding run their tokens through the model in one pass.
+    /// One step of every active sequence; finished, failed and cancelled ones leave. Prompts
+    /// run first, so a new request's first token waits for its own prefill and not also for
+    /// everyone else's decode step; while others decode, at most about one prefill chunk runs
+    /// per round, so a long prompt does not stall them. Then the sequences that are decoding run
+    /// their tokens through the model in one pass.
     fn round(&mut self) {
         let stats = &self.stats;
         self.active.retain(|active| {
@@ -280,49 +321,49 @@ impl Scheduler {
             }
             open
         });
+        let decoding = self
+            .active
+            .iter()
+            .filter(|a| !a.sequence.prefilling())
+            .count();
+        let mut budget = if decoding == 0 {
+            usize::MAX
+        } else {
+            PREFILL_CHUNK
+        };
+        let (model, tokenizer, stats) = (&self.model, &self.tokenizer, &self.stats);
+        self.active.retain_mut(|active| {
+            if !active.sequence.prefilling() || budget == 0 {
+                return true;
+            }
+            let sequence = &mut active.sequence;
+            let outcome = active.phase.in_scope(|| {
+                catch_unwind(AssertUnwindSafe(|| {
+                    let (ran, events) = sequence.prefill_step(model, tokenizer)?;
+                    budget = budget.saturating_sub(ran.max(1));
+                    Ok(events)
+                }))
+            });
+            active.deliver(outcome, stats)
+        });
+
         let mut batched = self.decode_together();
         let (model, tokenizer, stats) = (&self.model, &self.tokenizer, &self.stats);
         let mut index = 0;
         self.active.retain_mut(|active| {
             let logits = batched.get_mut(index).and_then(Option::take);
             index += 1;
-            let (sequence, events) = (&mut active.sequence, &active.events);
-            // A panic must fail this sequence, not the thread every other sequence runs on.
+            if active.sequence.prefilling() {
+                return true;
+            }
+            let sequence = &mut active.sequence;
             let outcome = active.phase.in_scope(|| {
                 catch_unwind(AssertUnwindSafe(|| match logits {
                     Some(logits) => sequence.step_with(logits, model, tokenizer),
                     None => sequence.step(model, tokenizer),
                 }))
             });
-            let steps = match outcome {
-                Ok(Ok(steps)) => steps,
-                Ok(Err(e)) => {
-                    let _ = events.try_send(Err(e));
-                    return false;
-                }
-                Err(_) => {
-                    let _ = events.try_send(Err(RuntimeError::Inference(
-                        "the generation step panicked".into(),
-                    )));
-                    return false;
-                }
-            };
-            let mut finished = false;
-            for event in steps {
-                match &event {
-                    GenerationEvent::Token { .. } => {
-                        stats.generated_tokens.fetch_add(1, Ordering::Relaxed);
-                        active.token();
-                    }
-                    GenerationEvent::Finished { .. } => {
-                        stats.completed.fetch_add(1, Ordering::Relaxed);
-                        finished = true;
-                    }
-                    GenerationEvent::Started { .. } => {}
-                }
-                let _ = active.events.try_send(Ok(event));
-            }
-            !finished
+            active.deliver(outcome, stats)
         });
         self.stats
             .active

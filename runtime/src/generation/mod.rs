@@ -2,6 +2,8 @@
 //! thread that runs concurrent sequences.
 
 mod engine;
+#[cfg(test)]
+mod engine_tests;
 mod request;
 mod sequence;
 mod stops;

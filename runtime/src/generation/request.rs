@@ -77,3 +77,24 @@ pub enum GenerationEvent {
         generated_tokens: usize,
     },
 }
+
+#[cfg(test)]
+impl GenerationRequest {
+    /// Greedy decoding of `prompt` for `max_new_tokens` (at least `min_new_tokens`), with no
+    /// stops, limits or details.
+    pub(crate) fn greedy(prompt: Vec<u32>, max_new_tokens: usize, min_new_tokens: usize) -> Self {
+        Self {
+            prompt,
+            prefix: None,
+            sampling: SamplingParams::default(),
+            seed: None,
+            max_new_tokens,
+            min_new_tokens,
+            length_penalty: None,
+            stop_sequences: Vec::new(),
+            include_stop_sequence: false,
+            max_time: None,
+            prompt_details: false,
+        }
+    }
+}

@@ -12,10 +12,24 @@ use crate::gguf::{GgufTokenizer, IncrementalDecoder};
 use crate::llama::{KvCache, LlamaModel, LogitsAt};
 use crate::sampling::{Sampler, StepContext, log_softmax};
 
-/// Prompt tokens run per forward pass.
-const PREFILL_CHUNK: usize = 512;
+/// Prompt tokens run per forward pass. It is also the most prompt the scheduler runs in a
+/// round while other sequences decode, so a long prompt delays their next token by one chunk
+/// rather than by its whole prefill. The boundaries are the same however busy the engine is, so
+/// what a prompt leaves in the cache, and its greedy output, do not depend on the load.
+pub const PREFILL_CHUNK: usize = 128;
 /// The same when every position's logits are kept for prompt details.
 const DETAILED_PREFILL_CHUNK: usize = 64;
+
+/// How far the prompt has run.
+#[derive(Default)]
+struct Prefill {
+    /// Prompt tokens in the cache.
+    fed: usize,
+    /// The logits of the last position run (the prefix's last, before any prompt token).
+    last: Option<Vec<f32>>,
+    /// With prompt details: each fed prompt token's logprob and rank.
+    details: Vec<TokenDetail>,
+}
 
 pub struct Sequence {
     request: GenerationRequest,
@@ -26,8 +40,9 @@ pub struct Sequence {
     /// Prompt and generated tokens.
     tokens: Vec<u32>,
     generated: usize,
-    /// The last chosen token, not yet run through the model; `None` before prefill.
+    /// The last chosen token, not yet run through the model; `None` until the prompt has run.
     unfed: Option<u32>,
+    prefill: Prefill,
     started: Option<Instant>,
 }
 
@@ -50,6 +65,7 @@ impl Sequence {
             tokens,
             generated: 0,
             unfed: None,
+            prefill: Prefill::default(),
             started: None,
             request,
         }
@@ -62,19 +78,50 @@ impl Sequence {
         model: &LlamaModel,
         tokenizer: &GgufTokenizer,
     ) -> Result<Vec<GenerationEvent>, RuntimeError> {
-        let mut events = Vec::with_capacity(3);
-        let mut logits = match self.unfed.take() {
-            Some(token) => model
-                .forward(&[token], &mut self.cache)
-                .and_then(|l| l.to_vec1::<f32>())
-                .map_err(inference)?,
-            None => {
-                let (logits, started) = self.prefill(model, tokenizer)?;
-                events.push(started);
-                logits
+        let Some(token) = self.unfed.take() else {
+            loop {
+                let (_, events) = self.prefill_step(model, tokenizer)?;
+                if !events.is_empty() {
+                    return Ok(events);
+                }
             }
         };
-        self.choose(&mut logits, events, model, tokenizer)
+        let mut logits = model
+            .forward(&[token], &mut self.cache)
+            .and_then(|l| l.to_vec1::<f32>())
+            .map_err(inference)?;
+        self.choose(&mut logits, Vec::with_capacity(2), model, tokenizer)
+    }
+
+    /// Whether the prompt has yet to run (wholly or in part).
+    pub fn prefilling(&self) -> bool {
+        self.unfed.is_none()
+    }
+
+    /// Runs the next chunk of the prompt (the soft-prompt prefix with the first); once the
+    /// whole prompt is in, chooses the first token as [`Self::step`] does. Returns the prompt
+    /// tokens it ran and the events, none until the prompt is in.
+    pub fn prefill_step(
+        &mut self,
+        model: &LlamaModel,
+        tokenizer: &GgufTokenizer,
+    ) -> Result<(usize, Vec<GenerationEvent>), RuntimeError> {
+        let ran = self.prefill_chunk(model, tokenizer)?;
+        if self.prefill.fed < self.tokens.len() {
+            return Ok((ran, Vec::new()));
+        }
+        let prefill = std::mem::take(&mut self.prefill);
+        let mut logits = prefill
+            .last
+            .ok_or_else(|| RuntimeError::Inference("empty prompt".into()))?;
+        let started = GenerationEvent::Started {
+            input_token_count: self.tokens.len(),
+            seed: (!self.request.sampling.greedy).then(|| self.sampler.seed()),
+            prompt_tokens: prefill.details,
+        };
+        let mut events = Vec::with_capacity(3);
+        events.push(started);
+        Ok((ran, self.choose(&mut logits, events, model, tokenizer)?))
     }
 
     /// The last chosen token and the cache it runs after, when a decoding step is due (none
@@ -184,64 +231,64 @@ impl Sequence {
         }
     }
 
-    fn prefill(
+    /// One chunk of the prompt into the cache (after the prefix, on the first call); the
+    /// tokens it ran.
+    fn prefill_chunk(
         &mut self,
         model: &LlamaModel,
         tokenizer: &GgufTokenizer,
-    ) -> Result<(Vec<f32>, GenerationEvent), RuntimeError> {
-        self.started = Some(Instant::now());
-        // Called before the first token, so `tokens` is exactly the prompt.
-        let prompt = &self.tokens;
-        let at = if self.request.prompt_details {
+    ) -> Result<usize, RuntimeError> {
+        let details = self.request.prompt_details;
+        let at = if details {
             LogitsAt::All
         } else {
             LogitsAt::Last
         };
+        if self.started.is_none() {
+            self.started = Some(Instant::now());
+            if let Some(prefix) = &self.request.prefix {
+                // Its last position scores the first prompt token, as training saw it.
+                let logits = model
+                    .forward_embeddings(prefix, &mut self.cache, LogitsAt::Last)
+                    .and_then(|l| l.to_vec1::<f32>())
+                    .map_err(inference)?;
+                self.prefill.last = Some(logits);
+            }
+        }
         // In chunks: attention scores grow with chunk × context (a whole 8k prompt at once
         // would need gigabytes), and with details so do the vocabulary-wide logits per position.
-        let chunk_size = if self.request.prompt_details {
+        let chunk_size = if details {
             DETAILED_PREFILL_CHUNK
         } else {
             PREFILL_CHUNK
         };
-        let mut last: Option<Vec<f32>> = None;
-        let mut prompt_tokens = Vec::new();
-        if let Some(prefix) = &self.request.prefix {
-            // Its last position scores the first prompt token, as training saw it.
-            let logits = model
-                .forward_embeddings(prefix, &mut self.cache, LogitsAt::Last)
-                .and_then(|l| l.to_vec1::<f32>())
-                .map_err(inference)?;
-            last = Some(logits);
+        // Until the first token is chosen, `tokens` is exactly the prompt.
+        let fed = self.prefill.fed;
+        let chunk = &self.tokens[fed..self.tokens.len().min(fed + chunk_size)];
+        if chunk.is_empty() {
+            return Ok(0);
         }
-        for chunk in prompt.chunks(chunk_size) {
-            let logits = model
-                .embed(chunk)
-                .and_then(|x| model.forward_embeddings(&x, &mut self.cache, at))
-                .map_err(inference)?;
-            if !self.request.prompt_details {
-                last = Some(logits.to_vec1::<f32>().map_err(inference)?);
-                continue;
-            }
-            // Each token is scored by the logits of the position before it.
-            let rows = logits.to_vec2::<f32>().map_err(inference)?;
-            for (i, &id) in chunk.iter().enumerate() {
-                let before = if i == 0 {
-                    last.as_ref()
-                } else {
-                    rows.get(i - 1)
-                };
-                prompt_tokens.push(detail(id, before, tokenizer));
-            }
-            last = rows.into_iter().last();
+        let logits = model
+            .embed(chunk)
+            .and_then(|x| model.forward_embeddings(&x, &mut self.cache, at))
+            .map_err(inference)?;
+        self.prefill.fed += chunk.len();
+        if !details {
+            self.prefill.last = Some(logits.to_vec1::<f32>().map_err(inference)?);
+            return Ok(chunk.len());
         }
-        let last = last.ok_or_else(|| RuntimeError::Inference("empty prompt".into()))?;
-        let started = GenerationEvent::Started {
-            input_token_count: prompt.len(),
-            seed: (!self.request.sampling.greedy).then(|| self.sampler.seed()),
-            prompt_tokens,
-        };
-        Ok((last, started))
+        // Each token is scored by the logits of the position before it.
+        let rows = logits.to_vec2::<f32>().map_err(inference)?;
+        for (i, &id) in chunk.iter().enumerate() {
+            let before = if i == 0 {
+                self.prefill.last.as_ref()
+            } else {
+                rows.get(i - 1)
+            };
+            self.prefill.details.push(detail(id, before, tokenizer));
+        }
+        self.prefill.last = rows.into_iter().last();
+        Ok(chunk.len())
     }
 }
 
@@ -268,23 +315,10 @@ fn detail(id: u32, logits: Option<&Vec<f32>>, tokenizer: &GgufTokenizer) -> Toke
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sampling::SamplingParams;
     use crate::test_models::smollm2_gguf;
 
     fn request(prompt: Vec<u32>, max_new_tokens: usize) -> GenerationRequest {
-        GenerationRequest {
-            prompt,
-            prefix: None,
-            sampling: SamplingParams::default(),
-            seed: None,
-            max_new_tokens,
-            min_new_tokens: 0,
-            length_penalty: None,
-            stop_sequences: Vec::new(),
-            include_stop_sequence: false,
-            max_time: None,
-            prompt_details: false,
-        }
+        GenerationRequest::greedy(prompt, max_new_tokens, 0)
     }
 
     /// A step hands its token over before the model has run it: the cache then holds only

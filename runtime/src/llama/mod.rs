@@ -11,4 +11,4 @@ pub(crate) mod weights;
 
 pub use kv_cache::KvCache;
 pub use model::{LlamaConfig, LlamaModel, LogitsAt, argmax};
-pub use qlinear::QLinear;
+pub use qlinear::{QLinear, kernel_name as qlinear_kernel_name};

@@ -7,6 +7,7 @@ mod kernel;
 mod pack;
 mod q8_0;
 mod q8_1;
+mod team;
 #[cfg(test)]
 mod tests;
 
@@ -161,42 +162,133 @@ impl RowGroups for PackedQ41 {
         rows: &mut [[f32; ROWS]; TILE],
     ) {
         let group = self.group(g);
+        // SAFETY (each arm): the kernel was only chosen after the CPU reported its features
+        // (`Kernel::best`); `group` is a whole packed group and `acts` holds rows
+        // `t0..t0 + tile`.
         match kernel {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Avx2` is only chosen after the CPU reported AVX2, FMA and F16C;
-            // `group` is a whole packed group and `acts` holds rows `t0..t0 + tile`.
             Kernel::Avx2 => unsafe {
-                use kernel::avx2::group_tile;
-                match tile {
-                    TILE => *rows = group_tile::<TILE>(group, acts, t0),
-                    4 => rows[..4].copy_from_slice(&group_tile::<4>(group, acts, t0)),
-                    2 => rows[..2].copy_from_slice(&group_tile::<2>(group, acts, t0)),
-                    _ => rows[..1].copy_from_slice(&group_tile::<1>(group, acts, t0)),
-                }
+                use kernel::simd::group_tile_avx2;
+                by_tile!(rows, tile, group_tile_avx2(group, acts, t0))
+            },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::AvxVnni => unsafe {
+                use kernel::simd::group_tile_vex;
+                by_tile!(rows, tile, group_tile_vex(group, acts, t0))
+            },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => unsafe {
+                use kernel::simd::group_tile_evex;
+                by_tile!(rows, tile, group_tile_evex(group, acts, t0))
             },
             Kernel::Scalar => kernel::group_tile_scalar(group, acts, t0, &mut rows[..tile]),
         }
     }
 }
 
+/// `rows[..tile] = kernel::<tile>(args)`, for the tile sizes the scheduler uses.
+macro_rules! by_tile {
+    ($rows:expr, $tile:expr, $kernel:ident($($arg:expr),*)) => {
+        match $tile {
+            TILE => *$rows = $kernel::<TILE>($($arg),*),
+            4 => $rows[..4].copy_from_slice(&$kernel::<4>($($arg),*)),
+            2 => $rows[..2].copy_from_slice(&$kernel::<2>($($arg),*)),
+            _ => $rows[..1].copy_from_slice(&$kernel::<1>($($arg),*)),
+        }
+    };
+}
+use by_tile;
+
+/// The instruction sets the kernels come in; all compute the same outputs (the SIMD ones bit
+/// for bit the same as each other).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kernel {
     Scalar,
+    /// AVX2, FMA and F16C.
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    /// The same with AVX-VNNI's byte dot products.
+    #[cfg(target_arch = "x86_64")]
+    AvxVnni,
+    /// The same with AVX512-VNNI's (256-bit, through AVX512VL).
+    #[cfg(target_arch = "x86_64")]
+    Avx512Vnni,
 }
 
 impl Kernel {
+    /// The kernel matmuls run now: the best this CPU has unless the operator forced the
+    /// portable ones (`cpu_kernels`).
     fn detect() -> Self {
+        Self::for_choice(crate::cpu_kernels::portable_forced())
+    }
+
+    fn for_choice(portable: bool) -> Self {
+        if portable { Self::Scalar } else { Self::best() }
+    }
+
+    /// `is_x86_feature_detected!` caches its answer, so asking on every matmul costs a load.
+    fn best() -> Self {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2")
             && is_x86_feature_detected!("fma")
             && is_x86_feature_detected!("f16c")
         {
+            if is_x86_feature_detected!("avxvnni") {
+                return Self::AvxVnni;
+            }
+            if is_x86_feature_detected!("avx512vnni") && is_x86_feature_detected!("avx512vl") {
+                return Self::Avx512Vnni;
+            }
             return Self::Avx2;
         }
         Self::Scalar
     }
+
+    /// Every kernel this CPU runs, the scalar one first.
+    #[cfg(test)]
+    fn available() -> Vec<Self> {
+        let mut kernels = vec![Self::Scalar];
+        #[cfg(target_arch = "x86_64")]
+        {
+            let best = Self::best();
+            if best != Self::Scalar {
+                kernels.push(Self::Avx2);
+            }
+            if best != Self::Scalar
+                && is_x86_feature_detected!("avx512vnni")
+                && is_x86_feature_detected!("avx512vl")
+            {
+                kernels.push(Self::Avx512Vnni);
+            }
+            if best == Self::AvxVnni {
+                kernels.push(Self::AvxVnni);
+            }
+        }
+        kernels
+    }
+
+    /// Whether the SIMD register versions (bit for bit the same as each other) run.
+    #[cfg(target_arch = "x86_64")]
+    fn avx2_family(self) -> bool {
+        self != Self::Scalar
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Scalar => "scalar",
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Self::AvxVnni => "avx2+avxvnni",
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512Vnni => "avx2+avx512vnni",
+        }
+    }
+}
+
+/// The instruction set the quantized linear layers use with or without `portable` forced.
+pub fn kernel_name(portable: bool) -> &'static str {
+    Kernel::for_choice(portable).name()
 }
 
 /// Tokens sharing one pass over a weight block. The eight unpacked weight registers stay in
@@ -206,25 +298,36 @@ const TILE: usize = 8;
 /// Below this many block dot products (of eight rows each) a call runs on the calling thread:
 /// waking the pool costs more than it saves.
 const SERIAL_WORK: usize = 2048;
+/// The same when the helpers of [`team`] are at hand: handing them a job costs little more than
+/// a cache line, so even the attention projections of one decoded token split.
+const TEAM_SERIAL_WORK: usize = 512;
 
 /// `dst (m, n) = x (m, k) · wᵀ`. Activations are quantized once (to Q8_1, whose quants and
-/// scales are Q8_0's too). The calling thread and
-/// `threads - 1` rayon workers claim pieces of row groups from a shared cursor (so a helper that
-/// the OS schedules late costs little), and each walks its groups one token tile at a time so a
-/// group's weights are read from memory once and then reused from cache.
+/// scales are Q8_0's too). The calling thread and `threads - 1` helpers (the team's, which
+/// stay awake between matmuls, else rayon's workers) claim pieces of row groups from a shared
+/// cursor (so a helper that the OS schedules late costs little), and each walks its groups one
+/// token tile at a time so a group's weights are read from memory once and then reused from
+/// cache.
 fn matmul(w: &impl RowGroups, x: &[f32], dst: &mut [f32], kernel: Kernel) {
     let (n, k) = (w.n(), w.k());
     let m = x.len() / k;
     let acts = Q8Rows::quantize(x, k, kernel);
     let groups = n.div_ceil(ROWS);
     let threads = rayon::current_num_threads();
+    // Inside a pool of another size (a test's), rayon's path keeps that pool's split.
+    let team = team::team().filter(|t| t.threads() == threads);
+    let serial_work = if team.is_some() {
+        TEAM_SERIAL_WORK
+    } else {
+        SERIAL_WORK
+    };
     let work = groups * (k / QK) * m;
     let out = Output {
         ptr: dst.as_mut_ptr(),
         len: dst.len(),
         n,
     };
-    let helpers = if work < SERIAL_WORK {
+    let helpers = if work < serial_work {
         0
     } else {
         threads.saturating_sub(1)
@@ -249,6 +352,11 @@ fn matmul(w: &impl RowGroups, x: &[f32], dst: &mut [f32], kernel: Kernel) {
     };
     if helpers == 0 {
         work_through();
+        return;
+    }
+    if let Some(team) = team
+        && team.run(&work_through)
+    {
         return;
     }
     // The caller works too instead of sleeping until the pool is done.

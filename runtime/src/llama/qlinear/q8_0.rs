@@ -16,7 +16,7 @@ use half::f16;
 
 use super::pack::{QK, ROWS};
 use super::q8_1::Q8Rows;
-use super::{Kernel, RowGroups, TILE};
+use super::{Kernel, RowGroups, TILE, by_tile};
 
 /// Bytes of one GGUF Q8_0 block.
 const BLOCK: usize = 34;
@@ -79,18 +79,24 @@ impl RowGroups for Q80View<'_> {
         let first = g * ROWS;
         let count = ROWS.min(self.n - first);
         let group = &self.data[first * row_bytes..][..count * row_bytes];
+        // SAFETY (each arm): the kernel was only chosen after the CPU reported its features
+        // (`Kernel::best`); `group` holds `count` whole rows and `acts` holds tokens
+        // `t0..t0 + tile`.
         match kernel {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `Kernel::Avx2` is only chosen after the CPU reported AVX2, FMA and F16C;
-            // `group` holds `count` whole rows and `acts` holds tokens `t0..t0 + tile`.
             Kernel::Avx2 => unsafe {
-                use avx2::group_tile;
-                match tile {
-                    TILE => *rows = group_tile::<TILE>(group, count, acts, t0),
-                    4 => rows[..4].copy_from_slice(&group_tile::<4>(group, count, acts, t0)),
-                    2 => rows[..2].copy_from_slice(&group_tile::<2>(group, count, acts, t0)),
-                    _ => rows[..1].copy_from_slice(&group_tile::<1>(group, count, acts, t0)),
-                }
+                use simd::group_tile_avx2;
+                by_tile!(rows, tile, group_tile_avx2(group, count, acts, t0))
+            },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::AvxVnni => unsafe {
+                use simd::group_tile_vex;
+                by_tile!(rows, tile, group_tile_vex(group, count, acts, t0))
+            },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => unsafe {
+                use simd::group_tile_evex;
+                by_tile!(rows, tile, group_tile_evex(group, count, acts, t0))
             },
             Kernel::Scalar => group_tile_scalar(group, count, acts, t0, &mut rows[..tile]),
         }
@@ -126,71 +132,89 @@ fn group_tile_scalar(
     }
 }
 
+/// `group_tile_scalar`'s outputs for a tile of `T` tokens, each as candle's AVX2
+/// `vec_dot_q8_0_q8_0` computes it: per block the byte products `|w| ·ᵤ (q·sign w)` summed into
+/// 32-bit lanes, converted, added into eight lanes with `fma(d_w · d_q, ·, acc)`, and the lanes
+/// summed in `hsum_float_8`'s order at the end. `$dot` sums the byte products: AVX2 through
+/// 16-bit pair sums, VNNI in one `dpbusd`; the integer sums are exact either way (no pair sum
+/// reaches i16's limit: |w| ≤ 128 and |q| ≤ 127), so all versions give the same bits.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
+macro_rules! q8_0_tile {
+    ($name:ident, $features:literal, $dot:expr) => {
+        /// # Safety
+        /// The CPU must support the enabled features. `group` must hold `count <= 8` rows of
+        /// `acts.blocks` blocks and `acts` must have tokens `t0..t0 + T`.
+        #[target_feature(enable = $features)]
+        pub(in super::super) unsafe fn $name<const T: usize>(
+            group: &[u8],
+            count: usize,
+            acts: &Q8Rows,
+            t0: usize,
+        ) -> [[f32; ROWS]; T] {
+            let blocks = acts.blocks;
+            assert!(
+                count <= ROWS
+                    && group.len() == count * blocks * BLOCK
+                    && acts.d.len() >= (t0 + T) * blocks
+                    && acts.qs.len() >= (t0 + T) * blocks * QK
+            );
+            // SAFETY: the assert bounds every load: row `r < count` has `blocks` blocks of 34
+            // bytes inside `group`, and token `t0 + t < t0 + T` has `blocks * 32` quants and
+            // `blocks` scales.
+            unsafe {
+                let qs = acts.qs.as_ptr().add(t0 * blocks * QK);
+                let ds = acts.d.as_ptr().add(t0 * blocks);
+                let mut out = [[0f32; ROWS]; T];
+                for r in 0..count {
+                    let row = group.as_ptr().add(r * blocks * BLOCK);
+                    let mut acc = [_mm256_setzero_ps(); T];
+                    for b in 0..blocks {
+                        let w = row.add(b * BLOCK);
+                        let bits = w.cast::<u16>().read_unaligned();
+                        let dw = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))));
+                        let bx = _mm256_loadu_si256(w.add(2).cast());
+                        let ax = _mm256_sign_epi8(bx, bx);
+                        for (t, acc) in acc.iter_mut().enumerate() {
+                            let by = _mm256_loadu_si256(qs.add((t * blocks + b) * QK).cast());
+                            let sy = _mm256_sign_epi8(by, bx);
+                            let q = _mm256_cvtepi32_ps($dot(ax, sy));
+                            let d = _mm256_set1_ps(dw * *ds.add(t * blocks + b));
+                            *acc = _mm256_fmadd_ps(d, q, *acc);
+                        }
+                    }
+                    for (out, acc) in out.iter_mut().zip(acc) {
+                        let res = _mm256_extractf128_ps::<1>(acc);
+                        let res = _mm_add_ps(res, _mm256_castps256_ps128(acc));
+                        let res = _mm_add_ps(res, _mm_movehl_ps(res, res));
+                        let res = _mm_add_ss(res, _mm_movehdup_ps(res));
+                        out[r] = _mm_cvtss_f32(res);
+                    }
+                }
+                out
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
     use std::arch::x86_64::*;
 
     use super::super::pack::{QK, ROWS};
     use super::super::q8_1::Q8Rows;
     use super::BLOCK;
 
-    /// `group_tile_scalar`'s outputs for a tile of `T` tokens, each as candle's AVX2
-    /// `vec_dot_q8_0_q8_0` computes it: per block `|w| ·ᵤ (q·sign w)` pair sums, widened and
-    /// converted, added into eight lanes with `fma(d_w · d_q, ·, acc)`, and the lanes summed in
-    /// `hsum_float_8`'s order at the end.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2, FMA and F16C. `group` must hold `count <= 8` rows of
-    /// `acts.blocks` blocks and `acts` must have tokens `t0..t0 + T`.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(in super::super) unsafe fn group_tile<const T: usize>(
-        group: &[u8],
-        count: usize,
-        acts: &Q8Rows,
-        t0: usize,
-    ) -> [[f32; ROWS]; T] {
-        let blocks = acts.blocks;
-        assert!(
-            count <= ROWS
-                && group.len() == count * blocks * BLOCK
-                && acts.d.len() >= (t0 + T) * blocks
-                && acts.qs.len() >= (t0 + T) * blocks * QK
-        );
-        // SAFETY: the assert bounds every load: row `r < count` has `blocks` blocks of 34 bytes
-        // inside `group`, and token `t0 + t < t0 + T` has `blocks * 32` quants and `blocks`
-        // scales.
-        unsafe {
-            let ones = _mm256_set1_epi16(1);
-            let qs = acts.qs.as_ptr().add(t0 * blocks * QK);
-            let ds = acts.d.as_ptr().add(t0 * blocks);
-            let mut out = [[0f32; ROWS]; T];
-            for r in 0..count {
-                let row = group.as_ptr().add(r * blocks * BLOCK);
-                let mut acc = [_mm256_setzero_ps(); T];
-                for b in 0..blocks {
-                    let w = row.add(b * BLOCK);
-                    let bits = w.cast::<u16>().read_unaligned();
-                    let dw = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))));
-                    let bx = _mm256_loadu_si256(w.add(2).cast());
-                    let ax = _mm256_sign_epi8(bx, bx);
-                    for (t, acc) in acc.iter_mut().enumerate() {
-                        let by = _mm256_loadu_si256(qs.add((t * blocks + b) * QK).cast());
-                        let sy = _mm256_sign_epi8(by, bx);
-                        let pairs = _mm256_maddubs_epi16(ax, sy);
-                        let q = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, pairs));
-                        let d = _mm256_set1_ps(dw * *ds.add(t * blocks + b));
-                        *acc = _mm256_fmadd_ps(d, q, *acc);
-                    }
-                }
-                for (out, acc) in out.iter_mut().zip(acc) {
-                    let res = _mm256_extractf128_ps::<1>(acc);
-                    let res = _mm_add_ps(res, _mm256_castps256_ps128(acc));
-                    let res = _mm_add_ps(res, _mm_movehl_ps(res, res));
-                    let res = _mm_add_ss(res, _mm_movehdup_ps(res));
-                    out[r] = _mm_cvtss_f32(res);
-                }
-            }
-            out
-        }
-    }
+    q8_0_tile!(
+        group_tile_avx2,
+        "avx2,fma,f16c",
+        |ax, sy| _mm256_madd_epi16(_mm256_set1_epi16(1), _mm256_maddubs_epi16(ax, sy))
+    );
+    q8_0_tile!(group_tile_vex, "avx2,fma,f16c,avxvnni", |ax, sy| {
+        _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), ax, sy)
+    });
+    q8_0_tile!(
+        group_tile_evex,
+        "avx2,fma,f16c,avx512f,avx512vl,avx512vnni",
+        |ax, sy| _mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy)
+    );
 }

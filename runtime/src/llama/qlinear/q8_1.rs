@@ -39,8 +39,9 @@ impl Q8Rows {
             let inv = if scale != 0.0 { 1.0 / scale } else { 0.0 };
             let sum = match kernel {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Kernel::Avx2` is only chosen after the CPU reported AVX2, FMA and F16C.
-                Kernel::Avx2 => unsafe { avx2::block(src, inv, q) },
+                // SAFETY: every SIMD kernel is only chosen after the CPU reported AVX2, FMA and
+                // F16C.
+                k if k.avx2_family() => unsafe { avx2::block(src, inv, q) },
                 _ => block_scalar(src, inv, q),
             };
             let scale = f16::from_f32(scale).to_f32();

@@ -99,7 +99,7 @@ fn kernels_match_the_reference() {
         let want = reference(&q, &x);
         let w = packed(&q);
         // Three workers split the groups unevenly, which the default pool may not.
-        let got = pool.install(|| run(&w, &x, Kernel::detect()));
+        let got = pool.install(|| run(&w, &x, Kernel::best()));
         let diff = rel_diff(&got, &want);
         assert!(diff < 1e-5, "({n}, {k}) x {m}: {diff}");
         let diff = rel_diff(&run(&w, &x, Kernel::Scalar), &want);
@@ -125,7 +125,7 @@ fn scalar_kernel_matches_dequantized_matmul() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn avx2_kernel_matches_scalar() {
-    if Kernel::detect() != Kernel::Avx2 {
+    if !Kernel::best().avx2_family() {
         eprintln!("skipped: no AVX2/FMA/F16C");
         return;
     }
@@ -148,7 +148,7 @@ fn avx2_kernel_matches_scalar() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn avx2_quantization_is_bit_identical() {
-    if Kernel::detect() != Kernel::Avx2 {
+    if !Kernel::best().avx2_family() {
         return;
     }
     let mut x = values(32 * 9, 7);
@@ -235,7 +235,7 @@ fn q8_0_gives_candles_logits_bit_for_bit() {
             .unwrap();
         assert_eq!(got.dims(), want.dims());
         let (got, want) = (flat(&got), flat(&want));
-        if Kernel::detect() == Kernel::Scalar {
+        if Kernel::best() == Kernel::Scalar {
             // candle's scalar order: the same sums.
             assert_eq!(got, want, "scalar ({n}, {k}) x {m}");
         } else {
@@ -262,7 +262,7 @@ fn q8_0_scalar_kernel_matches_the_simd_one_and_a_dense_matmul() {
             dst
         };
         let scalar = run(Kernel::Scalar);
-        let diff = rel_diff(&scalar, &run(Kernel::detect()));
+        let diff = rel_diff(&scalar, &run(Kernel::best()));
         assert!(diff < 1e-5, "({n}, {k}) x {m}: {diff}");
         let w = q.dequantize(&Device::Cpu).unwrap();
         let xt = Tensor::from_vec(x, (m, k), &Device::Cpu).unwrap();
@@ -270,5 +270,42 @@ fn q8_0_scalar_kernel_matches_the_simd_one_and_a_dense_matmul() {
         // 8-bit activations: about 1/254 of each block's range per value, mostly cancelling.
         let diff = rel_diff(&scalar, &dense);
         assert!(diff < 2e-2, "({n}, {k}) x {m}: {diff}");
+    }
+}
+
+/// The AVX2 kernels and their VNNI versions give the same bits on Q4_1 and Q8_0 (the integer
+/// sums are exact and the float steps the same), so which one a CPU picks never changes a
+/// logit. Each version the CPU lacks is left out.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn every_simd_kernel_gives_the_same_bits() {
+    let simd: Vec<Kernel> = Kernel::available()
+        .into_iter()
+        .filter(|k| *k != Kernel::Scalar)
+        .collect();
+    if simd.len() < 2 {
+        eprintln!("skipped: no VNNI on this CPU ({simd:?})");
+        return;
+    }
+    let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+    for (i, &(n, k, m)) in SHAPES.iter().enumerate() {
+        let x = values(m * k, 400 + i as u64);
+        let w = packed(&q4_1(n, k, i as u64 + 1));
+        let table = super::Q80::new(std::sync::Arc::new(q8_0(n, k, i as u64 + 1))).unwrap();
+        let view = table.view().unwrap();
+        let q8 = |kernel| {
+            let mut dst = vec![f32::NAN; m * n];
+            matmul(&view, &x, &mut dst, kernel);
+            dst
+        };
+        let (want4, want8) = (bits(run(&w, &x, Kernel::Avx2)), bits(q8(Kernel::Avx2)));
+        for &kernel in &simd[1..] {
+            assert_eq!(
+                bits(run(&w, &x, kernel)),
+                want4,
+                "Q4_1 {kernel:?} ({n}, {k}) x {m}"
+            );
+            assert_eq!(bits(q8(kernel)), want8, "Q8_0 {kernel:?} ({n}, {k}) x {m}");
+        }
     }
 }
