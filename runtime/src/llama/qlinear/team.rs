@@ -118,8 +118,16 @@ impl Team {
         let own = catch_unwind(AssertUnwindSafe(work));
         // Helpers arriving from now on skip this job; those that joined finish it.
         let joined = (self.state.fetch_or(CLOSED, Ordering::AcqRel) & JOINED) as usize;
+        // A helper that joined is finishing its last piece; if the OS took its core meanwhile,
+        // yielding now and then lets it have this one.
+        let mut spins = 0u32;
         while self.finished.load(Ordering::Acquire) < joined {
-            std::hint::spin_loop();
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(1024) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
         }
         *lock(&self.job) = None;
         let helper_panicked = self.panicked.swap(false, Ordering::Relaxed);
