@@ -45,6 +45,7 @@ fn a_long_prompt_runs_in_chunks_between_the_steps_of_others() {
     else {
         return;
     };
+    let _memory = crate::test_models::beside_the_memory_bound();
     let content = read_content(&path).unwrap();
     let tokenizer = Arc::new(GgufTokenizer::from_content(&content).unwrap());
     let model = Arc::new(LlamaModel::from_content(&path, &content).unwrap());

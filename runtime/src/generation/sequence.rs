@@ -329,6 +329,7 @@ mod tests {
         let Some(path) = smollm2_gguf("each_token_leaves_before_its_forward_pass") else {
             return;
         };
+        let _memory = crate::test_models::beside_the_memory_bound();
         let ct = crate::gguf::read_content(&path).unwrap();
         let tokenizer = GgufTokenizer::from_content(&ct).unwrap();
         let model = LlamaModel::from_content(&path, &ct).unwrap();

@@ -41,6 +41,7 @@ fn a_batched_step_gives_each_sequence_its_solo_logits() {
     let Some(path) = smollm2_gguf("a_batched_step_gives_each_sequence_its_solo_logits") else {
         return;
     };
+    let _memory = crate::test_models::beside_the_memory_bound();
     let ct = crate::gguf::read_content(&path).unwrap();
     let tokenizer = GgufTokenizer::from_content(&ct).unwrap();
     let model = LlamaModel::from_content(&path, &ct).unwrap();
@@ -106,6 +107,7 @@ fn a_batch_needs_one_cache_per_token_and_room_in_each() {
     let Some(path) = smollm2_gguf("a_batch_needs_one_cache_per_token_and_room_in_each") else {
         return;
     };
+    let _memory = crate::test_models::beside_the_memory_bound();
     let mut model = LlamaModel::load(&path).unwrap();
     model.limit_context(2);
     let (mut a, mut b) = (model.new_cache(), model.new_cache());

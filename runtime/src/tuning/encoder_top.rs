@@ -281,6 +281,7 @@ mod tests {
         let Some(dir) = crate::test_models::minilm_dir(test) else {
             return;
         };
+        let _memory = crate::test_models::beside_the_memory_bound();
         let model = crate::bert::EmbeddingModel::load(&dir).unwrap();
         let encoder = model.forward.encoder();
         let top = TrainableEncoderTop::new(encoder, 2, model.pooling, model.normalize).unwrap();

@@ -109,6 +109,7 @@ fn prompt_tuning_learns_labels_reproducibly() {
     let Some(path) = smollm2_gguf("prompt_tuning_learns_labels_reproducibly") else {
         return;
     };
+    let _memory = crate::test_models::alone_for_the_memory_bound();
     let ct = crate::gguf::read_content(&path).unwrap();
     let tokenizer = GgufTokenizer::from_content(&ct).unwrap();
     let model = TrainableLlama::from_content(&path, &ct).unwrap();
@@ -191,6 +192,7 @@ fn random_init_follows_the_seed() {
     let Some(path) = smollm2_gguf("random_init_follows_the_seed") else {
         return;
     };
+    let _memory = crate::test_models::beside_the_memory_bound();
     let ct = crate::gguf::read_content(&path).unwrap();
     let tokenizer = GgufTokenizer::from_content(&ct).unwrap();
     let model = TrainableLlama::from_content(&path, &ct).unwrap();
@@ -220,6 +222,7 @@ fn long_inputs_are_cut_inside_the_verbalizer() {
     let Some(path) = smollm2_gguf("long_inputs_are_cut_inside_the_verbalizer") else {
         return;
     };
+    let _memory = crate::test_models::beside_the_memory_bound();
     let tokenizer =
         GgufTokenizer::from_content(&crate::gguf::read_content(&path).unwrap()).unwrap();
     let verbalizer = "Review: {{input}}\nSentiment:";

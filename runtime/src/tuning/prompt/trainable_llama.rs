@@ -148,6 +148,7 @@ mod tests {
         let Some(path) = smollm2_gguf("last_logits_agree_with_the_serving_model") else {
             return;
         };
+        let _memory = crate::test_models::beside_the_memory_bound();
         let ct = crate::gguf::read_content(&path).unwrap();
         let tokenizer = GgufTokenizer::from_content(&ct).unwrap();
         let prompt =
