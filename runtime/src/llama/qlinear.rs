@@ -162,27 +162,17 @@ impl RowGroups for PackedQ41 {
         rows: &mut [[f32; ROWS]; TILE],
     ) {
         let group = self.group(g);
-        // SAFETY (each arm): the kernel was only chosen after the CPU reported its features
+        // SAFETY: the kernel was only chosen after the CPU reported its features
         // (`Kernel::best`); `group` is a whole packed group and `acts` holds rows
         // `t0..t0 + tile`.
-        match kernel {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => unsafe {
-                use kernel::simd::group_tile_avx2;
-                by_tile!(rows, tile, group_tile_avx2(group, acts, t0))
-            },
-            #[cfg(target_arch = "x86_64")]
-            Kernel::AvxVnni => unsafe {
-                use kernel::simd::group_tile_vex;
-                by_tile!(rows, tile, group_tile_vex(group, acts, t0))
-            },
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => unsafe {
-                use kernel::simd::group_tile_evex;
-                by_tile!(rows, tile, group_tile_evex(group, acts, t0))
-            },
-            Kernel::Scalar => kernel::group_tile_scalar(group, acts, t0, &mut rows[..tile]),
-        }
+        run_tile!(
+            kernel,
+            rows,
+            tile,
+            kernel::simd,
+            (group, acts, t0),
+            kernel::group_tile_scalar(group, acts, t0, &mut rows[..tile])
+        );
     }
 }
 
@@ -198,6 +188,34 @@ macro_rules! by_tile {
     };
 }
 use by_tile;
+
+/// `rows[..tile]` from the `kernel` version of a weight type's tile function: `$simd`'s
+/// `group_tile_avx2`, `group_tile_vex` or `group_tile_evex` on `args`, or `scalar`. The caller
+/// vouches that `kernel` came from `Kernel::best` and that `args` fit the tile (each SIMD
+/// version's safety contract).
+macro_rules! run_tile {
+    ($kernel:expr, $rows:expr, $tile:expr, $($simd:ident)::+, ($($arg:expr),*), $scalar:expr) => {
+        match $kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe {
+                use $($simd)::+::group_tile_avx2;
+                by_tile!($rows, $tile, group_tile_avx2($($arg),*))
+            },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::AvxVnni => unsafe {
+                use $($simd)::+::group_tile_vex;
+                by_tile!($rows, $tile, group_tile_vex($($arg),*))
+            },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512Vnni => unsafe {
+                use $($simd)::+::group_tile_evex;
+                by_tile!($rows, $tile, group_tile_evex($($arg),*))
+            },
+            Kernel::Scalar => $scalar,
+        }
+    };
+}
+use run_tile;
 
 /// The instruction sets the kernels come in; all compute the same outputs (the SIMD ones bit
 /// for bit the same as each other).

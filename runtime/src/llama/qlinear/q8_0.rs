@@ -16,7 +16,7 @@ use half::f16;
 
 use super::pack::{QK, ROWS};
 use super::q8_1::Q8Rows;
-use super::{Kernel, RowGroups, TILE, by_tile};
+use super::{Kernel, RowGroups, TILE, by_tile, run_tile};
 
 /// Bytes of one GGUF Q8_0 block.
 const BLOCK: usize = 34;
@@ -79,27 +79,17 @@ impl RowGroups for Q80View<'_> {
         let first = g * ROWS;
         let count = ROWS.min(self.n - first);
         let group = &self.data[first * row_bytes..][..count * row_bytes];
-        // SAFETY (each arm): the kernel was only chosen after the CPU reported its features
+        // SAFETY: the kernel was only chosen after the CPU reported its features
         // (`Kernel::best`); `group` holds `count` whole rows and `acts` holds tokens
         // `t0..t0 + tile`.
-        match kernel {
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => unsafe {
-                use simd::group_tile_avx2;
-                by_tile!(rows, tile, group_tile_avx2(group, count, acts, t0))
-            },
-            #[cfg(target_arch = "x86_64")]
-            Kernel::AvxVnni => unsafe {
-                use simd::group_tile_vex;
-                by_tile!(rows, tile, group_tile_vex(group, count, acts, t0))
-            },
-            #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512Vnni => unsafe {
-                use simd::group_tile_evex;
-                by_tile!(rows, tile, group_tile_evex(group, count, acts, t0))
-            },
-            Kernel::Scalar => group_tile_scalar(group, count, acts, t0, &mut rows[..tile]),
-        }
+        run_tile!(
+            kernel,
+            rows,
+            tile,
+            simd,
+            (group, count, acts, t0),
+            group_tile_scalar(group, count, acts, t0, &mut rows[..tile])
+        );
     }
 }
 
